@@ -1,0 +1,285 @@
+"""Validation rules. Each rule takes the loaded project and yields diagnostics; `run_checks`
+runs them all, so every problem is reported in one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pipeline import paths
+from pipeline.approval import approval_state
+from pipeline.citations import has_unsafe_markup
+from pipeline.diagnostics import Diagnostic, diag
+from pipeline.loader import Article, Project
+
+Rule = Callable[[Project], Iterator[Diagnostic]]
+RULES: list[Rule] = []
+
+
+def rule(func: Rule) -> Rule:
+    RULES.append(func)
+    return func
+
+
+def _valid_articles(project: Project) -> Iterator[Article]:
+    for article in project.articles.values():
+        if article.meta is not None:
+            yield article
+
+
+@rule
+def loading_problems(project: Project) -> Iterator[Diagnostic]:
+    yield from project.diagnostics
+
+
+@rule
+def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
+    for article in project.articles.values():
+        for body in article.bodies.values():
+            for citation in body.facts.citations:
+                if project.library.get(citation.key) is None:
+                    yield diag(
+                        "citation.unknown-key",
+                        body.file,
+                        citation.line,
+                        f"The citation [@{citation.key}] matches no entry in references/*.bib.",
+                    )
+
+
+@rule
+def uncited_bullets(project: Project) -> Iterator[Diagnostic]:
+    for article in project.articles.values():
+        for body in article.bodies.values():
+            for line, section in body.facts.uncited_bullets:
+                yield diag(
+                    "citation.missing",
+                    body.file,
+                    line,
+                    f"This bullet in '{section}' cites no source; every bullet in that section "
+                    "needs a citation such as [@key].",
+                )
+
+
+def cited_keys(project: Project) -> set[str]:
+    return {c.key.lower() for a in project.articles.values() for c in a.citations()}
+
+
+@rule
+def incomplete_references(project: Project) -> Iterator[Diagnostic]:
+    for key in sorted(cited_keys(project)):
+        reference = project.library.get(key)
+        if reference is None:
+            continue
+        for missing in reference.missing_fields():
+            yield diag(
+                "reference.missing-field",
+                reference.file,
+                reference.line,
+                f"The reference '{reference.key}' is cited but has no {missing}.",
+            )
+
+
+@rule
+def unused_references(project: Project) -> Iterator[Diagnostic]:
+    cited = cited_keys(project)
+    for key, reference in project.library.references.items():
+        if key not in cited:
+            yield diag(
+                "reference.unused",
+                reference.file,
+                reference.line,
+                f"The reference '{reference.key}' is not cited by any article.",
+            )
+
+
+@rule
+def unknown_disclaimers(project: Project) -> Iterator[Diagnostic]:
+    settings = project.settings
+    if settings is None:
+        return
+    for index, audience in enumerate(settings.audiences):
+        if audience.disclaimer not in settings.disclaimers:
+            yield diag(
+                "disclaimer.unknown",
+                paths.PUBLICATION_FILE,
+                None,
+                f"Audience '{audience.id}' (audiences[{index}]) names the disclaimer "
+                f"'{audience.disclaimer}', which is not under `disclaimers`.",
+            )
+    for article in _valid_articles(project):
+        name = article.meta.disclaimer
+        if name is not None and name not in settings.disclaimers:
+            known = ", ".join(sorted(settings.disclaimers))
+            yield diag(
+                "disclaimer.unknown",
+                article.file,
+                article.line_of("disclaimer"),
+                f"The disclaimer '{name}' does not exist (known: {known}).",
+            )
+
+
+@rule
+def unknown_people(project: Project) -> Iterator[Diagnostic]:
+    board = project.board
+    if board is None:
+        return
+    for article in _valid_articles(project):
+        for index, author in enumerate(article.meta.authors):
+            if board.member(author) is None:
+                yield diag(
+                    "frontmatter.schema",
+                    article.file,
+                    article.line_of("authors", index),
+                    f"The author '{author}' is not listed in content/board.yml.",
+                )
+        for index, record in enumerate(article.meta.reviews):
+            member = board.member(record.reviewer)
+            if member is None or member.role != "reviewer":
+                why = "is not listed in content/board.yml" if member is None else "is not a reviewer"
+                yield diag(
+                    "review.unknown-reviewer",
+                    article.file,
+                    article.line_of("reviews", index, "reviewer"),
+                    f"The review by '{record.reviewer}' does not count: '{record.reviewer}' {why}.",
+                )
+
+
+@rule
+def self_approvals(project: Project) -> Iterator[Diagnostic]:
+    for article in _valid_articles(project):
+        for index, record in enumerate(article.meta.reviews):
+            if record.decision == "approved" and record.reviewer in article.meta.authors:
+                yield diag(
+                    "review.self-approval",
+                    article.file,
+                    article.line_of("reviews", index, "reviewer"),
+                    f"'{record.reviewer}' is an author of this article and cannot approve it.",
+                )
+
+
+@rule
+def approvals(project: Project) -> Iterator[Diagnostic]:
+    for article in _valid_articles(project):
+        if article.meta.status != "approved" or project.board is None:
+            continue
+        state = approval_state(project, article)
+        if state.satisfied:
+            continue
+        line = article.line_of("status")
+        have = f"{len(state.valid)} valid approval(s) of {state.required} required"
+        if state.stale:
+            names = ", ".join(sorted(r.reviewer for r in state.stale))
+            yield diag(
+                "review.stale",
+                article.file,
+                line,
+                f"The article changed after it was approved by {names} ({have}): set the status "
+                "back to under_review and ask for a fresh approval.",
+            )
+        else:
+            yield diag(
+                "review.insufficient",
+                article.file,
+                line,
+                f"The status is approved but the article has {have}.",
+            )
+
+
+@rule
+def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
+    for article in _valid_articles(project):
+        if article.meta.status != "approved" or project.board is None:
+            continue
+        state = approval_state(project, article)
+        if state.due is not None and state.due < project.today:
+            yield diag(
+                "review.overdue",
+                article.file,
+                article.line_of("status"),
+                f"The last approval was due for review on {state.due.isoformat()}.",
+            )
+
+
+@rule
+def future_dates(project: Project) -> Iterator[Diagnostic]:
+    for article in _valid_articles(project):
+        if article.meta.last_updated > project.today:
+            yield diag(
+                "date.future",
+                article.file,
+                article.line_of("last_updated"),
+                f"last_updated ({article.meta.last_updated}) lies in the future.",
+            )
+        for index, record in enumerate(article.meta.reviews):
+            if record.date > project.today:
+                yield diag(
+                    "date.future",
+                    article.file,
+                    article.line_of("reviews", index, "date"),
+                    f"The review by '{record.reviewer}' is dated {record.date}, in the future.",
+                )
+
+
+@rule
+def related_links(project: Project) -> Iterator[Diagnostic]:
+    for article in _valid_articles(project):
+        for index, other in enumerate(article.meta.related):
+            if other not in project.articles or other == article.id:
+                why = "is this article itself" if other == article.id else "does not exist"
+                yield diag(
+                    "link.unknown-article",
+                    article.file,
+                    article.line_of("related", index),
+                    f"The related article '{other}' {why}.",
+                )
+
+
+def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+@rule
+def raw_html(project: Project) -> Iterator[Diagnostic]:
+    for article in project.articles.values():
+        for loc, value in _strings(article.raw):
+            if has_unsafe_markup(value):
+                yield diag(
+                    "content.raw-html",
+                    article.file,
+                    article.line_of(*loc),
+                    f"The field `{'.'.join(map(str, loc))}` contains HTML or a script link; "
+                    "use plain text.",
+                )
+        for body in article.bodies.values():
+            for line in body.facts.raw_html:
+                yield diag(
+                    "content.raw-html",
+                    body.file,
+                    line,
+                    "Raw HTML is not allowed in articles; write it in Markdown.",
+                )
+            for line, href in body.facts.unsafe_links:
+                yield diag(
+                    "content.raw-html",
+                    body.file,
+                    line,
+                    f"The link '{href[:40]}' runs code or embeds data; link to a web page instead.",
+                )
+
+
+def run_checks(project: Project) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for check in RULES:
+        found.extend(check(project))
+    return found
+
+
+def files_with_errors(diagnostics: list[Diagnostic]) -> set[str]:
+    return {d.file for d in diagnostics if d.severity == "error"}

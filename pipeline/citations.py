@@ -1,0 +1,150 @@
+"""Markdown bodies: the Markdown parser, Pandoc-style citations ``[@key]`` / ``[@a; @b]``, and
+what the checks need from a body (citations with lines, uncited bullets, raw HTML, links)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+CITE_KEY = r"[A-Za-z0-9_][A-Za-z0-9_:.#$%&\-+?<>~/]*"
+_CITE_GROUP = re.compile(rf"\[(@{CITE_KEY}(?:\s*;\s*@{CITE_KEY})*)\]")
+_KEY = re.compile(rf"@({CITE_KEY})")
+_UNSAFE_SCHEME = re.compile(r"^\s*(javascript|data|vbscript):", re.IGNORECASE)
+
+
+def _citation_rule(state: StateInline, silent: bool) -> bool:
+    """Inline rule: ``[@a; @b]`` becomes one ``citation`` token holding the keys."""
+    if not state.src.startswith("[@", state.pos):
+        return False
+    match = _CITE_GROUP.match(state.src, state.pos)
+    if not match:
+        return False
+    if not silent:
+        token = state.push("citation", "", 0)
+        token.meta = {
+            "keys": _KEY.findall(match.group(1)),
+            "offset": state.src.count("\n", 0, state.pos),
+        }
+    state.pos = match.end()
+    return True
+
+
+def make_parser() -> MarkdownIt:
+    """CommonMark with tables; raw HTML is parsed so that the checks can refuse it."""
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    # Keep every link, whatever its scheme, so that unsafe ones reach the check (and are refused).
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
+    md.inline.ruler.before("link", "citation", _citation_rule)
+    return md
+
+
+PARSER = make_parser()
+
+
+@dataclass(frozen=True)
+class Citation:
+    key: str
+    line: int  # 1-based, in the file
+
+
+@dataclass
+class BodyFacts:
+    """What the checks need from one Markdown body."""
+
+    citations: list[Citation] = field(default_factory=list)
+    uncited_bullets: list[tuple[int, str]] = field(default_factory=list)  # (line, section)
+    raw_html: list[int] = field(default_factory=list)
+    unsafe_links: list[tuple[int, str]] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)
+
+
+def _inline_line(token: Token, offset: int) -> int:
+    return (token.map[0] if token.map else 0) + offset
+
+
+def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -> BodyFacts:
+    """Walk the body once; lines are made absolute with ``first_line`` (line of the body's
+    first line in its file)."""
+    required = {s.strip().lower() for s in evidence_sections}
+    facts = BodyFacts()
+    tokens = PARSER.parse(text)
+    section = ""
+    in_heading = False
+    # A stack of open list items: [line, cited?]; a cite anywhere below an item counts for it.
+    items: list[list] = []
+    for tok in tokens:
+        if tok.type == "heading_open":
+            in_heading = tok.tag in ("h2", "h3")
+        elif tok.type == "heading_close":
+            in_heading = False
+        elif tok.type == "list_item_open":
+            items.append([first_line + (tok.map[0] if tok.map else 0), False])
+        elif tok.type == "list_item_close":
+            line, cited = items.pop()
+            if cited and items:
+                items[-1][1] = True
+            if not cited and section.lower() in required:
+                facts.uncited_bullets.append((line, section))
+        elif tok.type == "html_block":
+            facts.raw_html.append(first_line + (tok.map[0] if tok.map else 0))
+        elif tok.type == "inline":
+            if in_heading and tok.content:
+                section = tok.content.strip()
+                facts.headings.append(section)
+            for child in tok.children or []:
+                line = first_line + _inline_line(tok, child.meta.get("offset", 0) if child.meta else 0)
+                if child.type == "citation":
+                    facts.citations.extend(Citation(k, line) for k in child.meta["keys"])
+                    if items:
+                        items[-1][1] = True
+                elif child.type == "html_inline":
+                    facts.raw_html.append(first_line + _inline_line(tok, 0))
+                elif child.type in ("link_open", "image"):
+                    href = str(child.attrs.get("href") or child.attrs.get("src") or "")
+                    if _UNSAFE_SCHEME.match(href):
+                        facts.unsafe_links.append((first_line + _inline_line(tok, 0), href))
+    return facts
+
+
+def has_unsafe_markup(value: str) -> bool:
+    """A front matter string with an HTML tag or a script/data URL in it."""
+    return bool(re.search(r"<[A-Za-z/!?]", value)) or bool(
+        re.search(r"(javascript|data|vbscript):", value, re.IGNORECASE)
+    )
+
+
+def number_citations(keys_in_order: Iterable[str]) -> dict[str, int]:
+    """Numbers by first citation on the page, 1-based; keys compare case-insensitively."""
+    numbers: dict[str, int] = {}
+    for key in keys_in_order:
+        numbers.setdefault(key.lower(), len(numbers) + 1)
+    return numbers
+
+
+def compress_ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
+    """[1, 3, 4, 5] -> [(1, 1), (3, 5)]; duplicates dropped, sorted."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
+
+
+def format_ranges(numbers: Iterable[int]) -> str:
+    """[1, 3, 4, 5] -> '1,3-5' (a run of two stays '1,2')."""
+    parts = []
+    for start, end in compress_ranges(numbers):
+        if start == end:
+            parts.append(str(start))
+        elif end == start + 1:
+            parts.append(f"{start},{end}")
+        else:
+            parts.append(f"{start}-{end}")
+    return ",".join(parts)

@@ -1,0 +1,167 @@
+"""The command line: `pipeline check|build|serve|new|review|gate|status`.
+
+Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline import diagnostics as diagnostics_mod
+from pipeline.checks import run_checks
+from pipeline.loader import EnvironmentProblem, Project, load
+
+
+class Failure(click.ClickException):
+    """A usage or environment problem: one line, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"pipeline: {self.message}", err=True)
+
+
+class Refusal(Failure):
+    """A request refused because of the content (exit code 1)."""
+
+    exit_code = 1
+
+
+def load_project(root: Path) -> Project:
+    try:
+        return load(root)
+    except EnvironmentProblem as exc:
+        raise Failure(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The publication repository.",
+)
+@click.pass_context
+def cli(ctx: click.Context, root: Path) -> None:
+    """Check, build and review a clinical guideline publication."""
+    ctx.obj = root
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.pass_obj
+def check(root: Path, fmt: str) -> None:
+    """Validate everything and report every problem at once."""
+    project = load_project(root)
+    errors, warnings = diagnostics_mod.split(run_checks(project))
+    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
+    sys.exit(1 if errors else 0)
+
+
+def main() -> None:
+    cli(prog_name="pipeline")
+
+
+@cli.group()
+def review() -> None:
+    """Record a board reviewer's decision in an article."""
+
+
+def _review(root: Path, action: str, article_id: str, reviewer: str, note: str | None) -> None:
+    from pipeline.review import ReviewRefused
+    from pipeline.review import review as record_review
+
+    project = load_project(root)
+    try:
+        result = record_review(project, article_id, action, reviewer, note)
+    except ReviewRefused as exc:
+        raise Refusal(str(exc)) from None
+    click.echo(
+        f"{result.article_id}: status {result.status} "
+        f"({result.valid_approvals} of {result.required} approval(s))."
+    )
+
+
+_article_arg = click.argument("article_id", metavar="TOPIC/SLUG")
+_reviewer_opt = click.option("--reviewer", required=True, help="Your id in content/board.yml.")
+_note_opt = click.option("--note", default=None, help="A note kept with the review record.")
+
+
+@review.command("start")
+@_article_arg
+@_reviewer_opt
+@click.pass_obj
+def review_start(root: Path, article_id: str, reviewer: str) -> None:
+    """Move an article to under_review."""
+    _review(root, "start", article_id, reviewer, None)
+
+
+@review.command("approve")
+@_article_arg
+@_reviewer_opt
+@_note_opt
+@click.pass_obj
+def review_approve(root: Path, article_id: str, reviewer: str, note: str | None) -> None:
+    """Approve the article's current content."""
+    _review(root, "approve", article_id, reviewer, note)
+
+
+@review.command("request-changes")
+@_article_arg
+@_reviewer_opt
+@_note_opt
+@click.pass_obj
+def review_request_changes(root: Path, article_id: str, reviewer: str, note: str | None) -> None:
+    """Ask the authors for changes; the article stays under review."""
+    _review(root, "request-changes", article_id, reviewer, note)
+
+
+@cli.command()
+@_article_arg
+@click.option("--author", required=True, help="Your id in content/board.yml.")
+@click.pass_obj
+def new(root: Path, article_id: str, author: str) -> None:
+    """Scaffold a new article from the template."""
+    from pipeline.review import ReviewRefused, scaffold
+
+    project = load_project(root)
+    try:
+        path = scaffold(project, article_id, author)
+    except ReviewRefused as exc:
+        raise Refusal(str(exc)) from None
+    click.echo(f"Created {path.relative_to(project.root)}: fill in the TODOs, then run `pipeline check`.")
+
+
+@cli.command()
+@click.pass_obj
+def status(root: Path) -> None:
+    """A table of every article: status, approvals, stale approvals, review due."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.approval import approval_state
+
+    project = load_project(root)
+    table = Table(title=f"{len(project.articles)} article(s)")
+    for column in ("article", "status", "approvals", "stale", "review due"):
+        table.add_column(column)
+    for article_id, article in sorted(project.articles.items()):
+        if article.meta is None:
+            table.add_row(article_id, "invalid", "-", "-", "-")
+            continue
+        state = approval_state(project, article)
+        due = state.due.isoformat() if state.due else "-"
+        if state.due and state.due < project.today:
+            due += " (overdue)"
+        table.add_row(
+            article_id,
+            article.meta.status,
+            f"{len(state.valid)}/{state.required}",
+            ", ".join(r.reviewer for r in state.stale) or "-",
+            due,
+        )
+    Console(width=120).print(table)

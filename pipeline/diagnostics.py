@@ -1,0 +1,126 @@
+"""Diagnostics: a stable code, a file, a line and one plain sentence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+# The severity of every code; a code not listed here is a programming error.
+SEVERITY: dict[str, Severity] = {
+    "frontmatter.syntax": "error",
+    "frontmatter.schema": "error",
+    "article.slug": "error",
+    "article.duplicate": "error",
+    "article.size": "error",
+    "audience.unknown": "error",
+    "citation.unknown-key": "error",
+    "citation.missing": "error",
+    "reference.syntax": "error",
+    "reference.duplicate-key": "error",
+    "reference.missing-field": "error",
+    "reference.unused": "warning",
+    "disclaimer.unknown": "error",
+    "review.unknown-reviewer": "error",
+    "review.self-approval": "error",
+    "review.stale": "error",
+    "review.insufficient": "error",
+    "review.overdue": "warning",
+    "date.future": "error",
+    "link.unknown-article": "error",
+    "content.raw-html": "error",
+    "config.syntax": "error",
+    "config.schema": "error",
+    "gate.forged-review": "error",
+    "gate.reviewer-edited": "error",
+    "gate.review-rewritten": "error",
+    "gate.status-transition": "error",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    file: str
+    line: int | None
+    code: str
+    message: str
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY[self.code]
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        return {k: data[k] for k in ("code", "file", "line", "message")}
+
+
+def diag(code: str, file: str, line: int | None, message: str) -> Diagnostic:
+    if code not in SEVERITY:
+        raise KeyError(f"unknown diagnostic code {code}")
+    return Diagnostic(file=file, line=line, code=code, message=message)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, str, str]:
+    return (d.file, d.line or 0, d.code, d.message)
+
+
+def split(diagnostics: Iterable[Diagnostic]) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    unique = sorted(set(diagnostics), key=sort_key)
+    errors = [d for d in unique if d.severity == "error"]
+    warnings = [d for d in unique if d.severity == "warning"]
+    return errors, warnings
+
+
+def format_text(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
+    lines = []
+    for d in errors + warnings:
+        where = f"{d.file}:{d.line}" if d.line else d.file
+        lines.append(f"{where}: {d.severity} [{d.code}] {d.message}")
+    lines.append(
+        f"{articles} article(s) checked: {len(errors)} error(s), {len(warnings)} warning(s)."
+    )
+    return "\n".join(lines)
+
+
+def format_json(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
+    return json.dumps(
+        {
+            "errors": [d.as_json() for d in errors],
+            "warnings": [d.as_json() for d in warnings],
+            "articles": articles,
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def _escape_property(value: str) -> str:
+    return (
+        value.replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
+    )
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def format_github(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
+    lines = []
+    for d in errors + warnings:
+        props = f"file={_escape_property(d.file)}"
+        if d.line:
+            props += f",line={d.line}"
+        props += f",title={_escape_property(d.code)}"
+        lines.append(f"::{d.severity} {props}::{_escape_data(d.message)}")
+    lines.append(f"{articles} article(s) checked: {len(errors)} error(s), {len(warnings)} warning(s).")
+    return "\n".join(lines)
+
+
+FORMATTERS = {"text": format_text, "json": format_json, "github": format_github}

@@ -1,0 +1,193 @@
+"""The formats, as pydantic models: the single description of publication.yml, board.yml and
+an article's front matter. The JSON Schema and the docs' field table are generated from here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+ArticleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+Status = Literal["submitted", "under_review", "approved"]
+Decision = Literal["approved", "changes_requested"]
+STATUSES: tuple[Status, ...] = ("submitted", "under_review", "approved")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- publication.yml --------------------------------------------------------------------------
+
+
+class Audience(Strict):
+    """A group of readers with its own wording."""
+
+    id: Identifier = Field(description="Used in variant file names: `<slug>.<id>.md`.")
+    label: Text = Field(description="What the reader picks in 'Which best describes you?'.")
+    description: str = Field("", description="One line under the label in the selector.")
+    default: bool = Field(False, description="The audience of the main article file.")
+    disclaimer: Identifier = Field(description="Key of the disclaimer shown to this audience.")
+
+
+class Disclaimer(Strict):
+    title: Text
+    text: Text
+
+
+class ReviewPolicy(Strict):
+    approvals_required: int = Field(1, ge=1, description="Distinct reviewer approvals needed.")
+    review_interval_months: int = Field(
+        12, ge=1, description="An approval older than this is due for review."
+    )
+    evidence_sections: list[Text] = Field(
+        default_factory=list,
+        description="Section headings whose bullets must each cite a source (case-insensitive).",
+    )
+
+
+class Publication(Strict):
+    """`content/publication.yml`: the site and its editorial settings."""
+
+    name: Text = Field(description="Site name.")
+    description: str = Field("", description="One sentence under the name on the home page.")
+    site_url: str | None = Field(None, description="Public address of the site, if known.")
+    audiences: list[Audience] = Field(min_length=1)
+    disclaimers: dict[Identifier, Disclaimer] = Field(min_length=1)
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    question_intake_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
+        description="Where readers ask a follow-up question."
+    )
+    editorial_policy: Text = Field(description="The editorial policy page, in Markdown.")
+
+    @model_validator(mode="after")
+    def _one_default_audience(self) -> Publication:
+        defaults = [a.id for a in self.audiences if a.default]
+        if len(defaults) != 1:
+            raise ValueError("exactly one audience must have `default: true`")
+        ids = [a.id for a in self.audiences]
+        if len(set(ids)) != len(ids):
+            raise ValueError("audience ids must be unique")
+        return self
+
+    @property
+    def default_audience(self) -> Audience:
+        return next(a for a in self.audiences if a.default)
+
+    def audience(self, audience_id: str) -> Audience | None:
+        return next((a for a in self.audiences if a.id == audience_id), None)
+
+
+# --- board.yml --------------------------------------------------------------------------------
+
+
+class BoardMember(Strict):
+    id: Identifier = Field(description="Used in `authors` and review records.")
+    name: Text
+    credentials: str = ""
+    role: Literal["editor", "reviewer"]
+    git_email: Email = Field(description="The author email of this member's Git commits.")
+    github: str | None = Field(None, description="GitHub user name, for CODEOWNERS.")
+    bio: str = ""
+
+
+class Board(Strict):
+    """`content/board.yml`: editors and Medical Advisory Board members."""
+
+    members: list[BoardMember] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Board:
+        ids = [m.id for m in self.members]
+        if len(set(ids)) != len(ids):
+            raise ValueError("member ids must be unique")
+        return self
+
+    def member(self, member_id: str) -> BoardMember | None:
+        return next((m for m in self.members if m.id == member_id), None)
+
+    def reviewers(self) -> list[BoardMember]:
+        return [m for m in self.members if m.role == "reviewer"]
+
+
+# --- article front matter ---------------------------------------------------------------------
+
+
+class ReviewRecord(Strict):
+    """One decision by a board reviewer; written by `pipeline review`, never edited."""
+
+    reviewer: Identifier
+    decision: Decision
+    date: dt.date
+    fingerprint: Fingerprint = Field(description="The article's content fingerprint when decided.")
+    note: str | None = None
+
+
+class FrontMatter(Strict):
+    """The YAML front matter of `content/<topic>/<slug>.md`."""
+
+    question: Text = Field(description="The clinical question the article answers.")
+    title: Text
+    authors: list[Identifier] = Field(min_length=1, description="Board ids of the authors.")
+    status: Status = Field(description="submitted, under_review or approved.")
+    last_updated: dt.date
+    tags: list[Text] = Field(default_factory=list)
+    related: list[ArticleId] = Field(default_factory=list, description="`<topic>/<slug>` ids.")
+    disclaimer: Identifier | None = Field(None, description="Overrides the audience's default.")
+    reviews: list[ReviewRecord] = Field(default_factory=list, description="Append-only.")
+
+
+class VariantFrontMatter(Strict):
+    """The optional front matter of `<slug>.<audience>.md`: only a title."""
+
+    title: Text | None = None
+
+
+# Fields that are review metadata, not content: they are left out of the fingerprint.
+REVIEW_FIELDS = frozenset({"status", "reviews", "last_updated"})
+
+
+def json_schemas() -> dict[str, dict]:
+    return {
+        "publication": Publication.model_json_schema(),
+        "board": Board.model_json_schema(),
+        "article": FrontMatter.model_json_schema(),
+    }
+
+
+def _schema_type(prop: dict) -> str:
+    if "$ref" in prop:
+        return prop["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in prop:
+        return " or ".join(_schema_type(p) for p in prop["anyOf"])
+    if "enum" in prop:
+        return " / ".join(str(v) for v in prop["enum"])
+    if "const" in prop:
+        return str(prop["const"])
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list of {_schema_type(prop.get('items', {}))}"
+    if kind == "object" and "additionalProperties" in prop:
+        return f"map of {_schema_type(prop['additionalProperties'])}"
+    if prop.get("format") == "date":
+        return "date (YYYY-MM-DD)"
+    if "pattern" in prop:
+        return f"{kind} matching `{prop['pattern']}`"
+    return kind
+
+
+def field_table(model: type[BaseModel]) -> str:
+    """A Markdown table of a model's fields, for the docs."""
+    props = model.model_json_schema()["properties"]
+    rows = ["| field | type | required | description |", "|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        required = "yes" if info.is_required() else "no"
+        kind = _schema_type(props[name]).replace("|", "\\|")
+        desc = (info.description or "").replace("|", "\\|")
+        rows.append(f"| `{name}` | {kind} | {required} | {desc} |")
+    return "\n".join(rows)

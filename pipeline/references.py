@@ -1,0 +1,291 @@
+"""The reference library: every ``references/*.bib`` parsed with pybtex, BibTeX and biblatex alike,
+normalised, labelled (Guideline, Research, ...) and formatted by the ``medical`` pybtex style."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pybtex.errors
+from pybtex.database import BibliographyData, Entry, Person
+from pybtex.database.input.bibtex import Parser
+from pybtex.exceptions import PybtexError
+from pybtex.richtext import Text
+from pybtex.scanner import PybtexSyntaxError
+from pybtex.style.formatting import BaseStyle
+from pybtex.style.template import field as bib_field
+from pybtex.style.template import first_of, href, join, node, optional, sentence
+
+from pipeline.diagnostics import Diagnostic, diag
+
+SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
+
+# The type label shown before each reference; an `evidence` field overrides it.
+TYPE_LABELS = {
+    "article": "Research",
+    "inproceedings": "Research",
+    "thesis": "Research",
+    "phdthesis": "Research",
+    "mastersthesis": "Research",
+    "book": "Book",
+    "inbook": "Book",
+    "incollection": "Book",
+    "report": "Report",
+    "techreport": "Report",
+    "manual": "Guideline",
+    "online": "Web resource",
+    "misc": "Other",
+}
+
+_ENTRY_START = re.compile(r"^[ \t]*@([A-Za-z]+)[ \t]*[{(][ \t]*([^,\s]+)[ \t]*,", re.MULTILINE)
+_YEAR = re.compile(r"(\d{4})")
+
+
+@dataclass(frozen=True)
+class Reference:
+    key: str
+    file: str
+    line: int
+    entry: Entry  # normalised: biblatex fields mapped to their BibTeX names
+
+    @property
+    def type_label(self) -> str:
+        evidence = self.entry.fields.get("evidence")
+        if evidence:
+            return str(Text.from_latex(evidence)).strip().capitalize()
+        return TYPE_LABELS.get(self.entry.type.lower(), "Other")
+
+    def missing_fields(self) -> list[str]:
+        fields = self.entry.fields
+        missing = [name for name in ("title", "year") if not fields.get(name, "").strip()]
+        if not any(fields.get(name, "").strip() for name in SOURCE_FIELDS):
+            missing.append("a source (journal, organization, institution, publisher or howpublished)")
+        return missing
+
+    def plain(self, name: str) -> str:
+        value = self.entry.fields.get(name, "")
+        return str(Text.from_latex(value)) if value else ""
+
+    def normalized(self) -> dict[str, object]:
+        """What the fingerprint hashes: independent of field order, case of names and spacing."""
+        return {
+            "type": self.entry.type.lower(),
+            "fields": {
+                k.lower(): " ".join(v.split()) for k, v in sorted(self.entry.fields.items())
+            },
+            "persons": {
+                role.lower(): [str(p) for p in people]
+                for role, people in sorted(self.entry.persons.items())
+            },
+        }
+
+
+@dataclass
+class Library:
+    references: dict[str, Reference] = field(default_factory=dict)  # lower-case key -> Reference
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def get(self, key: str) -> Reference | None:
+        return self.references.get(key.lower())
+
+
+def _normalize_entry(entry: Entry) -> Entry:
+    fields = dict(entry.fields.items())
+    lower = {k.lower(): k for k in fields}
+    if "year" not in lower and "date" in lower:
+        year = _YEAR.search(fields[lower["date"]])
+        if year:
+            fields["year"] = year.group(1)
+    if "journal" not in lower and "journaltitle" in lower:
+        fields["journal"] = fields[lower["journaltitle"]]
+    if "institution" not in lower and "school" in lower:
+        fields["institution"] = fields[lower["school"]]
+    if "howpublished" not in lower and "url" in lower and entry.type.lower() == "online":
+        fields["howpublished"] = fields[lower["url"]]
+    canonical = {k.lower(): v for k, v in fields.items()}
+    persons = {role.lower(): list(people) for role, people in entry.persons.items()}
+    return Entry(entry.type.lower(), fields=canonical, persons=persons)
+
+
+def _syntax_message(error: PybtexError) -> str:
+    text = str(error)
+    text = re.sub(r"^syntax error in line \d+: ", "", text)
+    return f"This reference file is not valid BibTeX ({text})."
+
+
+def parse_file(path: Path, rel: str) -> tuple[list[Reference], list[Diagnostic]]:
+    """Parse one .bib file; every error is collected, none stops the parse."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [diag("reference.syntax", rel, None, f"This file cannot be read as UTF-8 text ({exc}).")]
+    lines: dict[str, int] = {}
+    for match in _ENTRY_START.finditer(text):
+        if match.group(1).lower() not in ("string", "preamble", "comment"):
+            lines.setdefault(match.group(2).lower(), text.count("\n", 0, match.start()) + 1)
+    diagnostics = []
+    with pybtex.errors.capture() as errors:
+        data: BibliographyData = Parser(filename=rel).parse_string(text)
+    for error in errors:
+        if isinstance(error, PybtexSyntaxError):
+            diagnostics.append(diag("reference.syntax", rel, error.lineno, _syntax_message(error)))
+        elif "repeated bibliography entry" not in str(error):
+            # A repeated entry is reported once, as reference.duplicate-key, by the caller.
+            key = re.search(r"key (\S+)", str(error))
+            line = lines.get(key.group(1).lower()) if key else None
+            diagnostics.append(diag("reference.syntax", rel, line, f"{error}."))
+    references = [
+        Reference(key=key, file=rel, line=lines.get(key.lower(), 1), entry=_normalize_entry(entry))
+        for key, entry in data.entries.items()
+    ]
+    return references, diagnostics
+
+
+def duplicate_keys(path: Path, rel: str) -> list[tuple[str, int]]:
+    """Every (key, line) in file order, repeated ones included (pybtex keeps only the first)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [
+        (m.group(2), text.count("\n", 0, m.start()) + 1)
+        for m in _ENTRY_START.finditer(text)
+        if m.group(1).lower() not in ("string", "preamble", "comment")
+    ]
+
+
+def load_library(root: Path) -> Library:
+    library = Library()
+    seen: dict[str, tuple[str, int]] = {}
+    for path in sorted((root / "references").glob("*.bib")):
+        rel = path.relative_to(root).as_posix()
+        references, diagnostics = parse_file(path, rel)
+        library.diagnostics.extend(diagnostics)
+        for key, line in duplicate_keys(path, rel):
+            first = seen.get(key.lower())
+            if first is None:
+                seen[key.lower()] = (rel, line)
+            else:
+                library.diagnostics.append(
+                    diag(
+                        "reference.duplicate-key",
+                        rel,
+                        line,
+                        f"The reference key '{key}' is already defined in {first[0]} line "
+                        f"{first[1]} (keys are compared without regard to case).",
+                    )
+                )
+        for reference in references:
+            library.references.setdefault(reference.key.lower(), reference)
+    return library
+
+
+# --- the `medical` pybtex style: Vancouver/AMA-like numeric references -----------------------
+
+
+def _initials(person: Person) -> str:
+    parts = person.first_names + person.middle_names
+    letters = []
+    for part in parts:
+        for piece in str(Text.from_latex(part)).split("-"):
+            piece = piece.strip(".{} ")
+            if piece:
+                letters.append(piece[0].upper())
+    return "".join(letters)
+
+
+def vancouver_name(person: Person) -> Text:
+    last = " ".join(str(Text.from_latex(p)) for p in person.prelast_names + person.last_names)
+    lineage = " ".join(str(Text.from_latex(p)) for p in person.lineage_names)
+    initials = _initials(person)
+    return Text(" ".join(x for x in (last, initials, lineage) if x))
+
+
+@node
+def vancouver_names(children, context, role: str, limit: int = 6):
+    """Up to six authors, then 'et al.' (ICMJE / Vancouver)."""
+    from pybtex.style.template import FieldIsMissing
+
+    persons = context["entry"].persons.get(role)
+    if not persons:
+        raise FieldIsMissing(role, context["entry"])
+    names = [vancouver_name(p) for p in persons[:limit]]
+    if len(persons) > limit:
+        names.append(Text("et al"))
+    return Text(", ").join(names)
+
+
+def _pages(text: Text) -> Text:
+    return Text("\u2013").join(text.split(re.compile(r"-+")))
+
+
+class MedicalStyle(BaseStyle):
+    """A pybtex formatting style: authors, title, source, year;volume(issue):pages, DOI, PMID."""
+
+    default_sorting_style = "none"
+
+    def format_entries(self, entries, bib_data=None):
+        # Order is the page's citation order, never re-sorted.
+        for entry in entries:
+            yield self.format_entry(entry.key, entry, bib_data=bib_data)
+
+    def get_template(self, e: Entry):
+        source = first_of[
+            *(optional[bib_field(name)] for name in SOURCE_FIELDS),
+        ]
+        if e.type == "article":
+            issue = join[
+                bib_field("year"),
+                optional[";", bib_field("volume")],
+                optional["(", bib_field("number"), ")"],
+                optional[":", bib_field("pages", apply_func=_pages)],
+            ]
+            where = sentence(sep=". ")[source, issue]
+        else:
+            where = sentence(sep="; ")[source, bib_field("year")]
+        return join(sep=" ")[
+            optional[sentence[vancouver_names("author")]],
+            sentence[bib_field("title")],
+            where,
+            optional[
+                join["doi: ", href[join["https://doi.org/", bib_field("doi", raw=True)], bib_field("doi", raw=True)]]
+            ],
+            optional[
+                join[
+                    "PMID: ",
+                    href[
+                        join["https://pubmed.ncbi.nlm.nih.gov/", bib_field("pmid", raw=True), "/"],
+                        bib_field("pmid", raw=True),
+                    ],
+                ]
+            ],
+        ]
+
+    def format_entry(self, label, entry, bib_data=None):
+        from pybtex.style import FormattedEntry
+
+        context = {"entry": entry, "style": self, "bib_data": bib_data}
+        text = self.get_template(entry).format_data(context)
+        return FormattedEntry(entry.key, text, label)
+
+
+class ReferenceFormatter:
+    """Formats each entry once per build, however many articles cite it."""
+
+    def __init__(self, style_name: str = "medical") -> None:
+        from pybtex.plugin import find_plugin
+
+        self.style = find_plugin("pybtex.style.formatting", style_name)()
+        self._cache: dict[str, str] = {}
+        self.formatted_count = 0
+
+    def html(self, reference: Reference) -> str:
+        key = reference.key.lower()
+        if key not in self._cache:
+            entry = reference.entry
+            entry.key = reference.key
+            formatted = next(iter(self.style.format_entries([entry])))
+            self._cache[key] = formatted.text.render_as("html")
+            self.formatted_count += 1
+        return self._cache[key]

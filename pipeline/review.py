@@ -1,0 +1,193 @@
+"""The review workflow: `pipeline review start|approve|request-changes` and `pipeline new`.
+
+Edits are round-trip (ruamel.yaml keeps the author's comments, key order and layout) and atomic;
+only `status` and `reviews` change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from pipeline import paths
+from pipeline.approval import approval_state, eligible_reviewer
+from pipeline.checks import run_checks
+from pipeline.loader import Article, Project, split_front_matter
+
+# These codes are what a review settles, so they do not block a review.
+REVIEW_OUTCOME_CODES = {"review.stale", "review.insufficient", "review.overdue"}
+
+
+class ReviewRefused(Exception):
+    """The review cannot be recorded; the message is one plain sentence."""
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    article_id: str
+    status: str
+    valid_approvals: int
+    required: int
+
+
+def _round_trip_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the author's long lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def edit_front_matter(path: Path, status: str, record: dict | None) -> None:
+    """Set `status`, append `record` to `reviews`, keep everything else byte for byte."""
+    original = path.read_bytes().decode("utf-8-sig")
+    newline = _newline(original)
+    text = original.replace("\r\n", "\n")
+    front, body, _ = split_front_matter(text)
+    if front is None:
+        raise ReviewRefused(f"{path.name} has no front matter")
+    yaml = _round_trip_yaml()
+    data: CommentedMap = yaml.load(front)
+    data["status"] = status
+    if record is not None:
+        reviews = data.get("reviews")
+        if not isinstance(reviews, CommentedSeq) or reviews.fa.flow_style():
+            old = list(reviews or [])
+            reviews = CommentedSeq(old)
+            reviews.fa.set_block_style()
+            data["reviews"] = reviews
+        entry = CommentedMap()
+        for key in ("reviewer", "decision", "date", "fingerprint", "note"):
+            if record.get(key) is not None:
+                entry[key] = record[key]
+        reviews.append(entry)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    result = f"---\n{out.getvalue()}---\n{body}"
+    paths.atomic_write(path, result.replace("\n", newline))
+
+
+def _article(project: Project, article_id: str) -> Article:
+    article = project.article(article_id)
+    if article is None:
+        raise ReviewRefused(f"there is no article {article_id} (expected content/{article_id}.md)")
+    if article.meta is None:
+        raise ReviewRefused(f"{article.file} has front matter errors; run `pipeline check`")
+    return article
+
+
+def _blocking_errors(project: Project, article: Article) -> list[str]:
+    files = {article.file} | {b.file for b in article.bodies.values()}
+    cited = {c.key.lower() for c in article.citations()}
+    bib_files = {r.file for k in cited if (r := project.library.get(k)) is not None}
+    return [
+        f"{d.file}:{d.line or ''} [{d.code}] {d.message}"
+        for d in run_checks(project)
+        if d.severity == "error"
+        and d.code not in REVIEW_OUTCOME_CODES
+        and (d.file in files or d.file in bib_files)
+    ]
+
+
+def _check_reviewer(project: Project, article: Article, reviewer: str) -> None:
+    member = project.board.member(reviewer) if project.board else None
+    if member is None:
+        raise ReviewRefused(f"'{reviewer}' is not in content/board.yml")
+    if member.role != "reviewer":
+        raise ReviewRefused(f"'{reviewer}' is an {member.role}, not a board reviewer")
+    if not eligible_reviewer(project, article, reviewer):
+        raise ReviewRefused(f"'{reviewer}' is an author of {article.id} and cannot review it")
+
+
+def review(
+    project: Project,
+    article_id: str,
+    action: str,
+    reviewer: str,
+    note: str | None = None,
+    today: dt.date | None = None,
+) -> ReviewResult:
+    article = _article(project, article_id)
+    _check_reviewer(project, article, reviewer)
+    errors = _blocking_errors(project, article)
+    if errors:
+        raise ReviewRefused(
+            f"{article_id} has {len(errors)} check error(s); fix them first (first: {errors[0]})"
+        )
+    state = approval_state(project, article)
+    path = project.root / article.file
+    today = today or project.today
+    if action == "start":
+        if article.meta.status == "under_review":
+            raise ReviewRefused(f"{article_id} is already under review")
+        if article.meta.status == "approved" and state.satisfied:
+            raise ReviewRefused(f"{article_id} is approved and unchanged since; nothing to review")
+        edit_front_matter(path, "under_review", None)
+        return ReviewResult(article_id, "under_review", len(state.valid), state.required)
+    if article.meta.status == "submitted":
+        raise ReviewRefused(f"{article_id} is submitted; run `pipeline review start` first")
+    record = {
+        "reviewer": reviewer,
+        "decision": "approved" if action == "approve" else "changes_requested",
+        "date": today,
+        "fingerprint": state.fingerprint,
+        "note": note,
+    }
+    if action == "approve":
+        if any(r.reviewer == reviewer for r in state.valid):
+            raise ReviewRefused(f"'{reviewer}' has already approved this version of {article_id}")
+        valid = len(state.valid) + 1
+        status = "approved" if valid >= state.required else "under_review"
+    else:
+        valid = len([r for r in state.valid if r.reviewer != reviewer])
+        status = "under_review"
+    edit_front_matter(path, status, record)
+    return ReviewResult(article_id, status, valid, state.required)
+
+
+ARTICLE_TEMPLATE = """\
+---
+# Fill in every field marked TODO, then run `pipeline check`.
+question: TODO What clinical question does this article answer?
+title: TODO Title of the article
+authors: [{author}]
+status: submitted
+last_updated: {today}
+tags: [TODO]
+related: []
+---
+TODO One-paragraph answer to the question, citing its sources like this [@{key}].
+
+## Recommendations
+- TODO One recommendation per bullet, each with a citation [@{key}].
+"""
+
+
+def scaffold(project: Project, article_id: str, author: str, today: dt.date | None = None) -> Path:
+    """Write a new article from the template; never overwrites."""
+    topic, _, slug = article_id.partition("/")
+    if not (paths.NAME.match(topic) and paths.NAME.match(slug)):
+        raise ReviewRefused(
+            f"'{article_id}' is not <topic>/<slug> with lowercase letters, digits and hyphens"
+        )
+    target = paths.article_path(project.root, article_id)
+    if target.exists():
+        raise ReviewRefused(f"{paths.rel(project.root, target)} already exists")
+    if project.board is None or project.board.member(author) is None:
+        raise ReviewRefused(f"'{author}' is not in content/board.yml")
+    key = next(iter(sorted(project.library.references.values(), key=lambda r: r.key)), None)
+    text = ARTICLE_TEMPLATE.format(
+        author=author,
+        today=(today or project.today).isoformat(),
+        key=key.key if key else "TODO-key",
+    )
+    paths.atomic_write(target, text)
+    return target
