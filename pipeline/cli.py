@@ -165,3 +165,45 @@ def status(root: Path) -> None:
             due,
         )
     Console(width=120).print(table)
+
+
+@cli.command()
+@click.option("--preview", is_flag=True, help="Publish every article, with status banners.")
+@click.pass_obj
+def build(root: Path, preview: bool) -> None:
+    """Render and build the site into site/ (production: approved articles only)."""
+    from pipeline.build import BuildFailed
+    from pipeline.build import build as run_build
+
+    try:
+        project, result = run_build(root, preview=preview)
+    except EnvironmentProblem as exc:
+        raise Failure(str(exc)) from None
+    except BuildFailed as exc:
+        if exc.diagnostics:
+            errors, _ = diagnostics_mod.split(exc.diagnostics)
+            click.echo(diagnostics_mod.format_text(errors, [], 0).rsplit("\n", 1)[0], err=True)
+        click.echo(f"pipeline: build failed: {exc}", err=True)
+        sys.exit(1)
+    mode = "preview" if preview else "production"
+    click.echo(
+        f"Built the {mode} site into site/: {len(result.published)} article(s) published, "
+        f"{len(result.written)} page(s) rewritten, {result.unchanged} unchanged."
+    )
+    if result.held_back:
+        reasons: dict[str, int] = {}
+        for _, reason in result.held_back:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        summary = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+        click.echo(f"Held back {len(result.held_back)} article(s) not approved: {summary}.")
+
+
+@cli.command()
+@click.option("--dev-addr", default=None, help="Address to serve on, e.g. 127.0.0.1:8000.")
+@click.pass_obj
+def serve(root: Path, dev_addr: str | None) -> None:
+    """Live preview that re-renders when content or references change."""
+    from pipeline.build import serve as run_serve
+
+    load_project(root)  # fail early, with one line, when root is not a publication
+    run_serve(root, dev_addr)

@@ -210,14 +210,20 @@ def vancouver_names(children, context, role: str, limit: int = 6):
     persons = context["entry"].persons.get(role)
     if not persons:
         raise FieldIsMissing(role, context["entry"])
-    names = [vancouver_name(p) for p in persons[:limit]]
-    if len(persons) > limit:
+    named = [p for p in persons if str(p) != "others"]
+    names = [vancouver_name(p) for p in named[:limit]]
+    if len(named) > limit or len(named) < len(persons):
         names.append(Text("et al"))
     return Text(", ").join(names)
 
 
 def _pages(text: Text) -> Text:
     return Text("\u2013").join(text.split(re.compile(r"-+")))
+
+
+def _link(prefix: str, name: str, suffix: str = ""):
+    raw = bib_field(name, raw=True)
+    return href(url=join[prefix, raw, suffix])[raw]
 
 
 class MedicalStyle(BaseStyle):
@@ -248,17 +254,9 @@ class MedicalStyle(BaseStyle):
             optional[sentence[vancouver_names("author")]],
             sentence[bib_field("title")],
             where,
-            optional[
-                join["doi: ", href[join["https://doi.org/", bib_field("doi", raw=True)], bib_field("doi", raw=True)]]
-            ],
-            optional[
-                join[
-                    "PMID: ",
-                    href[
-                        join["https://pubmed.ncbi.nlm.nih.gov/", bib_field("pmid", raw=True), "/"],
-                        bib_field("pmid", raw=True),
-                    ],
-                ]
+            sentence(sep=". ", add_period=True)[
+                optional[join["doi: ", _link("https://doi.org/", "doi")]],
+                optional[join["PMID: ", _link("https://pubmed.ncbi.nlm.nih.gov/", "pmid", "/")]],
             ],
         ]
 

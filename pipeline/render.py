@@ -1,0 +1,466 @@
+"""Rendering: the checked model -> Markdown/HTML pages for MkDocs, through Jinja templates.
+
+Python decides (what is published, citation numbers, status, links); templates only present.
+Output files are rewritten only when their content changes, and an article page is re-rendered
+only when something it depends on changed (its fingerprint, review state, related articles,
+the settings or the templates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown_it import MarkdownIt
+
+from pipeline import paths
+from pipeline.approval import ApprovalState, approval_state, is_published
+from pipeline.citations import CITE_KEY, compress_ranges, make_parser
+from pipeline.fingerprint import fingerprint
+from pipeline.loader import Article, Body, Project
+from pipeline.model import STATUSES
+from pipeline.references import ReferenceFormatter
+
+TEMPLATES = Path(str(resources.files("pipeline") / "templates"))
+MANIFEST = ".pipeline-manifest.json"
+BANNER = "Educational purpose only - exercise caution: this content is pending human review"
+STEP_LABELS = {"submitted": "Submitted", "under_review": "Under Review", "approved": "Approved"}
+
+
+def _render_citation(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it API
+    numbers: dict[str, int] = env["numbers"]
+    anchor: str = env["anchor"]
+    cited = [numbers[k.lower()] for k in tokens[idx].meta["keys"] if k.lower() in numbers]
+    if not cited:
+        return ""
+    links = []
+    for start, end in compress_ranges(cited):
+        first = f'<a href="#{anchor}-{start}">{start}</a>'
+        if start == end:
+            links.append(first)
+        elif end == start + 1:
+            links.append(f'{first},<a href="#{anchor}-{end}">{end}</a>')
+        else:
+            links.append(f'{first}\u2013<a href="#{anchor}-{end}">{end}</a>')
+    return f'<sup class="gp-cite">{",".join(links)}</sup>'
+
+
+def make_renderer() -> MarkdownIt:
+    """The parser of the checks, without raw HTML and with the default link safety."""
+    md = make_parser()
+    md.options["html"] = False
+    md.validateLink = MarkdownIt().validateLink  # type: ignore[method-assign]
+    md.add_render_rule("citation", _render_citation)
+    return md
+
+
+RENDERER = make_renderer()
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def page_url(rel_md: str) -> str:
+    """MkDocs directory URL of a generated page, from the site root."""
+    if rel_md == "index.md":
+        return ""
+    if rel_md.endswith("/index.md"):
+        return rel_md[: -len("index.md")]
+    return rel_md[: -len(".md")] + "/"
+
+
+def relative_url(from_md: str, to_md: str) -> str:
+    depth = page_url(from_md).count("/")
+    return "../" * depth + page_url(to_md) or "./"
+
+
+def md_link(from_md: str, to_md: str) -> str:
+    """A relative link between two generated Markdown pages, which MkDocs resolves and checks."""
+    return posixpath.relpath(to_md, posixpath.dirname(from_md) or ".")
+
+
+def format_date(day: dt.date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def topic_label(topic: str) -> str:
+    return topic.replace("-", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class ReferenceView:
+    number: int
+    anchor: str
+    label: str
+    html: str
+
+
+@dataclass(frozen=True)
+class VariantView:
+    audience: str
+    label: str
+    title: str
+    html: str
+    toc: list[tuple[str, str, int]]
+    references: list[ReferenceView]
+    disclaimer_title: str
+    disclaimer_text: str
+    is_default: bool
+
+
+@dataclass
+class RenderResult:
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped_renders: int = 0
+    removed: list[str] = field(default_factory=list)
+    held_back: list[tuple[str, str]] = field(default_factory=list)
+    nav: list = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+
+
+class SiteRenderer:
+    def __init__(self, project: Project, preview: bool, exclude: set[str]) -> None:
+        assert project.settings is not None and project.board is not None
+        self.project = project
+        self.settings = project.settings
+        self.board = project.board
+        self.preview = preview
+        self.formatter = ReferenceFormatter()
+        self.env = Environment(
+            loader=FileSystemLoader(str(TEMPLATES)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["e"] = _escape
+        self.env.filters["yaml_str"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+        self.published = {
+            a.id: a for a in sorted(project.articles.values(), key=lambda a: a.id)
+            if a.meta is not None
+            and a.id not in exclude
+            and (preview or is_published(project, a))
+        }
+
+    # --- article pages ------------------------------------------------------------------------
+
+    def _variant(self, article: Article, body: Body, anchor_root: str) -> VariantView:
+        audience = self.settings.audience(body.audience)
+        assert audience is not None and article.meta is not None
+        numbers: dict[str, int] = {}
+        for citation in body.facts.citations:
+            if self.project.library.get(citation.key) is not None:
+                numbers.setdefault(citation.key.lower(), len(numbers) + 1)
+        anchor = f"{anchor_root}-{body.audience}"
+        tokens = RENDERER.parse(body.text)
+        toc, used = [], set()
+        for i, tok in enumerate(tokens):
+            if tok.type == "heading_open":
+                text = tokens[i + 1].content
+                text = re.sub(rf"\s*\[@{CITE_KEY}[^\]]*\]", "", text)
+                hid = f"{body.audience}-{slugify(text)}"
+                while hid in used:
+                    hid += "-x"
+                used.add(hid)
+                tok.attrSet("id", hid)
+                if tok.tag in ("h2", "h3"):
+                    toc.append((hid, text, int(tok.tag[1])))
+        html = RENDERER.renderer.render(tokens, RENDERER.options, {"numbers": numbers, "anchor": anchor})
+        references = [
+            ReferenceView(
+                number=n,
+                anchor=f"{anchor}-{n}",
+                label=self.project.library.get(key).type_label,
+                html=self.formatter.html(self.project.library.get(key)),
+            )
+            for key, n in numbers.items()
+        ]
+        disclaimer_id = article.meta.disclaimer or audience.disclaimer
+        disclaimer = self.settings.disclaimers[disclaimer_id]
+        return VariantView(
+            audience=audience.id,
+            label=audience.label,
+            title=body.title or article.meta.title,
+            html=html,
+            toc=toc,
+            references=references,
+            disclaimer_title=disclaimer.title,
+            disclaimer_text=disclaimer.text,
+            is_default=audience.default,
+        )
+
+    def _json_ld(self, article: Article, state: ApprovalState, variants: list[VariantView]) -> str:
+        meta = article.meta
+        assert meta is not None
+        cited = []
+        for key in dict.fromkeys(c.key.lower() for c in article.citations()):
+            reference = self.project.library.get(key)
+            if reference is None:
+                continue
+            item = {"@type": "CreativeWork", "name": reference.plain("title")}
+            if reference.entry.fields.get("doi"):
+                item["url"] = f"https://doi.org/{reference.entry.fields['doi']}"
+            cited.append(item)
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalWebPage",
+            "name": meta.title,
+            "headline": meta.question,
+            "dateModified": meta.last_updated.isoformat(),
+            "keywords": meta.tags,
+            "audience": [{"@type": "MedicalAudience", "audienceType": v.label} for v in variants],
+            "citation": cited,
+        }
+        if state.valid:
+            data["lastReviewed"] = max(r.date for r in state.valid).isoformat()
+            data["reviewedBy"] = [
+                {"@type": "Person", "name": self._member_name(r.reviewer)} for r in state.valid
+            ]
+        text = json.dumps(data, ensure_ascii=False, indent=None, separators=(",", ":"))
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    def _member_name(self, member_id: str) -> str:
+        member = self.board.member(member_id)
+        if member is None:
+            return member_id
+        return f"{member.name}, {member.credentials}" if member.credentials else member.name
+
+    def article_page(self, article: Article) -> str:
+        meta = article.meta
+        assert meta is not None
+        state = approval_state(self.project, article)
+        rel_md = f"{article.id}.md"
+        variants = [
+            self._variant(article, article.bodies[a.id], "ref")
+            for a in self.settings.audiences
+            if a.id in article.bodies
+        ]
+        missing = [a for a in self.settings.audiences if a.id not in article.bodies]
+        related = [
+            (self.published[r].meta.title, relative_url(rel_md, f"{r}.md"))
+            for r in meta.related
+            if r in self.published and r != article.id
+        ]
+        approved = meta.status == "approved" and state.satisfied
+        step = STATUSES.index(meta.status) if (approved or meta.status != "approved") else 1
+        return self.env.get_template("article.md.j2").render(
+            article=article,
+            meta=meta,
+            variants=variants,
+            missing=missing,
+            default_audience=self.settings.default_audience,
+            audiences=self.settings.audiences,
+            steps=[STEP_LABELS[s] for s in STATUSES],
+            step=step,
+            banner=BANNER if not approved else None,
+            last_updated=format_date(meta.last_updated),
+            reviewers=[self._member_name(r.reviewer) for r in state.valid],
+            board_url=relative_url(rel_md, "board.md"),
+            policy_url=relative_url(rel_md, "editorial-policy.md"),
+            topic_url=relative_url(rel_md, f"{article.topic}/index.md"),
+            topic_label=topic_label(article.topic),
+            tags_url=relative_url(rel_md, "tags.md"),
+            tags=[(t, slugify(t)) for t in meta.tags],
+            related=related,
+            intake_url=self.settings.question_intake_url,
+            json_ld=self._json_ld(article, state, variants),
+        )
+
+    def article_inputs(self, article: Article, template_hash: str) -> str:
+        """Everything an article page depends on, hashed: unchanged inputs, no re-render."""
+        meta = article.meta
+        assert meta is not None
+        related = [
+            (r, self.published[r].meta.title if r in self.published else None) for r in meta.related
+        ]
+        reviewers = [(r.reviewer, self._member_name(r.reviewer)) for r in meta.reviews]
+        payload = {
+            "template": template_hash,
+            "settings": self.settings.model_dump(mode="json"),
+            "fingerprint": fingerprint(article, self.project.library),
+            "review": [meta.status, meta.last_updated.isoformat(), [r.model_dump(mode="json") for r in meta.reviews]],
+            "reviewers": reviewers,
+            "related": related,
+            "preview": self.preview,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    # --- site pages ---------------------------------------------------------------------------
+
+    def topics(self) -> dict[str, list[Article]]:
+        topics: dict[str, list[Article]] = {}
+        for article in self.published.values():
+            topics.setdefault(article.topic, []).append(article)
+        return dict(sorted(topics.items()))
+
+    def _entry(self, article: Article, from_md: str) -> dict:
+        meta = article.meta
+        state = approval_state(self.project, article)
+        return {
+            "title": meta.title,
+            "question": meta.question,
+            "url": md_link(from_md, f"{article.id}.md"),
+            "status": STEP_LABELS[meta.status],
+            "approved": meta.status == "approved" and state.satisfied,
+            "last_updated": format_date(meta.last_updated),
+        }
+
+    def site_pages(self) -> dict[str, str]:
+        topics = self.topics()
+        pages: dict[str, str] = {}
+        recent = sorted(
+            (a for a in self.published.values() if approval_state(self.project, a).valid),
+            key=lambda a: (max(r.date for r in approval_state(self.project, a).valid), a.id),
+            reverse=True,
+        )[:10]
+        pages["index.md"] = self.env.get_template("home.md.j2").render(
+            settings=self.settings,
+            recent=[self._entry(a, "index.md") for a in recent],
+            topics=[(topic_label(t), f"{t}/index.md", len(items)) for t, items in topics.items()],
+            preview=self.preview,
+        )
+        for topic, items in topics.items():
+            rel_md = f"{topic}/index.md"
+            pages[rel_md] = self.env.get_template("topic.md.j2").render(
+                label=topic_label(topic),
+                articles=[self._entry(a, rel_md) for a in items],
+            )
+        tags: dict[str, list[Article]] = {}
+        for article in self.published.values():
+            for tag in article.meta.tags:
+                tags.setdefault(tag, []).append(article)
+        pages["tags.md"] = self.env.get_template("tags.md.j2").render(
+            tags=[
+                (tag, slugify(tag), [self._entry(a, "tags.md") for a in items])
+                for tag, items in sorted(tags.items(), key=lambda kv: kv[0].lower())
+            ]
+        )
+        pages["editorial-policy.md"] = self.env.get_template("policy.md.j2").render(
+            settings=self.settings,
+            approvals_required=self.settings.review.approvals_required,
+        )
+        pages["board.md"] = self.env.get_template("board.md.j2").render(
+            reviewers=[m for m in self.board.members if m.role == "reviewer"],
+            editors=[m for m in self.board.members if m.role == "editor"],
+        )
+        if self.preview:
+            rows = []
+            for article in sorted(self.project.articles.values(), key=lambda a: a.id):
+                if article.meta is None:
+                    continue
+                state = approval_state(self.project, article)
+                rows.append(
+                    {
+                        **self._entry(article, "review-dashboard.md"),
+                        "id": article.id,
+                        "raw_status": article.meta.status,
+                        "valid": len(state.valid),
+                        "required": state.required,
+                        "stale": ", ".join(r.reviewer for r in state.stale) or "-",
+                        "due": state.due.isoformat() if state.due else "-",
+                        "overdue": bool(state.due and state.due < self.project.today),
+                    }
+                )
+            pages["review-dashboard.md"] = self.env.get_template("dashboard.md.j2").render(rows=rows)
+        return pages
+
+    def nav(self) -> list:
+        nav: list = [{"Home": "index.md"}]
+        topics = self.topics()
+        if topics:
+            nav.append({"Topics": [{topic_label(t): f"{t}/index.md"} for t in topics]})
+        nav += [
+            {"Tags": "tags.md"},
+            {"Editorial policy": "editorial-policy.md"},
+            {"Medical Advisory Board": "board.md"},
+        ]
+        if self.preview:
+            nav.append({"Review dashboard": "review-dashboard.md"})
+        return nav
+
+
+def _escape(value: object) -> str:
+    from markupsafe import escape
+
+    return str(escape(str(value)))
+
+
+def template_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATES.glob("*")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def held_back_reason(project: Project, article: Article) -> str:
+    if article.meta is None:
+        return "front matter errors"
+    if article.meta.status != "approved":
+        return f"status {article.meta.status}"
+    return "approval does not hold"
+
+
+def render_site(
+    project: Project,
+    out_dir: Path,
+    preview: bool,
+    progress: Callable[[int, int], None] | None = None,
+    exclude: set[str] | None = None,
+) -> RenderResult:
+    """Write the generated docs folder; return what was written and the navigation."""
+    renderer = SiteRenderer(project, preview, exclude or set())
+    result = RenderResult(nav=renderer.nav(), published=list(renderer.published))
+    for article in project.articles.values():
+        if article.id not in renderer.published:
+            result.held_back.append((article.id, held_back_reason(project, article)))
+    manifest_path = out_dir / MANIFEST
+    try:
+        old_manifest: dict[str, str] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old_manifest = {}
+    manifest: dict[str, str] = {}
+    expected: set[str] = set()
+    templates = template_hash()
+
+    def emit(rel_md: str, text: str) -> None:
+        expected.add(rel_md)
+        if paths.write_if_changed(out_dir / rel_md, text):
+            result.written.append(rel_md)
+        else:
+            result.unchanged += 1
+
+    total = len(renderer.published)
+    for done, article in enumerate(renderer.published.values(), 1):
+        rel_md = f"{article.id}.md"
+        inputs = renderer.article_inputs(article, templates)
+        manifest[rel_md] = inputs
+        if old_manifest.get(rel_md) == inputs and (out_dir / rel_md).is_file():
+            expected.add(rel_md)
+            result.skipped_renders += 1
+            result.unchanged += 1
+        else:
+            emit(rel_md, renderer.article_page(article))
+        if progress:
+            progress(done, total)
+    for rel_md, text in renderer.site_pages().items():
+        emit(rel_md, text)
+    if out_dir.is_dir():
+        for path in sorted(out_dir.rglob("*.md")):
+            rel_md = path.relative_to(out_dir).as_posix()
+            if rel_md not in expected:
+                path.unlink()
+                result.removed.append(rel_md)
+    paths.write_if_changed(manifest_path, json.dumps(manifest, indent=0, sort_keys=True))
+    return result

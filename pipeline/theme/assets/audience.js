@@ -1,0 +1,69 @@
+// Audience personalisation: one choice, kept in localStorage, applied on every article page.
+// Without JavaScript the selector stays hidden and the default audience's wording shows.
+(function () {
+  "use strict";
+  var KEY = "guideline-audience";
+
+  function stored() {
+    try { return window.localStorage.getItem(KEY); } catch (e) { return null; }
+  }
+  function remember(id) {
+    try { window.localStorage.setItem(KEY, id); } catch (e) { /* private mode: this page only */ }
+  }
+
+  function apply(article, wanted) {
+    var fallback = article.getAttribute("data-default-audience");
+    var variants = article.querySelectorAll("[data-audience-variant]");
+    var available = false;
+    variants.forEach(function (v) {
+      if (v.getAttribute("data-audience-variant") === wanted) { available = true; }
+    });
+    var shown = available ? wanted : fallback;
+    variants.forEach(function (v) {
+      v.hidden = v.getAttribute("data-audience-variant") !== shown;
+    });
+    article.querySelectorAll("[data-audience-missing]").forEach(function (note) {
+      note.hidden = available || note.getAttribute("data-audience-missing") !== wanted;
+    });
+    article.querySelectorAll("[data-audience-choice]").forEach(function (button) {
+      var on = button.getAttribute("data-audience-choice") === wanted;
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    document.documentElement.setAttribute("data-audience", wanted);
+  }
+
+  function revealTarget(article) {
+    // A search result or link may point into another audience's wording: show that wording.
+    if (!window.location.hash) { return; }
+    var target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    if (!target) { return; }
+    var variant = target.closest("[data-audience-variant]");
+    if (variant && variant.hidden) {
+      apply(article, variant.getAttribute("data-audience-variant"));
+      target.scrollIntoView();
+    }
+  }
+
+  function init() {
+    var article = document.querySelector(".gp-article");
+    if (!article) { return; }
+    var selector = article.querySelector(".gp-audience");
+    if (selector) { selector.hidden = false; }
+    apply(article, stored() || article.getAttribute("data-default-audience"));
+    article.querySelectorAll("[data-audience-choice]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var id = button.getAttribute("data-audience-choice");
+        remember(id);
+        apply(article, id);
+      });
+    });
+    revealTarget(article);
+    window.addEventListener("hashchange", function () { revealTarget(article); });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
