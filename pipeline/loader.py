@@ -193,6 +193,8 @@ def load_article(path: Path, file: str, topic: str, slug: str, evidence: list[st
     if text is None:
         return article, found
     front, body, body_line = split_front_matter(text)
+    # The body is read even when the front matter is broken, so its citations still count.
+    article.bodies["default"] = Body("default", file, None, body, body_line, analyse(body, body_line, evidence))
     if front is None:
         return article, [
             diag(
@@ -210,8 +212,7 @@ def load_article(path: Path, file: str, topic: str, slug: str, evidence: list[st
     article.yaml = doc
     article.raw = doc.data if isinstance(doc.data, dict) else {}
     article.meta, found = schema_errors(FrontMatter, doc, "frontmatter.schema", file, "The front matter")
-    title = article.meta.title if article.meta else None
-    article.bodies["default"] = Body("default", file, title, body, body_line, analyse(body, body_line, evidence))
+    article.bodies["default"].title = article.meta.title if article.meta else None
     return article, found
 
 

@@ -135,9 +135,16 @@ def parse_file(path: Path, rel: str) -> tuple[list[Reference], list[Diagnostic]]
             key = re.search(r"key (\S+)", str(error))
             line = lines.get(key.group(1).lower()) if key else None
             diagnostics.append(diag("reference.syntax", rel, line, f"{error}."))
+    # An entry cut short by a syntax error is not a usable reference, whatever pybtex kept of it.
+    broken = set()
+    for d in diagnostics:
+        starts = [(line, key) for key, line in lines.items() if d.line and line <= d.line]
+        if starts:
+            broken.add(max(starts)[1])
     references = [
         Reference(key=key, file=rel, line=lines.get(key.lower(), 1), entry=_normalize_entry(entry))
         for key, entry in data.entries.items()
+        if key.lower() not in broken
     ]
     return references, diagnostics
 
