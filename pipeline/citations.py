@@ -103,7 +103,8 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                     if items:
                         items[-1][1] = True
                 elif child.type == "html_inline":
-                    facts.raw_html.append(first_line + _inline_line(tok, 0))
+                    if first_line + _inline_line(tok, 0) not in facts.raw_html:
+                        facts.raw_html.append(first_line + _inline_line(tok, 0))
                 elif child.type in ("link_open", "image"):
                     href = str(child.attrs.get("href") or child.attrs.get("src") or "")
                     if _UNSAFE_SCHEME.match(href):

@@ -36,8 +36,8 @@ class Audience(Strict):
 
 
 class Disclaimer(Strict):
-    title: Text
-    text: Text
+    title: Text = Field(description="Heading of the disclaimer.")
+    text: Text = Field(description="The disclaimer, in plain text.")
 
 
 class ReviewPolicy(Strict):
@@ -57,9 +57,11 @@ class Publication(Strict):
     name: Text = Field(description="Site name.")
     description: str = Field("", description="One sentence under the name on the home page.")
     site_url: str | None = Field(None, description="Public address of the site, if known.")
-    audiences: list[Audience] = Field(min_length=1)
-    disclaimers: dict[Identifier, Disclaimer] = Field(min_length=1)
-    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    audiences: list[Audience] = Field(min_length=1, description="Exactly one is the default.")
+    disclaimers: dict[Identifier, Disclaimer] = Field(
+        min_length=1, description="Disclaimer texts by key."
+    )
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy, description="Approval rules.")
     question_intake_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
         description="Where readers ask a follow-up question."
     )
@@ -88,18 +90,18 @@ class Publication(Strict):
 
 class BoardMember(Strict):
     id: Identifier = Field(description="Used in `authors` and review records.")
-    name: Text
-    credentials: str = ""
-    role: Literal["editor", "reviewer"]
+    name: Text = Field(description="Shown on the board page and on approved articles.")
+    credentials: str = Field("", description="Degrees and speciality.")
+    role: Literal["editor", "reviewer"] = Field(description="Only reviewers can approve.")
     git_email: Email = Field(description="The author email of this member's Git commits.")
     github: str | None = Field(None, description="GitHub user name, for CODEOWNERS.")
-    bio: str = ""
+    bio: str = Field("", description="One line for the board page.")
 
 
 class Board(Strict):
     """`content/board.yml`: editors and Medical Advisory Board members."""
 
-    members: list[BoardMember] = Field(min_length=1)
+    members: list[BoardMember] = Field(min_length=1, description="Editors and reviewers.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Board:
@@ -121,22 +123,22 @@ class Board(Strict):
 class ReviewRecord(Strict):
     """One decision by a board reviewer; written by `pipeline review`, never edited."""
 
-    reviewer: Identifier
-    decision: Decision
-    date: dt.date
+    reviewer: Identifier = Field(description="Board id of a member with role reviewer.")
+    decision: Decision = Field(description="approved or changes_requested.")
+    date: dt.date = Field(description="Day of the decision.")
     fingerprint: Fingerprint = Field(description="The article's content fingerprint when decided.")
-    note: str | None = None
+    note: str | None = Field(None, description="The reviewer's comment.")
 
 
 class FrontMatter(Strict):
     """The YAML front matter of `content/<topic>/<slug>.md`."""
 
     question: Text = Field(description="The clinical question the article answers.")
-    title: Text
+    title: Text = Field(description="The article's title for the default audience.")
     authors: list[Identifier] = Field(min_length=1, description="Board ids of the authors.")
     status: Status = Field(description="submitted, under_review or approved.")
-    last_updated: dt.date
-    tags: list[Text] = Field(default_factory=list)
+    last_updated: dt.date = Field(description="Date of the last content change.")
+    tags: list[Text] = Field(default_factory=list, description="Shown on the tags page.")
     related: list[ArticleId] = Field(default_factory=list, description="`<topic>/<slug>` ids.")
     disclaimer: Identifier | None = Field(None, description="Overrides the audience's default.")
     reviews: list[ReviewRecord] = Field(default_factory=list, description="Append-only.")
@@ -145,7 +147,7 @@ class FrontMatter(Strict):
 class VariantFrontMatter(Strict):
     """The optional front matter of `<slug>.<audience>.md`: only a title."""
 
-    title: Text | None = None
+    title: Text | None = Field(None, description="The title in this audience's wording.")
 
 
 # Fields that are review metadata, not content: they are left out of the fingerprint.

@@ -90,8 +90,22 @@ class Library:
         return self.references.get(key.lower())
 
 
+_MARKUP_COMMANDS = re.compile(
+    r"\\(?:textbf|textit|emph|textsc|texttt|textrm|textsf|textsuperscript|textsubscript|mbox|textup|textnormal)\s*\{"
+)
+_MARKUP_SWITCHES = re.compile(r"\{\\(?:em|bf|it|sc|tt|rm|sf|sl|small|footnotesize)\s+")
+
+
+def latex_markup_to_text(value: str) -> str:
+    """Font commands and math shifts become plain text; accents are left to pybtex's decoder."""
+    value = _MARKUP_COMMANDS.sub("{", value)
+    value = _MARKUP_SWITCHES.sub("{", value)
+    value = re.sub(r"(?<!\\)\$([^$]*)(?<!\\)\$", lambda m: re.sub(r"[\^_]", "", m.group(1)), value)
+    return value
+
+
 def _normalize_entry(entry: Entry) -> Entry:
-    fields = dict(entry.fields.items())
+    fields = {k: latex_markup_to_text(v) for k, v in entry.fields.items()}
     lower = {k.lower(): k for k in fields}
     if "year" not in lower and "date" in lower:
         year = _YEAR.search(fields[lower["date"]])
@@ -275,6 +289,9 @@ class MedicalStyle(BaseStyle):
         return FormattedEntry(entry.key, text, label)
 
 
+_PROTECTED = re.compile(r'<span class="bibtex-protected">((?:(?!<span).)*?)</span>', re.DOTALL)
+
+
 class ReferenceFormatter:
     """Formats each entry once per build, however many articles cite it."""
 
@@ -291,6 +308,10 @@ class ReferenceFormatter:
             entry = reference.entry
             entry.key = reference.key
             formatted = next(iter(self.style.format_entries([entry])))
-            self._cache[key] = formatted.text.render_as("html")
+            html = formatted.text.render_as("html")
+            # Case-protection braces mean nothing to a reader: drop pybtex's marker spans.
+            while _PROTECTED.search(html):
+                html = _PROTECTED.sub(r"\1", html)
+            self._cache[key] = html
             self.formatted_count += 1
         return self._cache[key]

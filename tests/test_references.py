@@ -1,0 +1,111 @@
+"""The reference library: BibTeX and biblatex, LaTeX to text, labels, the `medical` style."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pybtex.plugin import find_plugin
+
+from pipeline.references import MedicalStyle, ReferenceFormatter, load_library, parse_file
+
+BIBLATEX = r"""
+@string{nejm = {New England Journal of Medicine}}
+@online{who-2024,
+  title = {Hypertension fact sheet},
+  organization = {World Health Organization},
+  date = {2023-03-16},
+  url = {https://www.who.int/news-room/fact-sheets/detail/hypertension},
+}
+@article{accented,
+  author = {M{\"u}ller, J{\"o}rg and {\O}stergaard, S{\o}ren and Garc{\'\i}a, Mar{\'\i}a},
+  title = {The {\em emphasised} effect of \textbf{bold} therapy},
+  journaltitle = nejm,
+  date = {2019-04},
+  month = apr,
+  volume = {380},
+  pages = {1--10},
+  pmid = {12345678},
+}
+@report{guideline-no-author,
+  title = {National guideline},
+  institution = {Example Institute},
+  year = {2021},
+  evidence = {guideline},
+}
+@article{seven-authors,
+  author = {A, Alpha and B, Beta and C, Gamma and D, Delta and E, Epsilon and F, Zeta and G, Eta},
+  title = {Many authors},
+  journal = {J},
+  year = {2000},
+}
+"""
+
+
+def _library(tmp_path: Path, text: str = BIBLATEX):
+    (tmp_path / "references").mkdir()
+    (tmp_path / "references" / "lib.bib").write_text(text, encoding="utf-8")
+    return load_library(tmp_path)
+
+
+def test_biblatex_fields_are_understood(tmp_path: Path) -> None:
+    library = _library(tmp_path)
+    assert library.diagnostics == []
+    online = library.get("WHO-2024")
+    assert online is not None and online.missing_fields() == []
+    assert online.entry.fields["year"] == "2023"
+    accented = library.get("accented")
+    assert accented.entry.fields["journal"] == "New England Journal of Medicine"
+    assert accented.missing_fields() == []
+
+
+def test_type_labels_from_entry_type_or_evidence(tmp_path: Path) -> None:
+    library = _library(tmp_path)
+    assert library.get("accented").type_label == "Research"
+    assert library.get("guideline-no-author").type_label == "Guideline"
+    assert library.get("who-2024").type_label == "Web resource"
+
+
+def test_medical_style_is_a_registered_pybtex_plugin() -> None:
+    assert find_plugin("pybtex.style.formatting", "medical") is MedicalStyle
+
+
+def test_latex_is_rendered_as_readable_text(tmp_path: Path) -> None:
+    html = ReferenceFormatter().html(_library(tmp_path).get("accented"))
+    assert "Müller J, Østergaard S, García M." in html
+    assert "The emphasised effect of bold therapy." in html
+    assert "New England Journal of Medicine. 2019;380:1–10." in html
+    assert '<a href="https://pubmed.ncbi.nlm.nih.gov/12345678/">12345678</a>' in html
+    assert "\\" not in html and "{" not in html
+
+
+def test_six_authors_then_et_al(tmp_path: Path) -> None:
+    html = ReferenceFormatter().html(_library(tmp_path).get("seven-authors"))
+    assert html.startswith("A A, B B, C G, D D, E E, F Z, et al. Many authors.")
+
+
+def test_guideline_without_authors(tmp_path: Path) -> None:
+    html = ReferenceFormatter().html(_library(tmp_path).get("guideline-no-author"))
+    assert html == "National guideline. Example Institute; 2021."
+
+
+def test_each_entry_is_formatted_once(tmp_path: Path) -> None:
+    library = _library(tmp_path)
+    formatter = ReferenceFormatter()
+    for _ in range(5):
+        formatter.html(library.get("accented"))
+    assert formatter.formatted_count == 1
+
+
+def test_all_syntax_errors_are_collected(tmp_path: Path) -> None:
+    text = (
+        "@article{a,\n title = {ok}, year = 2000, journal = {J}}\n"
+        "@article{b,\n title = undefinedmacro # {x}}\n"
+        "@article{c,\n title = {y} year = 2001}\n"
+        "@article{d, title = {ok}, year = 2001, journal = {J}}\n"
+    )
+    path = tmp_path / "x.bib"
+    path.write_text(text)
+    references, diagnostics = parse_file(path, "x.bib")
+    assert len(diagnostics) >= 2
+    assert all(d.code == "reference.syntax" and d.line for d in diagnostics)
+    assert {r.key for r in references} >= {"a", "d"}
