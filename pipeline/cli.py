@@ -207,3 +207,29 @@ def serve(root: Path, dev_addr: str | None) -> None:
 
     load_project(root)  # fail early, with one line, when root is not a publication
     run_serve(root, dev_addr)
+
+
+@cli.command()
+@click.option("--base", "base_ref", required=True, help="The pull request's base, e.g. origin/main.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.pass_obj
+def gate(root: Path, base_ref: str, fmt: str) -> None:
+    """The pull-request gate: every change since BASE checked against git history."""
+    from pipeline.gate import gate as run_gate
+    from pipeline.gitio import GitError
+
+    project = load_project(root)
+    try:
+        result = run_gate(project, base_ref)
+    except GitError as exc:
+        raise Failure(str(exc)) from None
+    found = run_checks(project) + result.diagnostics
+    errors, warnings = diagnostics_mod.split(found)
+    if fmt == "text":
+        click.echo(f"Changes since {result.base[:12]}: {len(result.reports)} article(s).")
+        for report in result.reports:
+            click.echo(f"  {report.article_id}")
+            for line in report.verified:
+                click.echo(f"    - {line}")
+    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
+    sys.exit(1 if errors else 0)

@@ -1,0 +1,79 @@
+"""Every git call the pipeline makes: real `git`, read-only."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class GitError(Exception):
+    """git failed: not a repository, an unknown revision, no git on PATH."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author_email: str
+    author_name: str
+    subject: str
+
+
+def git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    if done.returncode != 0:
+        raise GitError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed")
+    return done.stdout
+
+
+def resolve(root: Path, rev: str) -> str:
+    return git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+
+
+def merge_base(root: Path, base: str, head: str = "HEAD") -> str:
+    return git(root, "merge-base", base, head).strip()
+
+
+def changed_paths(root: Path, base: str, head: str = "HEAD") -> list[str]:
+    out = git(root, "diff", "--name-only", "--no-renames", "-z", base, head)
+    return [p for p in out.split("\0") if p]
+
+
+def commits_touching(root: Path, base: str, path: str, head: str = "HEAD") -> list[Commit]:
+    """Commits in base..head that changed `path`, oldest first."""
+    out = git(
+        root, "log", "--reverse", "--full-history", "--format=%H%x1f%ae%x1f%an%x1f%s%x1e",
+        f"{base}..{head}", "--", path,
+    )
+    commits = []
+    for record in out.split("\x1e"):
+        record = record.strip("\n")
+        if record:
+            sha, email, name, subject = record.split("\x1f")
+            commits.append(Commit(sha, email.strip().lower(), name, subject))
+    return commits
+
+
+def show(root: Path, rev: str, path: str) -> str | None:
+    """A file's text at a revision, or None where it does not exist."""
+    try:
+        return git(root, "show", f"{rev}:{path}")
+    except GitError:
+        return None
+
+
+def first_parent(root: Path, sha: str) -> str | None:
+    try:
+        return resolve(root, f"{sha}^1")
+    except GitError:
+        return None
