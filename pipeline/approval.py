@@ -51,7 +51,9 @@ def _approval_state(project: Project, article: Article) -> ApprovalState:
         latest[record.reviewer] = record  # a reviewer's newest decision replaces their earlier ones
     valid, stale = [], []
     for record in latest.values():
-        if record.decision != "approved" or not eligible_reviewer(project, article, record.reviewer):
+        if record.decision != "approved" or not eligible_reviewer(
+            project, article, record.reviewer
+        ):
             continue
         (valid if record.fingerprint == current else stale).append(record)
     policy = project.settings.review if project.settings else None

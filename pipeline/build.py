@@ -79,7 +79,8 @@ def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]
     return {
         article.id
         for article in project.articles.values()
-        if article.meta is None or files & ({article.file} | {b.file for b in article.bodies.values()})
+        if article.meta is None
+        or files & ({article.file} | {b.file for b in article.bodies.values()})
     }
 
 
@@ -159,7 +160,9 @@ def _show_mkdocs_warnings() -> None:
         logger.addHandler(handler)
 
 
-def build(root: Path, preview: bool = False, site_dir: Path | None = None) -> tuple[Project, RenderResult]:
+def build(
+    root: Path, preview: bool = False, site_dir: Path | None = None
+) -> tuple[Project, RenderResult]:
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException

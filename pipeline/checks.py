@@ -137,7 +137,9 @@ def unknown_people(project: Project) -> Iterator[Diagnostic]:
         for index, record in enumerate(article.meta.reviews):
             member = board.member(record.reviewer)
             if member is None or member.role != "reviewer":
-                why = "is not listed in content/board.yml" if member is None else "is not a reviewer"
+                why = (
+                    "is not listed in content/board.yml" if member is None else "is not a reviewer"
+                )
                 yield diag(
                     "review.unknown-reviewer",
                     article.file,

@@ -97,7 +97,9 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                 section = tok.content.strip()
                 facts.headings.append(section)
             for child in tok.children or []:
-                line = first_line + _inline_line(tok, child.meta.get("offset", 0) if child.meta else 0)
+                line = first_line + _inline_line(
+                    tok, child.meta.get("offset", 0) if child.meta else 0
+                )
                 if child.type == "citation":
                     facts.citations.extend(Citation(k, line) for k in child.meta["keys"])
                     if items:

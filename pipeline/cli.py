@@ -133,7 +133,9 @@ def new(root: Path, article_id: str, author: str) -> None:
         path = scaffold(project, article_id, author)
     except ReviewRefused as exc:
         raise Refusal(str(exc)) from None
-    click.echo(f"Created {path.relative_to(project.root)}: fill in the TODOs, then run `pipeline check`.")
+    click.echo(
+        f"Created {path.relative_to(project.root)}: fill in the TODOs, then run `pipeline check`."
+    )
 
 
 @cli.command()
@@ -210,7 +212,9 @@ def serve(root: Path, dev_addr: str | None) -> None:
 
 
 @cli.command()
-@click.option("--base", "base_ref", required=True, help="The pull request's base, e.g. origin/main.")
+@click.option(
+    "--base", "base_ref", required=True, help="The pull request's base, e.g. origin/main."
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @click.pass_obj
 def gate(root: Path, base_ref: str, fmt: str) -> None:

@@ -119,7 +119,9 @@ def format_github(errors: list[Diagnostic], warnings: list[Diagnostic], articles
             props += f",line={d.line}"
         props += f",title={_escape_property(d.code)}"
         lines.append(f"::{d.severity} {props}::{_escape_data(d.message)}")
-    lines.append(f"{articles} article(s) checked: {len(errors)} error(s), {len(warnings)} warning(s).")
+    lines.append(
+        f"{articles} article(s) checked: {len(errors)} error(s), {len(warnings)} warning(s)."
+    )
     return "\n".join(lines)
 
 

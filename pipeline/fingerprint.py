@@ -33,6 +33,9 @@ def fingerprint_payload(article: Article, library: Library) -> dict[str, object]
 
 def fingerprint(article: Article, library: Library) -> str:
     payload = json.dumps(
-        fingerprint_payload(article, library), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        fingerprint_payload(article, library),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()

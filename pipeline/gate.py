@@ -174,7 +174,11 @@ def _check_history(
         email = member.git_email.lower() if member else None
         if adder is None or email is None or adder.author_email != email:
             who = adder.author_email if adder else "an unknown commit"
-            why = "is not on the board at the base revision" if email is None else f"commits as {email}"
+            why = (
+                "is not on the board at the base revision"
+                if email is None
+                else f"commits as {email}"
+            )
             out.append(
                 diag(
                     "gate.forged-review",

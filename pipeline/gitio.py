@@ -32,7 +32,9 @@ def git(root: Path, *args: str) -> str:
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
     if done.returncode != 0:
-        raise GitError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed")
+        raise GitError(
+            done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
+        )
     return done.stdout
 
 
@@ -52,8 +54,14 @@ def changed_paths(root: Path, base: str, head: str = "HEAD") -> list[str]:
 def commits_touching(root: Path, base: str, path: str, head: str = "HEAD") -> list[Commit]:
     """Commits in base..head that changed `path`, oldest first."""
     out = git(
-        root, "log", "--reverse", "--full-history", "--format=%H%x1f%ae%x1f%an%x1f%s%x1e",
-        f"{base}..{head}", "--", path,
+        root,
+        "log",
+        "--reverse",
+        "--full-history",
+        "--format=%H%x1f%ae%x1f%an%x1f%s%x1e",
+        f"{base}..{head}",
+        "--",
+        path,
     )
     commits = []
     for record in out.split("\x1e"):

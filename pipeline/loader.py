@@ -89,7 +89,9 @@ def schema_errors(
     except ValidationError as exc:
         found = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function"))
+            loc = tuple(
+                p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function")
+            )
             name = _plain_loc(loc) or "(top level)"
             if err["type"] == "missing":
                 message = f"{what} has no `{name}` field; it is required."
@@ -178,23 +180,33 @@ def read_text(path: Path, file: str) -> tuple[str | None, list[Diagnostic]]:
             ]
         data = path.read_bytes()
     except OSError as exc:
-        return None, [diag("frontmatter.syntax", file, None, f"This file cannot be read ({exc.strerror}).")]
+        return None, [
+            diag("frontmatter.syntax", file, None, f"This file cannot be read ({exc.strerror}).")
+        ]
     if b"\x00" in data:
-        return None, [diag("frontmatter.syntax", file, None, "This is a binary file, not a Markdown text file.")]
+        return None, [
+            diag(
+                "frontmatter.syntax", file, None, "This is a binary file, not a Markdown text file."
+            )
+        ]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         return None, [diag("frontmatter.syntax", file, None, "This file is not UTF-8 text.")]
 
 
-def load_article(path: Path, file: str, topic: str, slug: str, evidence: list[str]) -> tuple[Article, list[Diagnostic]]:
+def load_article(
+    path: Path, file: str, topic: str, slug: str, evidence: list[str]
+) -> tuple[Article, list[Diagnostic]]:
     article = Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file)
     text, found = read_text(path, file)
     if text is None:
         return article, found
     front, body, body_line = split_front_matter(text)
     # The body is read even when the front matter is broken, so its citations still count.
-    article.bodies["default"] = Body("default", file, None, body, body_line, analyse(body, body_line, evidence))
+    article.bodies["default"] = Body(
+        "default", file, None, body, body_line, analyse(body, body_line, evidence)
+    )
     if front is None:
         return article, [
             diag(
@@ -211,12 +223,16 @@ def load_article(path: Path, file: str, topic: str, slug: str, evidence: list[st
         return article, [yaml_error("frontmatter.syntax", file, 2, exc)]
     article.yaml = doc
     article.raw = doc.data if isinstance(doc.data, dict) else {}
-    article.meta, found = schema_errors(FrontMatter, doc, "frontmatter.schema", file, "The front matter")
+    article.meta, found = schema_errors(
+        FrontMatter, doc, "frontmatter.schema", file, "The front matter"
+    )
     article.bodies["default"].title = article.meta.title if article.meta else None
     return article, found
 
 
-def load_variant(path: Path, file: str, audience: str, evidence: list[str]) -> tuple[Body | None, list[Diagnostic]]:
+def load_variant(
+    path: Path, file: str, audience: str, evidence: list[str]
+) -> tuple[Body | None, list[Diagnostic]]:
     text, found = read_text(path, file)
     if text is None:
         return None, found
@@ -229,7 +245,11 @@ def load_variant(path: Path, file: str, audience: str, evidence: list[str]) -> t
             return None, [yaml_error("frontmatter.syntax", file, 2, exc)]
         if doc.data is not None:
             meta, found = schema_errors(
-                VariantFrontMatter, doc, "frontmatter.schema", file, "An audience variant's front matter"
+                VariantFrontMatter,
+                doc,
+                "frontmatter.schema",
+                file,
+                "An audience variant's front matter",
             )
             if meta is None:
                 return None, found
@@ -257,7 +277,9 @@ class Project:
         return self.articles.get(article_id)
 
 
-def load_settings(root: Path, file: str, model: type[BaseModel], what: str) -> tuple[Any, list[Diagnostic]]:
+def load_settings(
+    root: Path, file: str, model: type[BaseModel], what: str
+) -> tuple[Any, list[Diagnostic]]:
     path = root / file
     if not path.is_file():
         return None, [diag("config.syntax", file, None, f"{what} is missing: create {file}.")]
@@ -285,7 +307,9 @@ def load(root: Path, today: dt.date | None = None) -> Project:
     if not content.is_dir():
         raise EnvironmentProblem(f"{root} has no content/ folder: is it a publication repository?")
     diagnostics: list[Diagnostic] = []
-    settings, found = load_settings(root, paths.PUBLICATION_FILE, Publication, "The publication settings")
+    settings, found = load_settings(
+        root, paths.PUBLICATION_FILE, Publication, "The publication settings"
+    )
     diagnostics += found
     board, found = load_settings(root, paths.BOARD_FILE, Board, "The board list")
     diagnostics += found
@@ -305,10 +329,22 @@ def load(root: Path, today: dt.date | None = None) -> Project:
         except OSError:
             escapes = True
         if escapes:
-            diagnostics.append(diag("article.slug", file, None, "This file links to a place outside content/; articles must live inside content/."))
+            diagnostics.append(
+                diag(
+                    "article.slug",
+                    file,
+                    None,
+                    "This file links to a place outside content/; articles must live inside content/.",
+                )
+            )
             continue
         stem_parts = path.name[: -len(path.suffix)].split(".")
-        if len(parts) != 2 or not paths.NAME.match(parts[0]) or not all(paths.NAME.match(p) for p in stem_parts) or len(stem_parts) > 2:
+        if (
+            len(parts) != 2
+            or not paths.NAME.match(parts[0])
+            or not all(paths.NAME.match(p) for p in stem_parts)
+            or len(stem_parts) > 2
+        ):
             diagnostics.append(
                 diag(
                     "article.slug",
@@ -326,7 +362,12 @@ def load(root: Path, today: dt.date | None = None) -> Project:
         article_id = f"{topic}/{slug}"
         if article_id.lower() in seen_ids:
             diagnostics.append(
-                diag("article.duplicate", file, None, f"This article and {seen_ids[article_id.lower()]} both resolve to {article_id}.")
+                diag(
+                    "article.duplicate",
+                    file,
+                    None,
+                    f"This article and {seen_ids[article_id.lower()]} both resolve to {article_id}.",
+                )
             )
             continue
         seen_ids[article_id.lower()] = file
@@ -342,16 +383,33 @@ def load(root: Path, today: dt.date | None = None) -> Project:
         if audience not in audiences:
             known = ", ".join(sorted(audiences)) or "none defined"
             diagnostics.append(
-                diag("audience.unknown", file, None, f"'{audience}' is not an audience in publication.yml (known: {known}).")
+                diag(
+                    "audience.unknown",
+                    file,
+                    None,
+                    f"'{audience}' is not an audience in publication.yml (known: {known}).",
+                )
             )
             continue
         if audience == default_audience:
             diagnostics.append(
-                diag("article.duplicate", file, None, f"'{audience}' is the default audience: its wording belongs in {topic}/{slug}.md.")
+                diag(
+                    "article.duplicate",
+                    file,
+                    None,
+                    f"'{audience}' is the default audience: its wording belongs in {topic}/{slug}.md.",
+                )
             )
             continue
         if article is None:
-            diagnostics.append(diag("article.slug", file, None, f"This audience variant has no main article {topic}/{slug}.md."))
+            diagnostics.append(
+                diag(
+                    "article.slug",
+                    file,
+                    None,
+                    f"This audience variant has no main article {topic}/{slug}.md.",
+                )
+            )
             continue
         body, found = load_variant(path, file, audience, evidence)
         diagnostics += found

@@ -60,7 +60,9 @@ class Reference:
         fields = self.entry.fields
         missing = [name for name in ("title", "year") if not fields.get(name, "").strip()]
         if not any(fields.get(name, "").strip() for name in SOURCE_FIELDS):
-            missing.append("a source (journal, organization, institution, publisher or howpublished)")
+            missing.append(
+                "a source (journal, organization, institution, publisher or howpublished)"
+            )
         return missing
 
     def plain(self, name: str) -> str:
@@ -133,7 +135,9 @@ def parse_file(path: Path, rel: str) -> tuple[list[Reference], list[Diagnostic]]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [diag("reference.syntax", rel, None, f"This file cannot be read as UTF-8 text ({exc}).")]
+        return [], [
+            diag("reference.syntax", rel, None, f"This file cannot be read as UTF-8 text ({exc}).")
+        ]
     lines: dict[str, int] = {}
     for match in _ENTRY_START.finditer(text):
         if match.group(1).lower() not in ("string", "preamble", "comment"):
@@ -258,9 +262,7 @@ class MedicalStyle(BaseStyle):
             yield self.format_entry(entry.key, entry, bib_data=bib_data)
 
     def get_template(self, e: Entry):
-        source = first_of[
-            *(optional[bib_field(name)] for name in SOURCE_FIELDS),
-        ]
+        source = first_of[*(optional[bib_field(name)] for name in SOURCE_FIELDS),]
         if e.type == "article":
             issue = join[
                 bib_field("year"),

@@ -146,10 +146,9 @@ class SiteRenderer:
         self.env.filters["e"] = _escape
         self.env.filters["yaml_str"] = lambda value: json.dumps(str(value), ensure_ascii=False)
         self.published = {
-            a.id: a for a in sorted(project.articles.values(), key=lambda a: a.id)
-            if a.meta is not None
-            and a.id not in exclude
-            and (preview or is_published(project, a))
+            a.id: a
+            for a in sorted(project.articles.values(), key=lambda a: a.id)
+            if a.meta is not None and a.id not in exclude and (preview or is_published(project, a))
         }
 
     # --- article pages ------------------------------------------------------------------------
@@ -175,7 +174,9 @@ class SiteRenderer:
                 tok.attrSet("id", hid)
                 if tok.tag in ("h2", "h3"):
                     toc.append((hid, text, int(tok.tag[1])))
-        html = RENDERER.renderer.render(tokens, RENDERER.options, {"numbers": numbers, "anchor": anchor})
+        html = RENDERER.renderer.render(
+            tokens, RENDERER.options, {"numbers": numbers, "anchor": anchor}
+        )
         references = [
             ReferenceView(
                 number=n,
@@ -288,7 +289,11 @@ class SiteRenderer:
             "template": template_hash,
             "settings": self.settings.model_dump(mode="json"),
             "fingerprint": fingerprint(article, self.project.library),
-            "review": [meta.status, meta.last_updated.isoformat(), [r.model_dump(mode="json") for r in meta.reviews]],
+            "review": [
+                meta.status,
+                meta.last_updated.isoformat(),
+                [r.model_dump(mode="json") for r in meta.reviews],
+            ],
             "reviewers": reviewers,
             "related": related,
             "preview": self.preview,
@@ -371,7 +376,9 @@ class SiteRenderer:
                         "overdue": bool(state.due and state.due < self.project.today),
                     }
                 )
-            pages["review-dashboard.md"] = self.env.get_template("dashboard.md.j2").render(rows=rows)
+            pages["review-dashboard.md"] = self.env.get_template("dashboard.md.j2").render(
+                rows=rows
+            )
         return pages
 
     def nav(self) -> list:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,32 +47,64 @@ def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
+def _record_lines(record: dict, indent: str) -> list[str]:
+    """The new review record as YAML lines, its dash at `indent`."""
+    entry = CommentedMap()
+    for key in ("reviewer", "decision", "date", "fingerprint", "note"):
+        if record.get(key) is not None:
+            entry[key] = record[key]
+    out = io.StringIO()
+    _round_trip_yaml().dump([entry], out)
+    # The dump puts the dash two spaces in; move it to the article's own indentation.
+    return [indent + line[2:] for line in out.getvalue().rstrip("\n").split("\n")]
+
+
+def _block_end(lines: list[str], start: int, key_lines: list[int]) -> int:
+    """Index after the last line that belongs to the top-level key starting at `start`."""
+    later = [n for n in key_lines if n > start]
+    end = min(later) if later else len(lines)
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1
+    return end
+
+
 def edit_front_matter(path: Path, status: str, record: dict | None) -> None:
-    """Set `status`, append `record` to `reviews`, keep everything else byte for byte."""
+    """Set `status` and append `record` to `reviews`. ruamel.yaml locates the fields; the edit
+    is spliced into the original text, so every other byte (comments, quoting, indentation,
+    line endings) stays exactly as the author wrote it."""
     original = path.read_bytes().decode("utf-8-sig")
     newline = _newline(original)
     text = original.replace("\r\n", "\n")
     front, body, _ = split_front_matter(text)
     if front is None:
         raise ReviewRefused(f"{path.name} has no front matter")
-    yaml = _round_trip_yaml()
-    data: CommentedMap = yaml.load(front)
-    data["status"] = status
+    data: CommentedMap = _round_trip_yaml().load(front)
+    lines = front.split("\n")
+    key_lines = [data.lc.key(k)[0] for k in data]
+    if "status" in data:
+        number = data.lc.key("status")[0]
+        lines[number] = re.sub(
+            r"^(status\s*:\s*)(['\"]?)[A-Za-z_]+\2", lambda m: m.group(1) + status, lines[number]
+        )
+    else:
+        lines.insert(_block_end(lines, -1, [len(lines)]), f"status: {status}")
     if record is not None:
         reviews = data.get("reviews")
-        if not isinstance(reviews, CommentedSeq) or reviews.fa.flow_style():
-            old = list(reviews or [])
-            reviews = CommentedSeq(old)
-            reviews.fa.set_block_style()
-            data["reviews"] = reviews
-        entry = CommentedMap()
-        for key in ("reviewer", "decision", "date", "fingerprint", "note"):
-            if record.get(key) is not None:
-                entry[key] = record[key]
-        reviews.append(entry)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    result = f"---\n{out.getvalue()}---\n{body}"
+        if isinstance(reviews, CommentedSeq) and len(reviews) and not reviews.fa.flow_style():
+            start = data.lc.key("reviews")[0]
+            end = _block_end(lines, start, key_lines)
+            dash = next(
+                (ln for ln in lines[start + 1 : end] if ln.lstrip().startswith("- ")), "  - "
+            )
+            indent = dash[: len(dash) - len(dash.lstrip())]
+            lines[end:end] = _record_lines(record, indent)
+        else:
+            if "reviews" in data:  # `reviews: []` or an empty key: replace it with a block list
+                start = data.lc.key("reviews")[0]
+                del lines[start : _block_end(lines, start, key_lines)]
+            end = _block_end(lines, -1, [len(lines)])
+            lines[end:end] = ["reviews:", *_record_lines(record, "  ")]
+    result = "---\n" + "\n".join(lines) + ("" if lines[-1] == "" else "\n") + "---\n" + body
     paths.atomic_write(path, result.replace("\n", newline))
 
 

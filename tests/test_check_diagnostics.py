@@ -37,17 +37,31 @@ def _article_duplicate(root: Path) -> tuple[str, None]:
 
 
 def _audience_unknown(root: Path) -> tuple[str, None]:
-    write(root, "content/endocrinology/hypothyroidism-levothyroxine.nurse.md", "Hello [@ata-hypothyroidism-2014].\n")
+    write(
+        root,
+        "content/endocrinology/hypothyroidism-levothyroxine.nurse.md",
+        "Hello [@ata-hypothyroidism-2014].\n",
+    )
     return "content/endocrinology/hypothyroidism-levothyroxine.nurse.md", None
 
 
 def _citation_unknown(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "## Follow-up recommendations\n", "## Follow-up recommendations\n- Extra advice [@no-such-key].\n")
+    replace_in(
+        root,
+        HYPO,
+        "## Follow-up recommendations\n",
+        "## Follow-up recommendations\n- Extra advice [@no-such-key].\n",
+    )
     return HYPO, line_of(root, HYPO, "no-such-key")
 
 
 def _citation_missing(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "## Follow-up recommendations\n", "## Follow-up recommendations\n- An uncited claim.\n")
+    replace_in(
+        root,
+        HYPO,
+        "## Follow-up recommendations\n",
+        "## Follow-up recommendations\n- An uncited claim.\n",
+    )
     return HYPO, line_of(root, HYPO, "An uncited claim")
 
 
@@ -58,17 +72,32 @@ def _reference_syntax(root: Path) -> tuple[str, int]:
 
 
 def _reference_duplicate(root: Path) -> tuple[str, int]:
-    write(root, "references/zz-extra.bib", "% extra\n@misc{SPRINT-2015,\n  title = {Copy}, year = {2015}, howpublished = {x},\n}\n")
+    write(
+        root,
+        "references/zz-extra.bib",
+        "% extra\n@misc{SPRINT-2015,\n  title = {Copy}, year = {2015}, howpublished = {x},\n}\n",
+    )
     return "references/zz-extra.bib", 2
 
 
 def _reference_missing_field(root: Path) -> tuple[str, int]:
-    replace_in(root, "references/oncology.bib", "  year     = {2022},\n  volume   = {171},", "  volume   = {171},")
-    return "references/oncology.bib", line_of(root, "references/oncology.bib", "@article{mcc-europe-2022")
+    replace_in(
+        root,
+        "references/oncology.bib",
+        "  year     = {2022},\n  volume   = {171},",
+        "  volume   = {171},",
+    )
+    return "references/oncology.bib", line_of(
+        root, "references/oncology.bib", "@article{mcc-europe-2022"
+    )
 
 
 def _reference_unused(root: Path) -> tuple[str, int]:
-    write(root, "references/zz-extra.bib", "\n@misc{never-cited,\n  title = {Unused}, year = {2020}, howpublished = {Example},\n}\n")
+    write(
+        root,
+        "references/zz-extra.bib",
+        "\n@misc{never-cited,\n  title = {Unused}, year = {2020}, howpublished = {Example},\n}\n",
+    )
     return "references/zz-extra.bib", 2
 
 
@@ -78,13 +107,23 @@ def _disclaimer_unknown(root: Path) -> tuple[str, int]:
 
 
 def _review_unknown_reviewer(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "tags:", f"reviews:\n  - reviewer: zz\n    decision: changes_requested\n    date: 2026-11-03\n    fingerprint: {FP}\ntags:")
+    replace_in(
+        root,
+        HYPO,
+        "tags:",
+        f"reviews:\n  - reviewer: zz\n    decision: changes_requested\n    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
+    )
     return HYPO, line_of(root, HYPO, "reviewer: zz")
 
 
 def _review_self_approval(root: Path) -> tuple[str, int]:
     replace_in(root, HYPO, "authors: [jdoe]", "authors: [jdoe, asmith]")
-    replace_in(root, HYPO, "tags:", f"reviews:\n  - reviewer: asmith\n    decision: approved\n    date: 2026-11-03\n    fingerprint: {FP}\ntags:")
+    replace_in(
+        root,
+        HYPO,
+        "tags:",
+        f"reviews:\n  - reviewer: asmith\n    decision: approved\n    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
+    )
     return HYPO, line_of(root, HYPO, "reviewer: asmith")
 
 
@@ -115,7 +154,12 @@ def _link_unknown(root: Path) -> tuple[str, int]:
 
 
 def _raw_html(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "## Treatment approach\n", "## Treatment approach\n\n<div onclick=\"x()\">Click</div>\n\n")
+    replace_in(
+        root,
+        HYPO,
+        "## Treatment approach\n",
+        '## Treatment approach\n\n<div onclick="x()">Click</div>\n\n',
+    )
     return HYPO, line_of(root, HYPO, "<div onclick")
 
 

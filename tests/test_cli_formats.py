@@ -13,7 +13,12 @@ HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"
 
 
 def _break(root: Path) -> None:
-    replace_in(root, HYPO, "## Follow-up recommendations\n", "## Follow-up recommendations\n- Uncited, with a comma: and colon.\n")
+    replace_in(
+        root,
+        HYPO,
+        "## Follow-up recommendations\n",
+        "## Follow-up recommendations\n- Uncited, with a comma: and colon.\n",
+    )
 
 
 def test_json_format(publication: Path) -> None:

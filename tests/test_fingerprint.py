@@ -67,5 +67,7 @@ def test_every_part_a_reader_sees_changes_it(publication: Path) -> None:
 
 def test_uncited_reference_does_not_change_it(publication: Path) -> None:
     before = _fp(publication)
-    replace_in(publication, "references/oncology.bib", "pages    = {203--231}", "pages    = {203--232}")
+    replace_in(
+        publication, "references/oncology.bib", "pages    = {203--231}", "pages    = {203--232}"
+    )
     assert _fp(publication) == before

@@ -30,13 +30,25 @@ Levothyroxine is absorbed best on an empty stomach [@ata-hypothyroidism-2014].
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
     return done.stdout
 
 
 def commit(repo: Path, who: tuple[str, str], message: str) -> None:
     git(repo, "add", "-A")
-    git(repo, "-c", f"user.email={who[0]}", "-c", f"user.name={who[1]}", "commit", "-q", "-m", message)
+    git(
+        repo,
+        "-c",
+        f"user.email={who[0]}",
+        "-c",
+        f"user.name={who[1]}",
+        "commit",
+        "-q",
+        "-m",
+        message,
+    )
 
 
 @pytest.fixture
@@ -107,7 +119,9 @@ def test_removed_review_record_is_rewriting(repo: Path) -> None:
     text = (repo / APPROVED).read_text()
     start = text.index("reviews:")
     end = text.index("---", start)
-    (repo / APPROVED).write_text(text[:start] + text[end:].replace("status: approved", "status: under_review"))
+    (repo / APPROVED).write_text(
+        text[:start] + text[end:].replace("status: approved", "status: under_review")
+    )
     replace_in(repo, APPROVED, "status: approved", "status: under_review")
     commit(repo, EDITOR, "Drop the reviews")
     code, codes, _ = gate(repo)
@@ -131,13 +145,17 @@ def test_body_edit_after_approval_is_stale(repo: Path) -> None:
 def test_author_approving_is_self_approval(repo: Path) -> None:
     write(repo, NEW, NEW_ARTICLE.format(status="submitted").replace("[jdoe]", "[asmith]"))
     commit(repo, REVIEWER, "Add an article as author")
-    run = run_cli(repo, "review", "approve", "endocrinology/levothyroxine-timing", "--reviewer", "asmith")
+    run = run_cli(
+        repo, "review", "approve", "endocrinology/levothyroxine-timing", "--reviewer", "asmith"
+    )
     assert run.exit_code == 1 and "author" in run.stderr  # the command refuses
     from pipeline.approval import approval_state
     from pipeline.loader import load
 
     project = load(repo)
-    fingerprint = approval_state(project, project.article("endocrinology/levothyroxine-timing")).fingerprint
+    fingerprint = approval_state(
+        project, project.article("endocrinology/levothyroxine-timing")
+    ).fingerprint
     replace_in(
         repo,
         NEW,

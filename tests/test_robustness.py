@@ -32,7 +32,11 @@ def test_missing_front_matter(publication: Path) -> None:
 
 
 def test_bib_with_unbalanced_brace(publication: Path) -> None:
-    write(publication, "references/zz.bib", "@article{x,\n  title = {Unbalanced {brace},\n  year = {2020},\n}\n")
+    write(
+        publication,
+        "references/zz.bib",
+        "@article{x,\n  title = {Unbalanced {brace},\n  year = {2020},\n}\n",
+    )
     assert ("reference.syntax", "references/zz.bib") in codes(publication)
 
 
@@ -89,17 +93,34 @@ _yaml_value = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     front=st.dictionaries(
-        st.sampled_from(["question", "title", "authors", "status", "last_updated", "tags", "related", "reviews", "disclaimer", "other"]),
+        st.sampled_from(
+            [
+                "question",
+                "title",
+                "authors",
+                "status",
+                "last_updated",
+                "tags",
+                "related",
+                "reviews",
+                "disclaimer",
+                "other",
+            ]
+        ),
         _yaml_value,
         max_size=8,
     ),
     body=_text,
     raw=_text,
 )
-def test_random_articles_never_crash_the_loader(tmp_path_factory, front: dict, body: str, raw: str) -> None:
+def test_random_articles_never_crash_the_loader(
+    tmp_path_factory, front: dict, body: str, raw: str
+) -> None:
     import yaml
 
     root = copy_publication(tmp_path_factory.mktemp("fuzz") / "pub")
