@@ -143,7 +143,8 @@ def _check_history(
                 "gate.review-rewritten",
                 main,
                 None,
-                "Review records were removed or altered; they are append-only, so add a new record instead.",
+                "Review records were removed or altered; they are append-only, so add a new "
+                "record instead.",
             )
         )
         report.verified.append("review records: REWRITTEN")

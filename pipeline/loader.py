@@ -334,7 +334,8 @@ def load(root: Path, today: dt.date | None = None) -> Project:
                     "article.slug",
                     file,
                     None,
-                    "This file links to a place outside content/; articles must live inside content/.",
+                    "This file links to a place outside content/; articles must live inside "
+                    "content/.",
                 )
             )
             continue
@@ -366,7 +367,8 @@ def load(root: Path, today: dt.date | None = None) -> Project:
                     "article.duplicate",
                     file,
                     None,
-                    f"This article and {seen_ids[article_id.lower()]} both resolve to {article_id}.",
+                    f"This article and {seen_ids[article_id.lower()]} both resolve to "
+                    f"{article_id}.",
                 )
             )
             continue
@@ -397,7 +399,8 @@ def load(root: Path, today: dt.date | None = None) -> Project:
                     "article.duplicate",
                     file,
                     None,
-                    f"'{audience}' is the default audience: its wording belongs in {topic}/{slug}.md.",
+                    f"'{audience}' is the default audience: its wording belongs in "
+                    f"{topic}/{slug}.md.",
                 )
             )
             continue

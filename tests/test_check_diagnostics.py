@@ -111,7 +111,8 @@ def _review_unknown_reviewer(root: Path) -> tuple[str, int]:
         root,
         HYPO,
         "tags:",
-        f"reviews:\n  - reviewer: zz\n    decision: changes_requested\n    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
+        f"reviews:\n  - reviewer: zz\n    decision: changes_requested\n"
+        f"    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
     )
     return HYPO, line_of(root, HYPO, "reviewer: zz")
 
@@ -122,7 +123,8 @@ def _review_self_approval(root: Path) -> tuple[str, int]:
         root,
         HYPO,
         "tags:",
-        f"reviews:\n  - reviewer: asmith\n    decision: approved\n    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
+        f"reviews:\n  - reviewer: asmith\n    decision: approved\n"
+        f"    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
     )
     return HYPO, line_of(root, HYPO, "reviewer: asmith")
 
