@@ -229,8 +229,8 @@ def test_citation_numbers_compress_ranges(publication: Path) -> None:
         publication,
         "content/endocrinology/hypothyroidism-levothyroxine.md",
         "## Follow-up recommendations\n",
-        "## Follow-up recommendations\n- Cited widely [@ata-hypothyroidism-2014; @chaker-hypothyroidism-2017; "
-        "@ukpds34-1998; @empareg-2015; @leader-2016].\n",
+        "## Follow-up recommendations\n- Cited widely [@ata-hypothyroidism-2014; "
+        "@chaker-hypothyroidism-2017; @ukpds34-1998; @empareg-2015; @leader-2016].\n",
     )
     _, result = build(publication, preview=True)
     page = soup(publication, "endocrinology/hypothyroidism-levothyroxine/index.html")

@@ -41,7 +41,8 @@ def test_actionlint_can_fail(tmp_path: Path) -> None:
         pytest.skip("actionlint is not installed here (.ci/run installs it)")
     bad = tmp_path / "bad.yml"
     bad.write_text(
-        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.nope }}\n"
     )
     done = subprocess.run(
         ["node", str(LINTER), str(bad)], capture_output=True, text=True, check=False
