@@ -4,8 +4,12 @@ nothing here raises on bad content."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import re
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from pipeline import paths
 from pipeline.citations import BodyFacts, Citation, analyse
 from pipeline.diagnostics import Diagnostic, diag
 from pipeline.model import Board, FrontMatter, Publication, VariantFrontMatter
-from pipeline.references import Library, load_library
+from pipeline.references import Library, ParsedFile, bib_files, combine, parse_file
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = re.compile(r"^---[ \t]*$")
@@ -30,28 +34,31 @@ class EnvironmentProblem(Exception):
 @dataclass
 class YamlDoc:
     data: Any
-    node: yaml.Node | None
-    first_line: int  # line in the file of the YAML text's first line
+    lines: dict[tuple[Any, ...], int]  # line in the file of every key and item, by path
 
     def line_of(self, loc: tuple[Any, ...]) -> int:
-        """The file line of a field, following a pydantic error location through the nodes."""
-        node = self.node
-        line = node.start_mark.line if node is not None else 0
-        for part in loc:
-            if isinstance(node, yaml.MappingNode):
-                match = next((kv for kv in node.value if kv[0].value == part), None)
-                if match is None:
-                    break
-                line = match[0].start_mark.line
-                node = match[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    break
-                node = node.value[part]
-                line = node.start_mark.line
-            else:
-                break
-        return self.first_line + line
+        """The file line of a field: the deepest part of a pydantic error location known."""
+        loc = tuple(loc)
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, self.lines[()])
+
+
+def _node_lines(node: yaml.Node, first_line: int) -> dict[tuple[Any, ...], int]:
+    lines: dict[tuple[Any, ...], int] = {(): first_line + node.start_mark.line}
+    stack: list[tuple[tuple[Any, ...], yaml.Node]] = [((), node)]
+    while stack:
+        path, current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    lines[(*path, key.value)] = first_line + key.start_mark.line
+                    stack.append(((*path, key.value), value))
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                lines[(*path, index)] = first_line + item.start_mark.line
+                stack.append(((*path, index), item))
+    return lines
 
 
 def parse_yaml(text: str, first_line: int) -> YamlDoc:
@@ -62,7 +69,8 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
-    return YamlDoc(data=data, node=node, first_line=first_line)
+    lines = _node_lines(node, first_line) if node is not None else {(): first_line}
+    return YamlDoc(data=data, lines=lines)
 
 
 def yaml_error(code: str, file: str, first_line: int, exc: yaml.YAMLError) -> Diagnostic:
@@ -83,7 +91,7 @@ def schema_errors(
     model: type[BaseModel], doc: YamlDoc, code: str, file: str, what: str
 ) -> tuple[Any, list[Diagnostic]]:
     if not isinstance(doc.data, dict):
-        return None, [diag(code, file, doc.first_line, f"{what} must be a mapping of fields.")]
+        return None, [diag(code, file, doc.line_of(()), f"{what} must be a mapping of fields.")]
     try:
         return model.model_validate(doc.data), []
     except ValidationError as exc:
@@ -299,6 +307,50 @@ def _candidate_files(content: Path) -> Iterator[Path]:
             yield path
 
 
+# Below this many files, parsing in one process is faster than starting workers.
+PARALLEL_THRESHOLD = 400
+_CHUNK = 250
+
+
+def _load_mains(tasks: list[tuple[Path, str, str, str]], evidence: list[str]) -> list:
+    return [load_article(path, file, topic, slug, evidence) for path, file, topic, slug in tasks]
+
+
+def _load_variants(tasks: list[tuple[Path, str, str, str, str]], evidence: list[str]) -> list:
+    return [load_variant(path, file, audience, evidence) for path, file, _, _, audience in tasks]
+
+
+def _parse_all(
+    mains: list[tuple[Path, str, str, str]],
+    variants: list[tuple[Path, str, str, str, str]],
+    bibs: list[tuple[Path, str]],
+    evidence: list[str],
+) -> tuple[list, list, list[ParsedFile]]:
+    """Articles, variants and reference files, parsed on every core for large publications."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(mains) + len(variants) < PARALLEL_THRESHOLD:
+        return (
+            _load_mains(mains, evidence),
+            _load_variants(variants, evidence),
+            [parse_file(path, rel) for path, rel in bibs],
+        )
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        bib_jobs = [pool.submit(parse_file, path, rel) for path, rel in bibs]
+        main_jobs = [
+            pool.submit(_load_mains, mains[i : i + _CHUNK], evidence)
+            for i in range(0, len(mains), _CHUNK)
+        ]
+        variant_jobs = [
+            pool.submit(_load_variants, variants[i : i + _CHUNK], evidence)
+            for i in range(0, len(variants), _CHUNK)
+        ]
+        loaded_mains = [item for job in main_jobs for item in job.result()]
+        loaded_variants = [item for job in variant_jobs for item in job.result()]
+        parsed = [job.result() for job in bib_jobs]
+    return loaded_mains, loaded_variants, parsed
+
+
 def load(root: Path, today: dt.date | None = None) -> Project:
     root = root.resolve()
     if not root.is_dir():
@@ -318,6 +370,7 @@ def load(root: Path, today: dt.date | None = None) -> Project:
     default_audience = settings.default_audience.id if settings else "default"
 
     articles: dict[str, Article] = {}
+    mains: list[tuple[Path, str, str, str]] = []
     seen_ids: dict[str, str] = {}
     variants: list[tuple[Path, str, str, str, str]] = []
     content_real = content.resolve()
@@ -373,15 +426,10 @@ def load(root: Path, today: dt.date | None = None) -> Project:
             )
             continue
         seen_ids[article_id.lower()] = file
-        article, found = load_article(path, file, topic, slug, evidence)
-        if article.bodies:
-            article.bodies[default_audience] = article.bodies.pop("default")
-            article.bodies[default_audience].audience = default_audience
-        articles[article_id] = article
-        diagnostics += found
+        mains.append((path, file, topic, slug))
 
+    wanted_variants = []
     for path, file, topic, slug, audience in variants:
-        article = articles.get(f"{topic}/{slug}")
         if audience not in audiences:
             known = ", ".join(sorted(audiences)) or "none defined"
             diagnostics.append(
@@ -404,7 +452,7 @@ def load(root: Path, today: dt.date | None = None) -> Project:
                 )
             )
             continue
-        if article is None:
+        if f"{topic}/{slug}".lower() not in seen_ids:
             diagnostics.append(
                 diag(
                     "article.slug",
@@ -414,12 +462,25 @@ def load(root: Path, today: dt.date | None = None) -> Project:
                 )
             )
             continue
-        body, found = load_variant(path, file, audience, evidence)
+        wanted_variants.append((path, file, topic, slug, audience))
+
+    bibs = [(p, p.relative_to(root).as_posix()) for p in bib_files(root)]
+    loaded_mains, loaded_variants, parsed_bibs = _parse_all(mains, wanted_variants, bibs, evidence)
+    for article, found in loaded_mains:
+        if article.bodies:
+            article.bodies[default_audience] = article.bodies.pop("default")
+            article.bodies[default_audience].audience = default_audience
+        articles[article.id] = article
+        diagnostics += found
+    for (_, _file, topic, slug, audience), (body, found) in zip(
+        wanted_variants, loaded_variants, strict=True
+    ):
+        article = articles[f"{topic}/{slug}"]
         diagnostics += found
         if body is not None and article.bodies:
             article.bodies[audience] = body
 
-    library = load_library(root)
+    library = combine(parsed_bibs)
     diagnostics += library.diagnostics
     return Project(
         root=root,

@@ -14,7 +14,6 @@ from pybtex.exceptions import PybtexError
 from pybtex.richtext import Text
 from pybtex.scanner import PybtexSyntaxError
 from pybtex.style.formatting import BaseStyle
-from pybtex.style.template import field as bib_field
 from pybtex.style.template import first_of, href, join, node, optional, sentence
 
 from pipeline.diagnostics import Diagnostic, diag
@@ -40,6 +39,12 @@ TYPE_LABELS = {
 
 _ENTRY_START = re.compile(r"^[ \t]*@([A-Za-z]+)[ \t]*[{(][ \t]*([^,\s]+)[ \t]*,", re.MULTILINE)
 _YEAR = re.compile(r"(\d{4})")
+_NEEDS_LATEX = re.compile(r"[\\{}$~%&]")
+
+
+def latex_text(value: str) -> Text:
+    """LaTeX to rich text; plain values skip the decoder, which otherwise dominates builds."""
+    return Text.from_latex(value) if _NEEDS_LATEX.search(value) else Text(value)
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class Reference:
     def type_label(self) -> str:
         evidence = self.entry.fields.get("evidence")
         if evidence:
-            return str(Text.from_latex(evidence)).strip().capitalize()
+            return str(latex_text(evidence)).strip().capitalize()
         return TYPE_LABELS.get(self.entry.type.lower(), "Other")
 
     def missing_fields(self) -> list[str]:
@@ -67,7 +72,7 @@ class Reference:
 
     def plain(self, name: str) -> str:
         value = self.entry.fields.get(name, "")
-        return str(Text.from_latex(value)) if value else ""
+        return str(latex_text(value)) if value else ""
 
     def normalized(self) -> dict[str, object]:
         """What the fingerprint hashes: independent of field order, case of names and spacing."""
@@ -130,18 +135,37 @@ def _syntax_message(error: PybtexError) -> str:
     return f"This reference file is not valid BibTeX ({text})."
 
 
-def parse_file(path: Path, rel: str) -> tuple[list[Reference], list[Diagnostic]]:
+def _entry_starts(text: str) -> list[tuple[str, int]]:
+    """Every (key, line) of an entry in file order, repeats included (pybtex keeps only one)."""
+    found = []
+    line, pos = 1, 0
+    for match in _ENTRY_START.finditer(text):
+        line += text.count("\n", pos, match.start())
+        pos = match.start()
+        if match.group(1).lower() not in ("string", "preamble", "comment"):
+            found.append((match.group(2), line))
+    return found
+
+
+@dataclass
+class ParsedFile:
+    file: str
+    references: list[Reference]
+    starts: list[tuple[str, int]]
+    diagnostics: list[Diagnostic]
+
+
+def parse_file(path: Path, rel: str) -> ParsedFile:
     """Parse one .bib file; every error is collected, none stops the parse."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [
-            diag("reference.syntax", rel, None, f"This file cannot be read as UTF-8 text ({exc}).")
-        ]
+        message = f"This file cannot be read as UTF-8 text ({exc})."
+        return ParsedFile(rel, [], [], [diag("reference.syntax", rel, None, message)])
+    starts = _entry_starts(text)
     lines: dict[str, int] = {}
-    for match in _ENTRY_START.finditer(text):
-        if match.group(1).lower() not in ("string", "preamble", "comment"):
-            lines.setdefault(match.group(2).lower(), text.count("\n", 0, match.start()) + 1)
+    for key, line in starts:
+        lines.setdefault(key.lower(), line)
     diagnostics = []
     with pybtex.errors.capture() as errors:
         data: BibliographyData = Parser(filename=rel).parse_string(text)
@@ -156,54 +180,48 @@ def parse_file(path: Path, rel: str) -> tuple[list[Reference], list[Diagnostic]]
     # An entry cut short by a syntax error is not a usable reference, whatever pybtex kept of it.
     broken = set()
     for d in diagnostics:
-        starts = [(line, key) for key, line in lines.items() if d.line and line <= d.line]
-        if starts:
-            broken.add(max(starts)[1])
+        before = [(line, key.lower()) for key, line in starts if d.line and line <= d.line]
+        if before:
+            broken.add(max(before)[1])
     references = [
         Reference(key=key, file=rel, line=lines.get(key.lower(), 1), entry=_normalize_entry(entry))
         for key, entry in data.entries.items()
         if key.lower() not in broken
     ]
-    return references, diagnostics
+    return ParsedFile(rel, references, starts, diagnostics)
 
 
-def duplicate_keys(path: Path, rel: str) -> list[tuple[str, int]]:
-    """Every (key, line) in file order, repeated ones included (pybtex keeps only the first)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    return [
-        (m.group(2), text.count("\n", 0, m.start()) + 1)
-        for m in _ENTRY_START.finditer(text)
-        if m.group(1).lower() not in ("string", "preamble", "comment")
-    ]
+def bib_files(root: Path) -> list[Path]:
+    return sorted((root / "references").glob("*.bib"))
+
+
+def combine(parsed: list[ParsedFile]) -> Library:
+    """One library from the parsed files, with keys duplicated across or within files reported."""
+    library = Library()
+    seen: dict[str, tuple[str, int]] = {}
+    for part in parsed:
+        library.diagnostics.extend(part.diagnostics)
+        for key, line in part.starts:
+            first = seen.get(key.lower())
+            if first is None:
+                seen[key.lower()] = (part.file, line)
+                continue
+            library.diagnostics.append(
+                diag(
+                    "reference.duplicate-key",
+                    part.file,
+                    line,
+                    f"The reference key '{key}' is already defined in {first[0]} line "
+                    f"{first[1]} (keys are compared without regard to case).",
+                )
+            )
+        for reference in part.references:
+            library.references.setdefault(reference.key.lower(), reference)
+    return library
 
 
 def load_library(root: Path) -> Library:
-    library = Library()
-    seen: dict[str, tuple[str, int]] = {}
-    for path in sorted((root / "references").glob("*.bib")):
-        rel = path.relative_to(root).as_posix()
-        references, diagnostics = parse_file(path, rel)
-        library.diagnostics.extend(diagnostics)
-        for key, line in duplicate_keys(path, rel):
-            first = seen.get(key.lower())
-            if first is None:
-                seen[key.lower()] = (rel, line)
-            else:
-                library.diagnostics.append(
-                    diag(
-                        "reference.duplicate-key",
-                        rel,
-                        line,
-                        f"The reference key '{key}' is already defined in {first[0]} line "
-                        f"{first[1]} (keys are compared without regard to case).",
-                    )
-                )
-        for reference in references:
-            library.references.setdefault(reference.key.lower(), reference)
-    return library
+    return combine([parse_file(p, p.relative_to(root).as_posix()) for p in bib_files(root)])
 
 
 # --- the `medical` pybtex style: Vancouver/AMA-like numeric references -----------------------
@@ -213,7 +231,7 @@ def _initials(person: Person) -> str:
     parts = person.first_names + person.middle_names
     letters = []
     for part in parts:
-        for piece in str(Text.from_latex(part)).split("-"):
+        for piece in str(latex_text(part)).split("-"):
             piece = piece.strip(".{} ")
             if piece:
                 letters.append(piece[0].upper())
@@ -221,8 +239,8 @@ def _initials(person: Person) -> str:
 
 
 def vancouver_name(person: Person) -> Text:
-    last = " ".join(str(Text.from_latex(p)) for p in person.prelast_names + person.last_names)
-    lineage = " ".join(str(Text.from_latex(p)) for p in person.lineage_names)
+    last = " ".join(str(latex_text(p)) for p in person.prelast_names + person.last_names)
+    lineage = " ".join(str(latex_text(p)) for p in person.lineage_names)
     initials = _initials(person)
     return Text(" ".join(x for x in (last, initials, lineage) if x))
 
@@ -244,6 +262,19 @@ def vancouver_names(children, context, role: str, limit: int = 6):
 
 def _pages(text: Text) -> Text:
     return Text("\u2013").join(text.split(re.compile(r"-+")))
+
+
+@node
+def bib_field(children, context, name: str, apply_func=None, raw: bool = False):
+    """pybtex's `field`, but plain values skip the LaTeX decoder, which dominates build time."""
+    from pybtex.style.template import FieldIsMissing
+
+    entry = context["entry"]
+    value = entry.fields.get(name)
+    if value is None:
+        raise FieldIsMissing(name, entry)
+    text = Text(value) if raw else latex_text(value)
+    return apply_func(text) if apply_func else text
 
 
 def _link(prefix: str, name: str, suffix: str = ""):
@@ -301,6 +332,8 @@ class ReferenceFormatter:
         from pybtex.plugin import find_plugin
 
         self.style = find_plugin("pybtex.style.formatting", style_name)()
+        # Looked up once: pybtex's render_as() searches the installed plugins on every call.
+        self.backend = find_plugin("pybtex.backends", "html")()
         self._cache: dict[str, str] = {}
         self.formatted_count = 0
 
@@ -310,10 +343,15 @@ class ReferenceFormatter:
             entry = reference.entry
             entry.key = reference.key
             formatted = next(iter(self.style.format_entries([entry])))
-            html = formatted.text.render_as("html")
+            html = formatted.text.render(self.backend)
             # Case-protection braces mean nothing to a reader: drop pybtex's marker spans.
             while _PROTECTED.search(html):
                 html = _PROTECTED.sub(r"\1", html)
             self._cache[key] = html
             self.formatted_count += 1
         return self._cache[key]
+
+    def preload(self, formatted: dict[str, str]) -> None:
+        """Entries formatted elsewhere (by parallel workers), each once."""
+        self._cache.update(formatted)
+        self.formatted_count += len(formatted)

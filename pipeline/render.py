@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
 import posixpath
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,7 +27,6 @@ from markdown_it import MarkdownIt
 from pipeline import paths
 from pipeline.approval import ApprovalState, approval_state, is_published
 from pipeline.citations import CITE_KEY, compress_ranges, make_parser
-from pipeline.fingerprint import fingerprint
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
 from pipeline.references import ReferenceFormatter
@@ -145,6 +148,9 @@ class SiteRenderer:
         )
         self.env.filters["e"] = _escape
         self.env.filters["yaml_str"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+        self.settings_digest = hashlib.sha256(
+            self.settings.model_dump_json().encode() + self.board.model_dump_json().encode()
+        ).hexdigest()
         self.published = {
             a.id: a
             for a in sorted(project.articles.values(), key=lambda a: a.id)
@@ -287,8 +293,8 @@ class SiteRenderer:
         reviewers = [(r.reviewer, self._member_name(r.reviewer)) for r in meta.reviews]
         payload = {
             "template": template_hash,
-            "settings": self.settings.model_dump(mode="json"),
-            "fingerprint": fingerprint(article, self.project.library),
+            "settings": self.settings_digest,
+            "fingerprint": approval_state(self.project, article).fingerprint,
             "review": [
                 meta.status,
                 meta.last_updated.isoformat(),
@@ -419,6 +425,60 @@ def held_back_reason(project: Project, article: Article) -> str:
     return "approval does not hold"
 
 
+# Below this many pages to render, one process is faster than starting workers.
+PARALLEL_THRESHOLD = 300
+_worker_renderer: SiteRenderer | None = None  # inherited by forked workers
+
+
+def _format_chunk(keys: list[str]) -> dict[str, str]:
+    renderer = _worker_renderer
+    assert renderer is not None
+    return {key: renderer.formatter.html(renderer.project.library.get(key)) for key in keys}
+
+
+def _render_chunk(article_ids: list[str]) -> list[tuple[str, str]]:
+    renderer = _worker_renderer
+    assert renderer is not None
+    return [(f"{i}.md", renderer.article_page(renderer.published[i])) for i in article_ids]
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _render_articles(renderer: SiteRenderer, article_ids: list[str]) -> Iterator[tuple[str, str]]:
+    """Article pages, rendered on every core for large sites. References are formatted first,
+    each exactly once, and handed to the workers that render the pages."""
+    global _worker_renderer
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(article_ids) < PARALLEL_THRESHOLD or sys.platform != "linux":
+        for article_id in article_ids:
+            yield f"{article_id}.md", renderer.article_page(renderer.published[article_id])
+        return
+    library = renderer.project.library
+    keys = sorted(
+        {
+            c.key.lower()
+            for i in article_ids
+            for c in renderer.published[i].citations()
+            if library.get(c.key) is not None
+        }
+    )
+    context = multiprocessing.get_context("fork")
+    _worker_renderer = renderer
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            size = max(1, len(keys) // (workers * 4) + 1)
+            for formatted in pool.map(_format_chunk, _chunks(keys, size)):
+                renderer.formatter.preload(formatted)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            size = max(1, len(article_ids) // (workers * 4) + 1)
+            for pages in pool.map(_render_chunk, _chunks(article_ids, size)):
+                yield from pages
+    finally:
+        _worker_renderer = None
+
+
 def render_site(
     project: Project,
     out_dir: Path,
@@ -448,8 +508,8 @@ def render_site(
         else:
             result.unchanged += 1
 
-    total = len(renderer.published)
-    for done, article in enumerate(renderer.published.values(), 1):
+    stale = []
+    for article in renderer.published.values():
         rel_md = f"{article.id}.md"
         inputs = renderer.article_inputs(article, templates)
         manifest[rel_md] = inputs
@@ -458,9 +518,11 @@ def render_site(
             result.skipped_renders += 1
             result.unchanged += 1
         else:
-            emit(rel_md, renderer.article_page(article))
+            stale.append(article.id)
+    for done, (rel_md, text) in enumerate(_render_articles(renderer, stale), 1):
+        emit(rel_md, text)
         if progress:
-            progress(done, total)
+            progress(done, len(stale))
     for rel_md, text in renderer.site_pages().items():
         emit(rel_md, text)
     if out_dir.is_dir():

@@ -105,7 +105,8 @@ def test_all_syntax_errors_are_collected(tmp_path: Path) -> None:
     )
     path = tmp_path / "x.bib"
     path.write_text(text)
-    references, diagnostics = parse_file(path, "x.bib")
+    parsed = parse_file(path, "x.bib")
+    references, diagnostics = parsed.references, parsed.diagnostics
     assert len(diagnostics) >= 2
     assert all(d.code == "reference.syntax" and d.line for d in diagnostics)
     assert {r.key for r in references} >= {"a", "d"}

@@ -1,0 +1,121 @@
+"""Generates a valid synthetic publication: N articles over several topics, M references.
+
+Half of the articles are approved with fingerprints computed by the pipeline, so that checks and
+builds do the same work as on a real publication.
+
+    python benchmarks/generate.py OUT --articles 10000 --references 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORDS = (
+    "assess confirm start review dose adjust monitor refer screen stage treat measure avoid "
+    "consider prefer repeat combine reduce escalate continue stop document explain"
+).split()
+
+
+def _sentence(rng: random.Random, n: int = 12) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize()
+
+
+def reference(i: int) -> str:
+    return (
+        f"@article{{ref-{i:06d},\n"
+        f"  author = {{Author{i}, Alex and Writer{i}, Sam}},\n"
+        f"  title = {{Synthetic study number {i} of a clinical question}},\n"
+        f"  journal = {{Journal of Synthetic Medicine}},\n"
+        f"  year = {{{1990 + i % 35}}},\n  volume = {{{i % 90 + 1}}},\n"
+        f"  pages = {{{i % 500 + 1}--{i % 500 + 9}}},\n  doi = {{10.5555/synthetic.{i}}},\n}}\n"
+    )
+
+
+def article(i: int, topic: str, refs: int, rng: random.Random, related: str | None) -> str:
+    keys = [f"ref-{(2 * i) % refs:06d}", f"ref-{(2 * i + 1) % refs:06d}"]
+    keys += [f"ref-{rng.randrange(refs):06d}" for _ in range(3)]
+    bullets = "\n".join(f"- {_sentence(rng)} [@{k}]." for k in keys)
+    related_line = f"related: [{related}]\n" if related else ""
+    return (
+        f"---\nquestion: What is the approach to synthetic question {i}?\n"
+        f"title: Synthetic article {i}\nauthors: [jdoe]\nstatus: under_review\n"
+        f"last_updated: 2026-01-{i % 28 + 1:02d}\ntags: [{topic}, tag-{i % 40}]\n"
+        f"{related_line}---\n"
+        f"{_sentence(rng, 30)} [@{keys[0]}; @{keys[1]}].\n\n## Recommendations\n{bullets}\n\n"
+        f"## Common pitfalls and caveats\n- {_sentence(rng)} [@{keys[2]}].\n"
+    )
+
+
+def generate(
+    out: Path, articles: int, references: int, approved_share: float = 0.5, seed: int = 7
+) -> Path:
+    rng = random.Random(seed)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "content").mkdir(parents=True)
+    (out / "references").mkdir()
+    for name in ("publication.yml", "board.yml"):
+        shutil.copy(REPO / "content" / name, out / "content" / name)
+    shutil.copy(REPO / "mkdocs.yml", out / "mkdocs.yml")
+    (out / "pipeline").symlink_to(REPO / "pipeline", target_is_directory=True)
+    per_file = 2000
+    for start in range(0, references, per_file):
+        text = "".join(reference(i) for i in range(start, min(start + per_file, references)))
+        (out / "references" / f"library-{start // per_file:03d}.bib").write_text(text)
+    topics = [f"topic-{t:02d}" for t in range(max(1, articles // 200))]
+    for i in range(articles):
+        topic = topics[i % len(topics)]
+        related = (
+            f"{topics[(i + 1) % len(topics)]}/article-{i + 1:05d}" if i + 1 < articles else None
+        )
+        path = out / "content" / topic / f"article-{i:05d}.md"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(article(i, topic, references, rng, related))
+        if i % 3 == 0:
+            (out / "content" / topic / f"article-{i:05d}.patient.md").write_text(
+                f"{_sentence(rng, 20)} [@ref-{(2 * i) % references:06d}].\n"
+            )
+    step = 1 if approved_share >= 1 else 2
+    chosen = [f"{topics[i % len(topics)]}/article-{i:05d}" for i in range(0, articles, step)]
+    _approve(out, chosen[: int(articles * approved_share)])
+    return out
+
+
+def _approve(root: Path, article_ids: list[str]) -> None:
+    """Write approvals straight into the files: the review command re-checks the whole
+    publication per call, which is right for editors and too slow for 10,000 articles."""
+    import datetime as dt
+
+    from pipeline.approval import approval_state
+    from pipeline.loader import load
+    from pipeline.review import edit_front_matter
+
+    project = load(root)
+    for article_id in article_ids:
+        article = project.article(article_id)
+        state = approval_state(project, article)
+        record = {
+            "reviewer": "asmith",
+            "decision": "approved",
+            "date": dt.date(2026, 2, 1),
+            "fingerprint": state.fingerprint,
+        }
+        edit_front_matter(root / article.file, "approved", record)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--references", type=int, default=2000)
+    args = parser.parse_args()
+    generate(args.out, args.articles, args.references)
+    print(f"generated {args.articles} articles and {args.references} references in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
