@@ -128,6 +128,7 @@ class RenderResult:
     held_back: list[tuple[str, str]] = field(default_factory=list)
     nav: list = field(default_factory=list)
     published: list[str] = field(default_factory=list)
+    formatted_references: int = 0  # pybtex formatting runs: once per cited entry per build
 
 
 class SiteRenderer:
@@ -525,6 +526,7 @@ def render_site(
             progress(done, len(stale))
     for rel_md, text in renderer.site_pages().items():
         emit(rel_md, text)
+    result.formatted_references = renderer.formatter.formatted_count
     if out_dir.is_dir():
         for path in sorted(out_dir.rglob("*.md")):
             rel_md = path.relative_to(out_dir).as_posix()

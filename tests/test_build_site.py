@@ -270,3 +270,14 @@ def test_mkdocs_yml_uses_only_standard_settings() -> None:
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
     assert config["theme"]["name"] == "material" and config["theme"]["font"] is False
     assert config["plugins"] == ["search"]
+
+
+def test_each_cited_entry_is_formatted_once_per_build(publication: Path) -> None:
+    from pipeline.loader import load
+    from pipeline.render import render_site
+
+    project = load(publication)
+    result = render_site(project, publication / "build/check", preview=True)
+    cited = {c.key.lower() for a in project.articles.values() for c in a.citations()}
+    citations = sum(1 for a in project.articles.values() for _ in a.citations())
+    assert result.formatted_references == len(cited) < citations
