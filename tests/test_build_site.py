@@ -238,29 +238,25 @@ def test_citation_numbers_compress_ranges(publication: Path) -> None:
     assert "1,2" in sups and "1–5" in sups
 
 
-def test_bare_mkdocs_build_runs_the_pipeline(tmp_path: Path) -> None:
-    root = copy_publication(tmp_path / "pub")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run(
+def _mkdocs_build(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         check=False,
         cwd=root,
     )
+
+
+def test_bare_mkdocs_build_runs_the_pipeline(tmp_path: Path) -> None:
+    root = copy_publication(tmp_path / "pub")
+    done = _mkdocs_build(root)
     assert done.returncode == 0, done.stderr
     assert (root / "site/oncology/net-imaging/index.html").is_file()
     assert not (root / "site/oncology/net-skin-lesions").exists()
     write(root, "content/oncology/net-imaging.patient.md", "Broken [@no-such-key].\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=root,
-    )
+    done = _mkdocs_build(root)
     assert done.returncode != 0 and "citation.unknown-key" in done.stderr
 
 
