@@ -5,6 +5,7 @@ names `pipeline/hooks.py`, which calls `on_startup` and `on_config` below."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -51,8 +52,13 @@ def generated_dir(root: Path, preview: bool) -> Path:
     return root / "build" / ("preview" if preview else "production")
 
 
+def interactive() -> bool:
+    """Progress display only for a person at a terminal: never in CI or in a pipe."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
 def _progress_callback():
-    if not sys.stderr.isatty() or os.environ.get("CI"):
+    if not interactive():
         return None, None
     from rich.progress import Progress
 
@@ -84,9 +90,9 @@ def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]
     }
 
 
-def check_for_build(project: Project, preview: bool) -> list[Diagnostic]:
-    """Errors stop a production build; a preview tolerates none either, so that what a
-    reviewer previews is what would be published."""
+def check_for_build(project: Project) -> list[Diagnostic]:
+    """Errors stop a production build and a preview alike: what a reviewer previews is what
+    would be published."""
     errors, _ = diagnostics_mod.split(run_checks(project))
     return errors
 
@@ -110,7 +116,7 @@ def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
             project = load(root)
         except Exception as exc:  # an environment problem, reported as a plugin error
             raise PluginError(str(exc)) from exc
-        errors = check_for_build(project, preview)
+        errors = check_for_build(project)
         exclude: set[str] = set()
         if errors:
             text = diagnostics_mod.format_text(errors, [], len(project.articles))
@@ -169,7 +175,7 @@ def build(
 
     _show_mkdocs_warnings()
     project = load(root)
-    errors = check_for_build(project, preview)
+    errors = check_for_build(project)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
     site = site_dir or project.root / paths.SITE
@@ -182,7 +188,14 @@ def build(
             )
             config.plugins.on_startup(command="build", dirty=False)
             try:
-                mkdocs_build(config)
+                # The loaded publication stays alive during the MkDocs build; freezing it keeps
+                # the garbage collector from walking it again and again.
+                gc.collect()
+                gc.freeze()
+                try:
+                    mkdocs_build(config)
+                finally:
+                    gc.unfreeze()
             finally:
                 config.plugins.on_shutdown()
     except (MkDocsException, OSError) as exc:

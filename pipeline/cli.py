@@ -30,9 +30,23 @@ class Refusal(Failure):
     exit_code = 1
 
 
+def working(message: str):  # noqa: ANN201 - a context manager
+    """A spinner on stderr for a person at a terminal; nothing in CI or in a pipe."""
+    from contextlib import nullcontext
+
+    from pipeline.build import interactive
+
+    if not interactive():
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
+
+
 def load_project(root: Path) -> Project:
     try:
-        return load(root)
+        with working("Reading articles and references..."):
+            return load(root)
     except EnvironmentProblem as exc:
         raise Failure(str(exc)) from None
 
@@ -57,7 +71,8 @@ def cli(ctx: click.Context, root: Path) -> None:
 def check(root: Path, fmt: str) -> None:
     """Validate everything and report every problem at once."""
     project = load_project(root)
-    errors, warnings = diagnostics_mod.split(run_checks(project))
+    with working(f"Checking {len(project.articles)} articles..."):
+        errors, warnings = diagnostics_mod.split(run_checks(project))
     click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
     sys.exit(1 if errors else 0)
 

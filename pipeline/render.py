@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 
 from pipeline import paths
 from pipeline.approval import ApprovalState, approval_state, is_published
-from pipeline.citations import CITE_KEY, compress_ranges, make_parser
+from pipeline.citations import CITE_KEY, compress_ranges, make_parser, number_citations
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
 from pipeline.references import ReferenceFormatter
@@ -163,10 +163,10 @@ class SiteRenderer:
     def _variant(self, article: Article, body: Body, anchor_root: str) -> VariantView:
         audience = self.settings.audience(body.audience)
         assert audience is not None and article.meta is not None
-        numbers: dict[str, int] = {}
-        for citation in body.facts.citations:
-            if self.project.library.get(citation.key) is not None:
-                numbers.setdefault(citation.key.lower(), len(numbers) + 1)
+        library = self.project.library
+        numbers = number_citations(
+            c.key for c in body.facts.citations if library.get(c.key) is not None
+        )
         anchor = f"{anchor_root}-{body.audience}"
         tokens = RENDERER.parse(body.text)
         toc, used = [], set()
