@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 CITE_KEY = r"[A-Za-z0-9_][A-Za-z0-9_:.#$%&\-+?<>~/]*"
-_CITE_GROUP = re.compile(rf"\[(@{CITE_KEY}(?:\s*;\s*@{CITE_KEY})*)\]")
+_CITE_GROUP = re.compile(rf"\s*\[(@{CITE_KEY}(?:\s*;\s*@{CITE_KEY})*)\]")
 _KEY = re.compile(rf"@({CITE_KEY})")
 _UNSAFE_SCHEME = re.compile(r"^\s*(javascript|data|vbscript):", re.IGNORECASE)
 
@@ -34,12 +35,48 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+# Stands for the audience id in rendered HTML (ids and anchors differ per audience); a control
+# character cannot come from an article, which is text.
+AUDIENCE = "\x01"
+
+
+def _render_citation(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it API
+    numbers: dict[str, int] = env["numbers"]
+    cited = [numbers[k.lower()] for k in tokens[idx].meta["keys"]]
+    links = []
+    for start, end in compress_ranges(cited):
+        first = f'<a href="#ref-{AUDIENCE}-{start}">{start}</a>'
+        if start == end:
+            links.append(first)
+        elif end == start + 1:
+            links.append(f'{first},<a href="#ref-{AUDIENCE}-{end}">{end}</a>')
+        else:
+            links.append(f'{first}\u2013<a href="#ref-{AUDIENCE}-{end}">{end}</a>')
+    return f'<sup class="gp-cite">{",".join(links)}</sup>'
+
+
+def _render_as_text(self, tokens, idx, options, env) -> str:  # noqa: ANN001
+    # Raw HTML never reaches a page: the checks refuse it, and the renderer escapes it anyway.
+    return escapeHtml(tokens[idx].content)
+
+
+def _safe_link(self, tokens, idx, options, env) -> str:  # noqa: ANN001
+    token = tokens[idx]
+    if _UNSAFE_SCHEME.match(str(token.attrs.get("href", ""))):
+        token.attrSet("href", "#")
+    return self.renderToken(tokens, idx, options, env)
+
+
 def make_parser() -> MarkdownIt:
     """CommonMark with tables; raw HTML is parsed so that the checks can refuse it."""
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     # Keep every link, whatever its scheme, so that unsafe ones reach the check (and are refused).
     md.validateLink = lambda url: True  # type: ignore[method-assign]
     md.inline.ruler.before("link", "citation", _citation_rule)
+    md.add_render_rule("citation", _render_citation)
+    md.add_render_rule("html_block", _render_as_text)
+    md.add_render_rule("html_inline", _render_as_text)
+    md.add_render_rule("link_open", _safe_link)
     return md
 
 
@@ -61,6 +98,9 @@ class BodyFacts:
     raw_html: list[int] = field(default_factory=list)
     unsafe_links: list[tuple[int, str]] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
+    # The body as HTML, parsed once: AUDIENCE stands for the audience id in ids and anchors.
+    html: str = ""
+    toc: list[tuple[str, str, int]] = field(default_factory=list)  # (id, text, level)
 
 
 def _inline_line(token: Token, offset: int) -> int:
@@ -77,9 +117,18 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
     in_heading = False
     # A stack of open list items: [line, cited?]; a cite anywhere below an item counts for it.
     items: list[list] = []
-    for tok in tokens:
+    used: set[str] = set()
+    for index, tok in enumerate(tokens):
         if tok.type == "heading_open":
             in_heading = tok.tag in ("h2", "h3")
+            text = _CITE_GROUP.sub("", tokens[index + 1].content).strip()
+            heading_id = f"{AUDIENCE}-{slugify(text)}"
+            while heading_id in used:
+                heading_id += "-x"
+            used.add(heading_id)
+            tok.attrSet("id", heading_id)
+            if in_heading:
+                facts.toc.append((heading_id, text, int(tok.tag[1])))
         elif tok.type == "heading_close":
             in_heading = False
         elif tok.type == "list_item_open":
@@ -111,7 +160,13 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                     href = str(child.attrs.get("href") or child.attrs.get("src") or "")
                     if _UNSAFE_SCHEME.match(href):
                         facts.unsafe_links.append((first_line + _inline_line(tok, 0), href))
+    numbers = number_citations(c.key for c in facts.citations)
+    facts.html = PARSER.renderer.render(tokens, PARSER.options, {"numbers": numbers})
     return facts
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
 def has_unsafe_markup(value: str) -> bool:

@@ -13,7 +13,6 @@ import json
 import multiprocessing
 import os
 import posixpath
-import re
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,11 +21,10 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markdown_it import MarkdownIt
 
 from pipeline import paths
 from pipeline.approval import ApprovalState, approval_state, is_published
-from pipeline.citations import CITE_KEY, compress_ranges, make_parser, number_citations
+from pipeline.citations import AUDIENCE, number_citations, slugify
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
 from pipeline.references import ReferenceFormatter
@@ -35,40 +33,6 @@ TEMPLATES = Path(str(resources.files("pipeline") / "templates"))
 MANIFEST = ".pipeline-manifest.json"
 BANNER = "Educational purpose only - exercise caution: this content is pending human review"
 STEP_LABELS = {"submitted": "Submitted", "under_review": "Under Review", "approved": "Approved"}
-
-
-def _render_citation(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it API
-    numbers: dict[str, int] = env["numbers"]
-    anchor: str = env["anchor"]
-    cited = [numbers[k.lower()] for k in tokens[idx].meta["keys"] if k.lower() in numbers]
-    if not cited:
-        return ""
-    links = []
-    for start, end in compress_ranges(cited):
-        first = f'<a href="#{anchor}-{start}">{start}</a>'
-        if start == end:
-            links.append(first)
-        elif end == start + 1:
-            links.append(f'{first},<a href="#{anchor}-{end}">{end}</a>')
-        else:
-            links.append(f'{first}\u2013<a href="#{anchor}-{end}">{end}</a>')
-    return f'<sup class="gp-cite">{",".join(links)}</sup>'
-
-
-def make_renderer() -> MarkdownIt:
-    """The parser of the checks, without raw HTML and with the default link safety."""
-    md = make_parser()
-    md.options["html"] = False
-    md.validateLink = MarkdownIt().validateLink  # type: ignore[method-assign]
-    md.add_render_rule("citation", _render_citation)
-    return md
-
-
-RENDERER = make_renderer()
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
 def page_url(rel_md: str) -> str:
@@ -160,38 +124,25 @@ class SiteRenderer:
 
     # --- article pages ------------------------------------------------------------------------
 
-    def _variant(self, article: Article, body: Body, anchor_root: str) -> VariantView:
+    def _variant(self, article: Article, body: Body) -> VariantView:
         audience = self.settings.audience(body.audience)
         assert audience is not None and article.meta is not None
         library = self.project.library
-        numbers = number_citations(
-            c.key for c in body.facts.citations if library.get(c.key) is not None
-        )
-        anchor = f"{anchor_root}-{body.audience}"
-        tokens = RENDERER.parse(body.text)
-        toc, used = [], set()
-        for i, tok in enumerate(tokens):
-            if tok.type == "heading_open":
-                text = tokens[i + 1].content
-                text = re.sub(rf"\s*\[@{CITE_KEY}[^\]]*\]", "", text)
-                hid = f"{body.audience}-{slugify(text)}"
-                while hid in used:
-                    hid += "-x"
-                used.add(hid)
-                tok.attrSet("id", hid)
-                if tok.tag in ("h2", "h3"):
-                    toc.append((hid, text, int(tok.tag[1])))
-        html = RENDERER.renderer.render(
-            tokens, RENDERER.options, {"numbers": numbers, "anchor": anchor}
-        )
+        # Numbered as in the body's HTML: every cited key, by first citation.
+        numbers = number_citations(c.key for c in body.facts.citations)
+        html = body.facts.html.replace(AUDIENCE, body.audience)
+        toc = [
+            (hid.replace(AUDIENCE, body.audience), text, lvl) for hid, text, lvl in body.facts.toc
+        ]
         references = [
             ReferenceView(
                 number=n,
-                anchor=f"{anchor}-{n}",
-                label=self.project.library.get(key).type_label,
-                html=self.formatter.html(self.project.library.get(key)),
+                anchor=f"ref-{body.audience}-{n}",
+                label=reference.type_label,
+                html=self.formatter.html(reference),
             )
             for key, n in numbers.items()
+            if (reference := library.get(key)) is not None
         ]
         disclaimer_id = article.meta.disclaimer or audience.disclaimer
         disclaimer = self.settings.disclaimers[disclaimer_id]
@@ -249,7 +200,7 @@ class SiteRenderer:
         state = approval_state(self.project, article)
         rel_md = f"{article.id}.md"
         variants = [
-            self._variant(article, article.bodies[a.id], "ref")
+            self._variant(article, article.bodies[a.id])
             for a in self.settings.audiences
             if a.id in article.bodies
         ]
@@ -414,7 +365,9 @@ def template_hash() -> str:
     for path in sorted(TEMPLATES.glob("*")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    digest.update(Path(__file__).read_bytes())
+    # The code that turns a body and its references into HTML is an input of every page too.
+    for module in ("render.py", "citations.py", "references.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()
 
 
