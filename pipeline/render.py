@@ -390,24 +390,37 @@ def _format_chunk(keys: list[str]) -> dict[str, str]:
     return {key: renderer.formatter.html(renderer.project.library.get(key)) for key in keys}
 
 
-def _render_chunk(article_ids: list[str]) -> list[tuple[str, str]]:
-    renderer = _worker_renderer
-    assert renderer is not None
-    return [(f"{i}.md", renderer.article_page(renderer.published[i])) for i in article_ids]
+def _write_articles(
+    renderer: SiteRenderer, out_dir: Path, article_ids: list[str]
+) -> list[tuple[str, bool]]:
+    """Render and write article pages; (page, whether its file changed) for each."""
+    done = []
+    for article_id in article_ids:
+        rel_md = f"{article_id}.md"
+        page = renderer.article_page(renderer.published[article_id])
+        done.append((rel_md, paths.write_if_changed(out_dir / rel_md, page)))
+    return done
+
+
+def _write_chunk(out_dir: Path, article_ids: list[str]) -> list[tuple[str, bool]]:
+    assert _worker_renderer is not None
+    return _write_articles(_worker_renderer, out_dir, article_ids)
 
 
 def _chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _render_articles(renderer: SiteRenderer, article_ids: list[str]) -> Iterator[tuple[str, str]]:
-    """Article pages, rendered on every core for large sites. References are formatted first,
-    each exactly once, and handed to the workers that render the pages."""
+def _render_articles(
+    renderer: SiteRenderer, out_dir: Path, article_ids: list[str]
+) -> Iterator[tuple[str, bool]]:
+    """Article pages, rendered and written on every core for large sites. References are
+    formatted first, each exactly once, and handed to the workers that render the pages."""
     global _worker_renderer
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(article_ids) < PARALLEL_THRESHOLD or sys.platform != "linux":
-        for article_id in article_ids:
-            yield f"{article_id}.md", renderer.article_page(renderer.published[article_id])
+        for chunk in _chunks(article_ids, 50):
+            yield from _write_articles(renderer, out_dir, chunk)
         return
     library = renderer.project.library
     keys = sorted(
@@ -427,8 +440,9 @@ def _render_articles(renderer: SiteRenderer, article_ids: list[str]) -> Iterator
                 renderer.formatter.preload(formatted)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             size = max(1, len(article_ids) // (workers * 4) + 1)
-            for pages in pool.map(_render_chunk, _chunks(article_ids, size)):
-                yield from pages
+            chunks = _chunks(article_ids, size)
+            for written in pool.map(_write_chunk, [out_dir] * len(chunks), chunks):
+                yield from written
     finally:
         _worker_renderer = None
 
@@ -473,8 +487,12 @@ def render_site(
             result.unchanged += 1
         else:
             stale.append(article.id)
-    for done, (rel_md, text) in enumerate(_render_articles(renderer, stale), 1):
-        emit(rel_md, text)
+    for done, (rel_md, changed) in enumerate(_render_articles(renderer, out_dir, stale), 1):
+        expected.add(rel_md)
+        if changed:
+            result.written.append(rel_md)
+        else:
+            result.unchanged += 1
         if progress:
             progress(done, len(stale))
     for rel_md, text in renderer.site_pages().items():
