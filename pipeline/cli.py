@@ -77,10 +77,6 @@ def check(root: Path, fmt: str) -> None:
     sys.exit(1 if errors else 0)
 
 
-def main() -> None:
-    cli(prog_name="pipeline")
-
-
 @cli.group()
 def review() -> None:
     """Record a board reviewer's decision in an article."""
@@ -252,3 +248,11 @@ def gate(root: Path, base_ref: str, fmt: str) -> None:
                 click.echo(f"    - {line}")
     click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
     sys.exit(1 if errors else 0)
+
+
+def main() -> None:
+    try:
+        cli(prog_name="pipeline")
+    except OSError as exc:  # a disk or permission problem: one line, never a traceback
+        click.echo(f"pipeline: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        sys.exit(2)
