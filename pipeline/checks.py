@@ -283,7 +283,3 @@ def run_checks(project: Project) -> list[Diagnostic]:
     for check in RULES:
         found.extend(check(project))
     return found
-
-
-def files_with_errors(diagnostics: list[Diagnostic]) -> set[str]:
-    return {d.file for d in diagnostics if d.severity == "error"}

@@ -4,7 +4,7 @@ what the checks need from a body (citations with lines, uncited bullets, raw HTM
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -43,16 +43,10 @@ AUDIENCE = "\x01"
 def _render_citation(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it API
     numbers: dict[str, int] = env["numbers"]
     cited = [numbers[k.lower()] for k in tokens[idx].meta["keys"]]
-    links = []
-    for start, end in compress_ranges(cited):
-        first = f'<a href="#ref-{AUDIENCE}-{start}">{start}</a>'
-        if start == end:
-            links.append(first)
-        elif end == start + 1:
-            links.append(f'{first},<a href="#ref-{AUDIENCE}-{end}">{end}</a>')
-        else:
-            links.append(f'{first}\u2013<a href="#ref-{AUDIENCE}-{end}">{end}</a>')
-    return f'<sup class="gp-cite">{",".join(links)}</sup>'
+    links = format_ranges(
+        cited, item=lambda n: f'<a href="#ref-{AUDIENCE}-{n}">{n}</a>', dash="\u2013"
+    )
+    return f'<sup class="gp-cite">{links}</sup>'
 
 
 def _render_as_text(self, tokens, idx, options, env) -> str:  # noqa: ANN001
@@ -97,7 +91,6 @@ class BodyFacts:
     uncited_bullets: list[tuple[int, str]] = field(default_factory=list)  # (line, section)
     raw_html: list[int] = field(default_factory=list)
     unsafe_links: list[tuple[int, str]] = field(default_factory=list)
-    headings: list[str] = field(default_factory=list)
     # The body as HTML, parsed once: AUDIENCE stands for the audience id in ids and anchors.
     html: str = ""
     toc: list[tuple[str, str, int]] = field(default_factory=list)  # (id, text, level)
@@ -144,7 +137,6 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
         elif tok.type == "inline":
             if in_heading and tok.content:
                 section = tok.content.strip()
-                facts.headings.append(section)
             for child in tok.children or []:
                 line = first_line + _inline_line(
                     tok, child.meta.get("offset", 0) if child.meta else 0
@@ -195,14 +187,16 @@ def compress_ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def format_ranges(numbers: Iterable[int]) -> str:
-    """[1, 3, 4, 5] -> '1,3-5' (a run of two stays '1,2')."""
+def format_ranges(
+    numbers: Iterable[int], item: Callable[[int], str] = str, dash: str = "-"
+) -> str:
+    """[1, 3, 4, 5] -> '1,3-5' (a run of two stays '1,2'); `item` renders each number."""
     parts = []
     for start, end in compress_ranges(numbers):
         if start == end:
-            parts.append(str(start))
+            parts.append(item(start))
         elif end == start + 1:
-            parts.append(f"{start},{end}")
+            parts.append(f"{item(start)},{item(end)}")
         else:
-            parts.append(f"{start}-{end}")
+            parts.append(f"{item(start)}{dash}{item(end)}")
     return ",".join(parts)

@@ -157,10 +157,6 @@ class Article:
         for body in self.bodies.values():
             yield from body.facts.citations
 
-    @property
-    def default_body(self) -> Body | None:
-        return next(iter(self.bodies.values()), None)
-
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
     """(front matter text or None, body, line of the body's first line)."""
