@@ -20,7 +20,7 @@ from pipeline import diagnostics as diagnostics_mod
 from pipeline import paths
 from pipeline.checks import run_checks
 from pipeline.diagnostics import Diagnostic
-from pipeline.loader import Project, load
+from pipeline.loader import EnvironmentProblem, Project, load
 from pipeline.render import RenderResult, render_site
 
 log = logging.getLogger("mkdocs.plugins.pipeline")
@@ -114,7 +114,7 @@ def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
         preview = _command == "serve" or os.environ.get("PIPELINE_PREVIEW") == "1"
         try:
             project = load(root)
-        except Exception as exc:  # an environment problem, reported as a plugin error
+        except EnvironmentProblem as exc:
             raise PluginError(str(exc)) from exc
         errors = check_for_build(project)
         exclude: set[str] = set()
