@@ -227,3 +227,30 @@ def test_fifty_broken_articles_give_fifty_diagnostics_in_one_run(publication: Pa
     assert {e["code"] for e in errors} == {"citation.unknown-key"}
     assert {e["file"] for e in errors} == {f"content/broken/article-{i:02d}.md" for i in range(50)}
     assert all(e["line"] == 8 for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ("title: Starting", "title: <b>Starting</b>", "title: <b>"),
+        ("tags: [", "tags: [javascript:alert(1), ", "tags: [javascript"),
+        (
+            "## Treatment approach\n",
+            "## Treatment approach\n- [see](javascript:alert(1))\n",
+            "(javascript",
+        ),
+        (
+            "## Treatment approach\n",
+            "## Treatment approach\n- ![x](data:image/png;base64,AAAA)\n",
+            "(data:",
+        ),
+    ],
+)
+def test_raw_html_and_script_links_in_fields_and_bodies(
+    publication: Path, old: str, new: str, needle: str
+) -> None:
+    replace_in(publication, HYPO, old, new)
+    errors = run_cli(publication, "check", "--format", "json").json()["errors"]
+    raw = [e for e in errors if e["code"] == "content.raw-html"]
+    assert raw and raw[0]["file"] == HYPO
+    assert raw[0]["line"] == line_of(publication, HYPO, needle)
