@@ -52,7 +52,21 @@ def bare_config(root: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument(
+        "--scaling",
+        type=int,
+        nargs="*",
+        default=[],
+        help="Also time a full build at these sizes and print ms per article.",
+    )
     args = parser.parse_args()
+    for count in args.scaling:
+        sized = generate(OUT / f"scale-{count}", count, count * 2, approved_share=1.0)
+        wall, _ = run(sys.executable, "-m", "pipeline", "--root", str(sized), "build", cwd=sized)
+        print(
+            f"scaling: {count:>6} articles, full build {wall:7.2f} s, "
+            f"{1000 * wall / count:6.2f} ms/article"
+        )
     root = generate(
         OUT / f"build-{args.articles}", args.articles, args.articles * 2, approved_share=1.0
     )

@@ -187,9 +187,7 @@ def compress_ranges(numbers: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def format_ranges(
-    numbers: Iterable[int], item: Callable[[int], str] = str, dash: str = "-"
-) -> str:
+def format_ranges(numbers: Iterable[int], item: Callable[[int], str] = str, dash: str = "-") -> str:
     """[1, 3, 4, 5] -> '1,3-5' (a run of two stays '1,2'); `item` renders each number."""
     parts = []
     for start, end in compress_ranges(numbers):
