@@ -15,6 +15,7 @@ from pipeline.diagnostics import Diagnostic, diag
 from pipeline.fingerprint import normalize_text
 from pipeline.loader import Project, split_front_matter
 from pipeline.model import REVIEW_FIELDS, Board
+from pipeline.references import parse_text
 
 
 @dataclass
@@ -106,10 +107,14 @@ def gate(project: Project, base_ref: str) -> GateResult:
     result = GateResult(base=base)
     board = _board_at(root, base)
     changed: dict[str, list[str]] = {}
+    bib_paths = []
     for path in gitio.changed_paths(root, base):
         found = _article_of(path)
         if found:
             changed.setdefault(found[0], []).append(path)
+        elif path.startswith(f"{paths.REFERENCES}/") and path.endswith(".bib"):
+            bib_paths.append(path)
+    reference_edits = _reference_edits(root, base, bib_paths)
     for article_id, files in sorted(changed.items()):
         main = f"{paths.CONTENT}/{article_id}.md"
         report = ArticleReport(article_id)
@@ -119,8 +124,35 @@ def gate(project: Project, base_ref: str) -> GateResult:
             report.verified.append("removed in this change")
             continue
         old = parse_version(gitio.show(root, base, main))
-        _check_history(root, base, main, files, old, head, board, result.diagnostics, report)
+        article = project.article(article_id)
+        cited = {c.key.lower() for c in article.citations()} if article else set()
+        # Whoever changed an entry this article cites changed what its readers see.
+        editors = {email for email, keys in reference_edits if keys & cited}
+        _check_history(
+            root, base, main, files, old, head, board, result.diagnostics, report, editors
+        )
     return result
+
+
+def _entries(root: Path, rev: str | None, path: str) -> dict[str, object]:
+    text = gitio.show(root, rev, path) if rev else None
+    if text is None:
+        return {}
+    parsed = parse_text(text, path)
+    return {r.key.lower(): r.normalized() for r in parsed.references}
+
+
+def _reference_edits(root: Path, base: str, bib_paths: list[str]) -> list[tuple[str, set[str]]]:
+    """(author email, keys whose entry the commit changed) for each commit to a .bib file."""
+    edits = []
+    for path in bib_paths:
+        for commit in gitio.commits_touching(root, base, path):
+            before = _entries(root, gitio.first_parent(root, commit.sha), path)
+            after = _entries(root, commit.sha, path)
+            keys = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+            if keys:
+                edits.append((commit.author_email, keys))
+    return edits
 
 
 def _check_history(
@@ -133,6 +165,7 @@ def _check_history(
     board: Board | None,
     out: list[Diagnostic],
     report: ArticleReport,
+    reference_editors: set[str],
 ) -> None:
     commits = gitio.commits_touching(root, base, main)
     # Review records are append-only.
@@ -168,6 +201,7 @@ def _check_history(
     # Each added record was committed by its reviewer, who did not edit the content.
     added = head.reviews[len(base_reviews) :] if len(head.reviews) >= len(base_reviews) else []
     editors_by_email = {c.author_email for c in commits_editing_content(root, base, files)}
+    editors_by_email |= reference_editors
     for record in added:
         reviewer = str(record.get("reviewer"))
         adder = _commit_adding(root, commits, main, record)
@@ -196,8 +230,9 @@ def _check_history(
                     "gate.reviewer-edited",
                     main,
                     None,
-                    f"'{reviewer}' changed this article's content in this pull request and so "
-                    "cannot also approve it; another reviewer must.",
+                    f"'{reviewer}' changed this article's content (its text or a reference it "
+                    "cites) in this pull request and so cannot also approve it; another "
+                    "reviewer must.",
                 )
             )
             continue

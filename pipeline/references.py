@@ -161,6 +161,11 @@ def parse_file(path: Path, rel: str) -> ParsedFile:
     except (OSError, UnicodeDecodeError) as exc:
         message = f"This file cannot be read as UTF-8 text ({exc})."
         return ParsedFile(rel, [], [], [diag("reference.syntax", rel, None, message)])
+    return parse_text(text, rel)
+
+
+def parse_text(text: str, rel: str) -> ParsedFile:
+    """Parse BibTeX text that `rel` names (a file, or a file at some revision)."""
     starts = _entry_starts(text)
     lines: dict[str, int] = {}
     for key, line in starts:

@@ -115,6 +115,30 @@ def test_other_reviewer_may_approve_an_edited_article(repo: Path) -> None:
     assert (code, codes) == (0, set()), output
 
 
+def test_reviewer_who_edited_a_cited_reference_cannot_approve(repo: Path) -> None:
+    replace_in(repo, APPROVED, "FDG PET adds", "FDG PET often adds")
+    replace_in(repo, APPROVED, "status: approved", "status: under_review")
+    commit(repo, EDITOR, "Reword")
+    replace_in(repo, "references/oncology.bib", "{159--168}", "{159--169}")
+    commit(repo, REVIEWER, "Correct the pages of a cited reference")
+    review(repo, "approve", "oncology/net-imaging")
+    commit(repo, REVIEWER, "Approve")
+    code, codes, _ = gate(repo)
+    assert code == 1 and codes == {"gate.reviewer-edited"}
+
+
+def test_reviewer_who_edited_an_uncited_reference_may_approve(repo: Path) -> None:
+    replace_in(repo, APPROVED, "FDG PET adds", "FDG PET often adds")
+    replace_in(repo, APPROVED, "status: approved", "status: under_review")
+    commit(repo, EDITOR, "Reword")
+    replace_in(repo, "references/oncology.bib", "{203--231}", "{203--232}")  # cited elsewhere
+    commit(repo, REVIEWER, "Correct another reference")
+    review(repo, "approve", "oncology/net-imaging")
+    commit(repo, REVIEWER, "Approve")
+    code, codes, output = gate(repo)
+    assert (code, codes) == (0, set()), output
+
+
 def test_removed_review_record_is_rewriting(repo: Path) -> None:
     text = (repo / APPROVED).read_text()
     start = text.index("reviews:")
