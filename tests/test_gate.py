@@ -72,6 +72,13 @@ def review(repo: Path, action: str, article: str, reviewer: str = "asmith") -> N
     assert run.exit_code == 0, run.output + run.stderr
 
 
+def reword_as_editor(repo: Path) -> None:
+    """The editor changes an approved article and sends it back to review."""
+    replace_in(repo, APPROVED, "FDG PET adds", "FDG PET often adds")
+    replace_in(repo, APPROVED, "status: approved", "status: under_review")
+    commit(repo, EDITOR, "Reword")
+
+
 def test_genuine_submission_and_approval_passes(repo: Path) -> None:
     write(repo, NEW, NEW_ARTICLE.format(status="submitted"))
     commit(repo, EDITOR, "Add levothyroxine timing")
@@ -106,9 +113,7 @@ def test_reviewer_who_edited_the_body_cannot_approve(repo: Path) -> None:
 
 
 def test_other_reviewer_may_approve_an_edited_article(repo: Path) -> None:
-    replace_in(repo, APPROVED, "FDG PET adds", "FDG PET often adds")
-    replace_in(repo, APPROVED, "status: approved", "status: under_review")
-    commit(repo, EDITOR, "Reword")
+    reword_as_editor(repo)
     review(repo, "approve", "oncology/net-imaging")
     commit(repo, REVIEWER, "Approve")
     code, codes, output = gate(repo)
@@ -116,9 +121,7 @@ def test_other_reviewer_may_approve_an_edited_article(repo: Path) -> None:
 
 
 def test_reviewer_who_edited_a_cited_reference_cannot_approve(repo: Path) -> None:
-    replace_in(repo, APPROVED, "FDG PET adds", "FDG PET often adds")
-    replace_in(repo, APPROVED, "status: approved", "status: under_review")
-    commit(repo, EDITOR, "Reword")
+    reword_as_editor(repo)
     replace_in(repo, "references/oncology.bib", "{159--168}", "{159--169}")
     commit(repo, REVIEWER, "Correct the pages of a cited reference")
     review(repo, "approve", "oncology/net-imaging")
@@ -128,9 +131,7 @@ def test_reviewer_who_edited_a_cited_reference_cannot_approve(repo: Path) -> Non
 
 
 def test_reviewer_who_edited_an_uncited_reference_may_approve(repo: Path) -> None:
-    replace_in(repo, APPROVED, "FDG PET adds", "FDG PET often adds")
-    replace_in(repo, APPROVED, "status: approved", "status: under_review")
-    commit(repo, EDITOR, "Reword")
+    reword_as_editor(repo)
     replace_in(repo, "references/oncology.bib", "{203--231}", "{203--232}")  # cited elsewhere
     commit(repo, REVIEWER, "Correct another reference")
     review(repo, "approve", "oncology/net-imaging")

@@ -35,14 +35,14 @@ def _diff(before: str, after: str) -> list[str]:
     ]
 
 
+def approve(root: Path, *args: str):  # noqa: ANN201 - a test helper
+    return run_cli(root, "review", "approve", "infectious-disease/odd-format", "--reviewer", *args)
+
+
 def test_approve_changes_only_status_and_reviews(publication: Path) -> None:
     write(publication, REL, UNUSUAL)
-    run = run_cli(
+    run = approve(
         publication,
-        "review",
-        "approve",
-        "infectious-disease/odd-format",
-        "--reviewer",
         "cnguyen",
         "--note",
         "Fine: clear",
@@ -89,17 +89,11 @@ def test_two_approvals_when_two_are_required(publication: Path) -> None:
         settings.read_text().replace("approvals_required: 1", "approvals_required: 2")
     )
     write(publication, REL, UNUSUAL)
-    run = run_cli(
-        publication, "review", "approve", "infectious-disease/odd-format", "--reviewer", "cnguyen"
-    )
+    run = approve(publication, "cnguyen")
     assert "status under_review (1 of 2" in run.output
-    again = run_cli(
-        publication, "review", "approve", "infectious-disease/odd-format", "--reviewer", "cnguyen"
-    )
+    again = approve(publication, "cnguyen")
     assert again.exit_code == 1 and "already approved" in again.stderr
-    run = run_cli(
-        publication, "review", "approve", "infectious-disease/odd-format", "--reviewer", "bjones"
-    )
+    run = approve(publication, "bjones")
     assert "status approved (2 of 2" in run.output
 
 
@@ -111,12 +105,8 @@ def test_refusals_leave_the_file_alone(publication: Path) -> None:
         ("nobody", "not in content/board.yml"),
     ]
     for reviewer, reason in cases:
-        run = run_cli(
+        run = approve(
             publication,
-            "review",
-            "approve",
-            "infectious-disease/odd-format",
-            "--reviewer",
             reviewer,
         )
         assert run.exit_code == 1 and reason in run.stderr, run.stderr
@@ -124,9 +114,7 @@ def test_refusals_leave_the_file_alone(publication: Path) -> None:
         assert "reviews:" not in (publication / REL).read_text()
     broken = UNUSUAL.replace("[@idsa-escmid-cystitis-2011]", "[@missing-key]")
     write(publication, REL, broken)
-    run = run_cli(
-        publication, "review", "approve", "infectious-disease/odd-format", "--reviewer", "cnguyen"
-    )
+    run = approve(publication, "cnguyen")
     assert run.exit_code == 1 and "check error" in run.stderr
     assert (publication / REL).read_text() == broken
 
