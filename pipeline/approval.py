@@ -1,4 +1,5 @@
-"""What "approved" means (SPEC section 3), decided once for the checks, the site and `status`."""
+"""What "approved" means (SPEC section 3), decided once for the checks, the gate, the site and
+`status`: signed records from board reviewers who are not authors, on the current fingerprint."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-from pipeline.fingerprint import fingerprint
+from pipeline.fingerprint import SCHEME, fingerprint
 from pipeline.loader import Article, Project
-from pipeline.model import ReviewRecord
+from pipeline.model import Board, Publication, ReviewRecord
+from pipeline.signing import Verdict, review_statement, verify
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -18,56 +20,150 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 @dataclass(frozen=True)
+class UnverifiedRecord:
+    index: int  # position in the article's `reviews`
+    record: ReviewRecord
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
 class ApprovalState:
     fingerprint: str
     required: int
-    valid: tuple[ReviewRecord, ...]  # current approvals by distinct eligible reviewers
-    stale: tuple[ReviewRecord, ...]  # a reviewer's latest approval, made on other content
+    valid: tuple[ReviewRecord, ...]  # current signed approvals by distinct eligible reviewers
+    stale: tuple[ReviewRecord, ...]  # a reviewer's latest signed approval, made on other content
+    unverified: tuple[UnverifiedRecord, ...]  # records whose signature does not verify
     due: dt.date | None  # when the newest valid approval falls due for review
 
     @property
     def satisfied(self) -> bool:
         return len(self.valid) >= self.required
 
+    @property
+    def approved_on(self) -> dt.date | None:
+        return max((r.day for r in self.valid), default=None)
 
-def eligible_reviewer(project: Project, article: Article, reviewer_id: str) -> bool:
-    member = project.board.member(reviewer_id) if project.board else None
-    authors = article.meta.authors if article.meta else []
+
+def eligible_reviewer(board: Board | None, authors: list[str], reviewer_id: str) -> bool:
+    member = board.member(reviewer_id) if board else None
     return member is not None and member.role == "reviewer" and reviewer_id not in authors
 
 
+def record_verdict(
+    settings: Publication, board: Board, article_id: str, record: ReviewRecord
+) -> Verdict:
+    """Whether the record's signature is its reviewer's, over exactly this record."""
+    member = board.member(record.reviewer)
+    keys = member.keys if member is not None else []
+    statement = review_statement(settings.publication_id, article_id, record.model_dump(), SCHEME)
+    return verify(statement, record.signature, keys)
+
+
+def judge(
+    settings: Publication | None,
+    board: Board | None,
+    article_id: str,
+    authors: list[str],
+    reviews: list[ReviewRecord],
+    current: str,
+) -> ApprovalState:
+    """The approval state of one version of an article, judged with the given board: the
+    project's own for `check` and the site, the base branch's for the gate."""
+    required = settings.review.approvals_required if settings else 1
+    latest: dict[str, ReviewRecord] = {}
+    unverified = []
+    for index, record in enumerate(reviews):
+        verdict = (
+            record_verdict(settings, board, article_id, record)
+            if settings and board
+            else Verdict.FOREIGN
+        )
+        if verdict is not Verdict.VALID:
+            unverified.append(UnverifiedRecord(index, record, verdict))
+            continue
+        latest[record.reviewer] = record  # a reviewer's newest decision replaces earlier ones
+    valid, stale = [], []
+    for record in latest.values():
+        if record.decision != "approved" or not eligible_reviewer(board, authors, record.reviewer):
+            continue
+        (valid if record.fingerprint == current else stale).append(record)
+    due = None
+    if valid and settings:
+        due = add_months(max(r.day for r in valid), settings.review.review_interval_months)
+    return ApprovalState(current, required, tuple(valid), tuple(stale), tuple(unverified), due)
+
+
 def approval_state(project: Project, article: Article) -> ApprovalState:
-    key = f"approval:{article.id}"
+    key = f"approval:{article.id}@{article.revision or ''}"
     if key not in project.memo:
-        project.memo[key] = _approval_state(project, article)
+        assert article.meta is not None
+        project.memo[key] = judge(
+            project.settings,
+            project.board,
+            article.id,
+            article.meta.authors,
+            article.meta.reviews,
+            fingerprint(article, article.library or project.library),
+        )
     return project.memo[key]
 
 
-def _approval_state(project: Project, article: Article) -> ApprovalState:
-    assert article.meta is not None
-    current = fingerprint(article, project.library)
-    latest: dict[str, ReviewRecord] = {}
-    for record in article.meta.reviews:
-        latest[record.reviewer] = record  # a reviewer's newest decision replaces their earlier ones
-    valid, stale = [], []
-    for record in latest.values():
-        if record.decision != "approved" or not eligible_reviewer(
-            project, article, record.reviewer
-        ):
-            continue
-        (valid if record.fingerprint == current else stale).append(record)
-    policy = project.settings.review if project.settings else None
-    required = policy.approvals_required if policy else 1
-    due = None
-    if valid and policy:
-        due = add_months(max(r.date for r in valid), policy.review_interval_months)
-    return ApprovalState(current, required, tuple(valid), tuple(stale), due)
-
-
-def is_published(project: Project, article: Article) -> bool:
-    """Production publishes an article only when its approval genuinely holds."""
+def is_approved(project: Project, article: Article) -> bool:
+    """The article's current text is approved: status approved and its approvals hold."""
     return (
         article.meta is not None
         and article.meta.status == "approved"
         and approval_state(project, article).satisfied
     )
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """What production shows of an article: the version readers get, or why none."""
+
+    article: Article | None  # the current article, or its last approved revision
+    reason: str  # why it is shown as it is, or held back
+    under_review: bool = False  # a newer revision than the one shown awaits review
+
+
+def last_approved_revision(project: Project, article: Article) -> Article | None:
+    """The newest revision in Git history whose approval holds, judged with today's board."""
+    from pipeline import gitio, history
+
+    if not gitio.is_repository(project.root):
+        return None
+    try:
+        commits = history.versions(project.root, article.id)
+    except gitio.GitError:
+        return None
+    for commit in commits:
+        revision = history.article_at(project.root, commit.sha, article.id)
+        if revision is not None and is_approved(project, revision.article):
+            return revision.article
+    return None
+
+
+def publishing(project: Project, article: Article) -> Publishing:
+    """Production publishes the current text when its approval holds, else the last approved
+    revision from Git history; an article never approved is held back."""
+    if article.meta is None:
+        return Publishing(None, "front matter errors")
+    if is_approved(project, article):
+        return Publishing(article, "approved")
+    key = f"publishing:{article.id}"
+    if key not in project.memo:
+        from pipeline import gitio
+
+        previous = last_approved_revision(project, article)
+        if previous is not None:
+            result = Publishing(previous, "last approved revision", under_review=True)
+        elif not gitio.is_repository(project.root):
+            result = Publishing(
+                None, "not approved, and no Git history to find an approved revision in"
+            )
+        elif article.meta.status == "approved":
+            result = Publishing(None, "status approved, but no approval holds")
+        else:
+            result = Publishing(None, f"status {article.meta.status}, never approved")
+        project.memo[key] = result
+    return project.memo[key]

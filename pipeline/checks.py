@@ -3,6 +3,7 @@ runs them all, so every problem is reported in one run."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from pipeline.approval import approval_state
 from pipeline.citations import has_unsafe_markup
 from pipeline.diagnostics import Diagnostic, diag
 from pipeline.loader import Article, Project
+from pipeline.signing import Verdict, timestamp
 
 Rule = Callable[[Project], Iterator[Diagnostic]]
 RULES: list[Rule] = []
@@ -189,6 +191,51 @@ def approvals(project: Project) -> Iterator[Diagnostic]:
             )
 
 
+_VERDICT_CODES = {
+    Verdict.MISSING: (
+        "review.unsigned",
+        "has no signature; only `pipeline review` writes records that count",
+    ),
+    Verdict.MALFORMED: ("review.bad-signature", "carries something that is not an SSH signature"),
+    Verdict.BAD: (
+        "review.bad-signature",
+        "has a signature that does not match the record: it was edited or copied from another",
+    ),
+    Verdict.FOREIGN: (
+        "review.foreign-key",
+        "is signed by a key that is not the reviewer's `signing_key` in content/board.yml",
+    ),
+}
+
+
+@rule
+def review_signatures(project: Project) -> Iterator[Diagnostic]:
+    """A record that claims the current text and does not verify is a forgery or a broken
+    copy; one on older text only means it no longer counts (e.g. after a key was removed)."""
+    if project.board is None or project.settings is None:
+        return
+    for article in _valid_articles(project):
+        state = approval_state(project, article)
+        for item in state.unverified:
+            member = project.board.member(item.record.reviewer)
+            if member is None or member.role != "reviewer":
+                continue  # review.unknown-reviewer says what is wrong with it
+            who = f"The {item.record.decision} record by '{item.record.reviewer}'"
+            line = article.line_of("reviews", item.index, "signature") or article.line_of(
+                "reviews", item.index
+            )
+            code, why = _VERDICT_CODES[item.verdict]
+            if item.record.fingerprint == state.fingerprint:
+                yield diag(code, article.file, line, f"{who} {why}. It does not count.")
+            else:
+                yield diag(
+                    "review.unverified-history",
+                    article.file,
+                    line,
+                    f"{who} (on an earlier version) {why}; it does not count.",
+                )
+
+
 @rule
 def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
@@ -207,7 +254,7 @@ def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
 @rule
 def future_dates(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
-        if article.meta.last_updated > project.today:
+        if article.meta.last_updated > project.today + dt.timedelta(days=1):
             yield diag(
                 "date.future",
                 article.file,
@@ -215,12 +262,14 @@ def future_dates(project: Project) -> Iterator[Diagnostic]:
                 f"last_updated ({article.meta.last_updated}) lies in the future.",
             )
         for index, record in enumerate(article.meta.reviews):
-            if record.date > project.today:
+            # One day of tolerance: a reviewer east of UTC approves "tomorrow" in UTC terms.
+            if record.day > project.today + dt.timedelta(days=1):
                 yield diag(
                     "date.future",
                     article.file,
                     article.line_of("reviews", index, "date"),
-                    f"The review by '{record.reviewer}' is dated {record.date}, in the future.",
+                    f"The review by '{record.reviewer}' is dated {timestamp(record.date)}, "
+                    "in the future.",
                 )
 
 

@@ -82,13 +82,20 @@ def review() -> None:
     """Record a board reviewer's decision in an article."""
 
 
-def _review(root: Path, action: str, article_id: str, reviewer: str, note: str | None) -> None:
+def _review(
+    root: Path,
+    action: str,
+    article_id: str,
+    reviewer: str,
+    note: str | None,
+    key: str | None = None,
+) -> None:
     from pipeline.review import ReviewRefused
     from pipeline.review import review as record_review
 
     project = load_project(root)
     try:
-        result = record_review(project, article_id, action, reviewer, note)
+        result = record_review(project, article_id, action, reviewer, note, key=key)
     except ReviewRefused as exc:
         raise Refusal(str(exc)) from None
     click.echo(
@@ -100,6 +107,12 @@ def _review(root: Path, action: str, article_id: str, reviewer: str, note: str |
 _article_arg = click.argument("article_id", metavar="TOPIC/SLUG")
 _reviewer_opt = click.option("--reviewer", required=True, help="Your id in content/board.yml.")
 _note_opt = click.option("--note", default=None, help="A note kept with the review record.")
+_key_opt = click.option(
+    "--key",
+    default=None,
+    help="Your SSH signing key (private key file, or its .pub with the key in ssh-agent); "
+    "default: git config user.signingkey.",
+)
 
 
 @review.command("start")
@@ -114,21 +127,47 @@ def review_start(root: Path, article_id: str, reviewer: str) -> None:
 @review.command("approve")
 @_article_arg
 @_reviewer_opt
+@_key_opt
 @_note_opt
 @click.pass_obj
-def review_approve(root: Path, article_id: str, reviewer: str, note: str | None) -> None:
-    """Approve the article's current content."""
-    _review(root, "approve", article_id, reviewer, note)
+def review_approve(
+    root: Path, article_id: str, reviewer: str, key: str | None, note: str | None
+) -> None:
+    """Approve the article's current content with a signed record."""
+    _review(root, "approve", article_id, reviewer, note, key)
 
 
 @review.command("request-changes")
 @_article_arg
 @_reviewer_opt
+@_key_opt
 @_note_opt
 @click.pass_obj
-def review_request_changes(root: Path, article_id: str, reviewer: str, note: str | None) -> None:
-    """Ask the authors for changes; the article stays under review."""
-    _review(root, "request-changes", article_id, reviewer, note)
+def review_request_changes(
+    root: Path, article_id: str, reviewer: str, key: str | None, note: str | None
+) -> None:
+    """Ask the authors for changes (a signed record); the article stays under review."""
+    _review(root, "request-changes", article_id, reviewer, note, key)
+
+
+@review.command("approve-settings")
+@_reviewer_opt
+@_key_opt
+@click.pass_obj
+def review_approve_settings(root: Path, reviewer: str, key: str | None) -> None:
+    """Sign off the governed settings as committed (board, policy, mkdocs.yml, code, theme,
+    workflows), so that a pull request changing them can pass the gate."""
+    from pipeline.review import ReviewRefused, approve_settings
+
+    project = load_project(root)
+    try:
+        path, digest = approve_settings(project, reviewer, key)
+    except ReviewRefused as exc:
+        raise Refusal(str(exc)) from None
+    click.echo(
+        f"Signed the governed settings ({digest[:19]}...) as {reviewer} in "
+        f"{path.name}: commit it to the pull request."
+    )
 
 
 @cli.command()
@@ -230,13 +269,14 @@ def serve(root: Path, dev_addr: str | None) -> None:
 @click.pass_obj
 def gate(root: Path, base_ref: str, fmt: str) -> None:
     """The pull-request gate: every change since BASE checked against git history."""
+    from pipeline.gate import GateProblem
     from pipeline.gate import gate as run_gate
     from pipeline.gitio import GitError
 
     project = load_project(root)
     try:
         result = run_gate(project, base_ref)
-    except GitError as exc:
+    except (GitError, GateProblem) as exc:
         raise Failure(str(exc)) from None
     found = run_checks(project) + result.diagnostics
     errors, warnings = diagnostics_mod.split(found)

@@ -29,6 +29,10 @@ SEVERITY: dict[str, Severity] = {
     "review.stale": "error",
     "review.insufficient": "error",
     "review.overdue": "warning",
+    "review.unsigned": "error",
+    "review.bad-signature": "error",
+    "review.foreign-key": "error",
+    "review.unverified-history": "warning",
     "date.future": "error",
     "link.unknown-article": "error",
     "content.raw-html": "error",
@@ -38,6 +42,8 @@ SEVERITY: dict[str, Severity] = {
     "gate.reviewer-edited": "error",
     "gate.review-rewritten": "error",
     "gate.status-transition": "error",
+    "gate.settings-unapproved": "error",
+    "gate.unknown-file": "error",
 }
 
 

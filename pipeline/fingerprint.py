@@ -1,4 +1,9 @@
-"""The content fingerprint: SHA-256 over everything a reader sees of an article."""
+"""The content fingerprint: SHA-256 over everything a reader sees of an article, and nothing else.
+
+Scheme 2 hashes an explicit list of what the page shows: the shown front matter fields, each
+audience's title and body, and the shown fields of every cited reference. A field the page does
+not show (a new optional schema field, a BibTeX `abstract`) cannot make an approval stale. The
+scheme number is part of the hashed payload and of every signed review statement."""
 
 from __future__ import annotations
 
@@ -10,6 +15,18 @@ if TYPE_CHECKING:
     from pipeline.loader import Article
     from pipeline.references import Library
 
+SCHEME = 2
+# The front matter fields a reader sees on the article page.
+SHOWN_FRONT_MATTER = (
+    "question",
+    "title",
+    "authors",
+    "last_updated",
+    "tags",
+    "related",
+    "disclaimer",
+)
+
 
 def normalize_text(text: str) -> str:
     """Line endings and trailing blank lines must not change the fingerprint."""
@@ -18,17 +35,18 @@ def normalize_text(text: str) -> str:
 
 def fingerprint_payload(article: Article, library: Library) -> dict[str, object]:
     assert article.meta is not None
-    front = article.meta.model_dump(mode="json", exclude={"status", "reviews", "last_updated"})
+    meta = article.meta.model_dump(mode="json")
+    front = {name: meta.get(name) for name in SHOWN_FRONT_MATTER}
     bodies = {
         audience: {"title": body.title, "text": normalize_text(body.text)}
         for audience, body in sorted(article.bodies.items())
     }
     references = {}
-    for key in sorted({c.key.lower() for c in article.citations()}):
+    for key in sorted(article.cited_keys()):
         reference = library.get(key)
         if reference is not None:
-            references[key] = reference.normalized()
-    return {"front_matter": front, "bodies": bodies, "references": references}
+            references[key] = reference.shown()
+    return {"scheme": SCHEME, "front_matter": front, "bodies": bodies, "references": references}
 
 
 def fingerprint(article: Article, library: Library) -> str:

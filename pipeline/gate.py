@@ -1,53 +1,29 @@
-"""The pull-request gate (SPEC section 5): every change since REF, checked against git history.
+"""The pull-request gate (SPEC section 5): every change between REF and HEAD, judged against Git
+history with trust taken from the tip of REF, never from what is being judged.
 
-Identity comes from the base revision's board.yml, so a pull request cannot vouch for itself."""
+Roles, keys and policy come from `board.yml` and `publication.yml` at the tip of the base
+branch. A review record counts only when its signature verifies against that board, and its
+fingerprint equals the article's fingerprint, recomputed here, in the commit that added it."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline import gitio, paths
+from pipeline import gitio, governance, history, paths
+from pipeline.approval import judge
 from pipeline.diagnostics import Diagnostic, diag
-from pipeline.fingerprint import normalize_text
-from pipeline.loader import Project, split_front_matter
-from pipeline.model import REVIEW_FIELDS, Board
-from pipeline.references import parse_text
+from pipeline.fingerprint import SCHEME, fingerprint
+from pipeline.loader import Project, load_settings, parse_yaml, split_front_matter
+from pipeline.model import Board, Publication, ReviewRecord
+from pipeline.signing import Verdict, review_statement, verify
 
 
-@dataclass
-class Version:
-    """An article file as of one revision."""
-
-    front: dict[str, Any] | None
-    body: str
-
-    @property
-    def reviews(self) -> list[dict[str, Any]]:
-        reviews = (self.front or {}).get("reviews") or []
-        return [r for r in reviews if isinstance(r, dict)] if isinstance(reviews, list) else []
-
-    @property
-    def status(self) -> str | None:
-        return (self.front or {}).get("status")
-
-    def content(self) -> tuple[str, str]:
-        front = {k: v for k, v in (self.front or {}).items() if k not in REVIEW_FIELDS}
-        return repr(sorted(front.items(), key=lambda kv: str(kv[0]))), normalize_text(self.body)
-
-
-def parse_version(text: str | None) -> Version | None:
-    if text is None:
-        return None
-    front, body, _ = split_front_matter(text.replace("\r\n", "\n"))
-    try:
-        data = yaml.safe_load(front) if front is not None else None
-    except yaml.YAMLError:
-        data = None
-    return Version(data if isinstance(data, dict) else None, body)
+class GateProblem(Exception):
+    """The gate cannot judge at all (no trusted board at the base): one line, exit 2."""
 
 
 @dataclass
@@ -63,196 +39,365 @@ class GateResult:
     reports: list[ArticleReport] = field(default_factory=list)
 
 
-def _board_at(root: Path, rev: str) -> Board | None:
-    text = gitio.show(root, rev, paths.BOARD_FILE)
+@dataclass(frozen=True)
+class Trust:
+    """What the gate believes, read from the tip of the base branch."""
+
+    settings: Publication
+    board: Board
+    rev: str
+
+
+def trusted(root: Path, rev: str) -> Trust:
+    with tempfile.TemporaryDirectory(prefix="pipeline-trust-") as tmp:
+        try:
+            gitio.extract(root, rev, [paths.PUBLICATION_FILE, paths.BOARD_FILE], Path(tmp))
+        except gitio.GitError as exc:
+            raise GateProblem(f"the base revision has no settings to trust ({exc})") from exc
+        settings, problems = load_settings(
+            Path(tmp), paths.PUBLICATION_FILE, Publication, "The publication settings"
+        )
+        board, more = load_settings(Path(tmp), paths.BOARD_FILE, Board, "The board list")
+    if settings is None or board is None:
+        first = (problems + more)[0]
+        raise GateProblem(
+            f"the base revision's {first.file} is not valid, so nobody can be trusted: "
+            f"{first.message}"
+        )
+    return Trust(settings, board, rev)
+
+
+# --- one version of an article file ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Version:
+    """The main file of an article at one commit, as far as it parses."""
+
+    status: str | None
+    authors: tuple[str, ...]
+    records: tuple[dict[str, Any], ...]
+
+
+def parse_version(data: bytes | None) -> Version | None:
+    if data is None:
+        return None
+    text = data.decode("utf-8-sig", "replace").replace("\r\n", "\n")
+    front, _, _ = split_front_matter(text)
     try:
-        return Board.model_validate(yaml.safe_load(text)) if text else None
-    except Exception:  # noqa: BLE001 - an invalid board at base trusts nobody
+        doc = parse_yaml(front, 2) if front is not None else None
+    except Exception:  # noqa: BLE001 - any unparseable version is simply not read
+        doc = None
+    meta = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    reviews = meta.get("reviews") if isinstance(meta.get("reviews"), list) else []
+    authors = meta.get("authors") if isinstance(meta.get("authors"), list) else []
+    return Version(
+        status=meta.get("status") if isinstance(meta.get("status"), str) else None,
+        authors=tuple(str(a) for a in authors),
+        records=tuple(r for r in reviews if isinstance(r, dict)),
+    )
+
+
+def record_id(record: dict[str, Any]) -> str:
+    """A record's identity is all of its fields: editing any of them is removing the record."""
+    return json.dumps(record, sort_keys=True, default=str)
+
+
+def _as_record(record: dict[str, Any]) -> ReviewRecord | None:
+    try:
+        return ReviewRecord.model_validate(record)
+    except Exception:  # noqa: BLE001 - a malformed record is judged as not verifiable
         return None
 
 
-def _article_of(path: str) -> tuple[str, bool] | None:
-    """(article id, is the main file) for a content path, else None."""
-    parts = path.split("/")
-    if len(parts) != 3 or parts[0] != paths.CONTENT or not parts[2].endswith(".md"):
-        return None
-    stem = parts[2][: -len(".md")].split(".")
-    if len(stem) > 2:
-        return None
-    return f"{parts[1]}/{stem[0]}", len(stem) == 1
-
-
-def _content_changed_by(root: Path, commit: gitio.Commit, files: list[str]) -> bool:
-    parent = gitio.first_parent(root, commit.sha)
-    for path in files:
-        after = gitio.show(root, commit.sha, path)
-        before = gitio.show(root, parent, path) if parent else None
-        if after == before:
-            continue
-        if path.count(".") > 1:  # an audience variant: all of it is content
-            return True
-        old, new = parse_version(before), parse_version(after)
-        if old is None or new is None or old.content() != new.content():
-            return True
-    return False
+# --- the gate -------------------------------------------------------------------------------
 
 
 def gate(project: Project, base_ref: str) -> GateResult:
     root = project.root
     try:
-        gitio.resolve(root, base_ref)
-        base = gitio.merge_base(root, base_ref)
+        tip = gitio.resolve(root, base_ref)
+        base = gitio.merge_base(root, tip)
     except gitio.GitError as exc:
         raise gitio.GitError(f"cannot compare with {base_ref}: {exc}") from exc
+    trust = trusted(root, tip)
     result = GateResult(base=base)
-    board = _board_at(root, base)
-    changed: dict[str, list[str]] = {}
-    bib_paths = []
-    for path in gitio.changed_paths(root, base):
-        found = _article_of(path)
-        if found:
-            changed.setdefault(found[0], []).append(path)
-        elif path.startswith(f"{paths.REFERENCES}/") and path.endswith(".bib"):
-            bib_paths.append(path)
-    reference_edits = _reference_edits(root, base, bib_paths)
-    for article_id, files in sorted(changed.items()):
-        main = f"{paths.CONTENT}/{article_id}.md"
+    changed = gitio.changed_paths(root, base)
+    result.diagnostics += _unknown_files(root, changed)
+    result.diagnostics += _settings_changes(root, changed, trust)
+    touched = sorted(
+        {
+            source.article_id
+            for source in map(paths.classify, changed)
+            if source.article_id and source.kind in ("article", "variant")
+        }
+    )
+    for article_id in touched:
         report = ArticleReport(article_id)
         result.reports.append(report)
-        head = parse_version(gitio.show(root, "HEAD", main))
-        if head is None:
-            report.verified.append("removed in this change")
-            continue
-        old = parse_version(gitio.show(root, base, main))
-        article = project.article(article_id)
-        cited = {c.key.lower() for c in article.citations()} if article else set()
-        # Whoever changed an entry this article cites changed what its readers see.
-        editors = {email for email, keys in reference_edits if keys & cited}
-        _check_history(
-            root, base, main, files, old, head, board, result.diagnostics, report, editors
-        )
+        result.diagnostics += ArticleHistory(root, base, trust, article_id, report).judge()
+    result.diagnostics += _approved_under_trust(project, trust)
     return result
 
 
-def _entries(root: Path, rev: str | None, path: str) -> dict[str, object]:
-    text = gitio.show(root, rev, path) if rev else None
-    if text is None:
-        return {}
-    parsed = parse_text(text, path)
-    return {r.key.lower(): r.normalized() for r in parsed.references}
-
-
-def _reference_edits(root: Path, base: str, bib_paths: list[str]) -> list[tuple[str, set[str]]]:
-    """(author email, keys whose entry the commit changed) for each commit to a .bib file."""
-    edits = []
-    for path in bib_paths:
-        for commit in gitio.commits_touching(root, base, path):
-            before = _entries(root, gitio.first_parent(root, commit.sha), path)
-            after = _entries(root, commit.sha, path)
-            keys = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-            if keys:
-                edits.append((commit.author_email, keys))
-    return edits
-
-
-def _check_history(
-    root: Path,
-    base: str,
-    main: str,
-    files: list[str],
-    old: Version | None,
-    head: Version,
-    board: Board | None,
-    out: list[Diagnostic],
-    report: ArticleReport,
-    reference_editors: set[str],
-) -> None:
-    commits = gitio.commits_touching(root, base, main)
-    # Review records are append-only.
-    base_reviews = old.reviews if old else []
-    if head.reviews[: len(base_reviews)] != base_reviews:
-        out.append(
-            diag(
-                "gate.review-rewritten",
-                main,
-                None,
-                "Review records were removed or altered; they are append-only, so add a new "
-                "record instead.",
-            )
+def _approved_under_trust(project: Project, trust: Trust) -> list[Diagnostic]:
+    """Every article that says approved must be approved by the base branch's board and
+    policy, whatever the pull request's own board.yml or publication.yml say."""
+    found = []
+    required = trust.settings.review.approvals_required
+    for article in project.articles.values():
+        if article.meta is None or article.meta.status != "approved":
+            continue
+        state = judge(
+            trust.settings,
+            trust.board,
+            article.id,
+            article.meta.authors,
+            article.meta.reviews,
+            fingerprint(article, project.library),
         )
-        report.verified.append("review records: REWRITTEN")
-    else:
-        report.verified.append(f"review records: append-only ({len(base_reviews)} kept)")
-    # A new article starts as submitted.
-    if old is None:
-        first = parse_version(gitio.show(root, commits[0].sha, main)) if commits else head
-        if first is None or first.status != "submitted":
-            status = first.status if first else "unknown"
-            out.append(
+        if len(state.valid) < required:
+            found.append(
                 diag(
                     "gate.status-transition",
-                    main,
-                    None,
-                    f"A new article must start as submitted, but it was added as {status}.",
+                    article.file,
+                    article.line_of("status"),
+                    f"The status is approved, but {len(state.valid)} of {required} required "
+                    "approvals verify against the base branch's board for the current text: "
+                    "set the status to under_review until reviewers approve it.",
                 )
             )
+    return found
+
+
+def _unknown_files(root: Path, changed: list[str]) -> list[Diagnostic]:
+    """Every file under content/ and references/ is one the gate understands."""
+    found = []
+    entries = gitio.tree_entries(root, "HEAD", [paths.CONTENT, paths.REFERENCES])
+    for path in changed:
+        inside = path.startswith((f"{paths.CONTENT}/", f"{paths.REFERENCES}/"))
+        if path not in entries or not inside:
+            continue
+        if paths.classify(path).kind == "unknown" or not entries[path].startswith("100"):
+            found.append(
+                diag(
+                    "gate.unknown-file",
+                    path,
+                    None,
+                    "This is not a file the pipeline reads (articles are regular "
+                    "content/<topic>/<slug>.md files, references are references/<name>.bib); "
+                    "rename or remove it.",
+                )
+            )
+    return found
+
+
+def _settings_changes(root: Path, changed: list[str], trust: Trust) -> list[Diagnostic]:
+    governed = sorted(p for p in changed if governance.is_governed(p))
+    if not governed:
+        return []
+    digest = governance.governed_digest(root, "HEAD")
+    text = gitio.show(root, "HEAD", governance.APPROVALS_FILE)
+    approvers = governance.valid_approvers(
+        governance.parse_approvals(text), digest, trust.settings, trust.board
+    )
+    required = trust.settings.review.approvals_required
+    if len(approvers) >= required:
+        return []
+    more = f" and {len(governed) - 5} more" if len(governed) > 5 else ""
+    shown = ", ".join(governed[:5]) + more
+    return [
+        diag(
+            "gate.settings-unapproved",
+            governed[0],
+            None,
+            f"This change edits governed settings ({shown}), which needs {required} signed "
+            f"settings approval(s) by reviewers of the base branch's board; it has "
+            f"{len(approvers)}. A reviewer runs `pipeline review approve-settings`.",
+        )
+    ]
+
+
+class ArticleHistory:
+    """One article's commits in the range, judged with the trusted board."""
+
+    def __init__(
+        self, root: Path, base: str, trust: Trust, article_id: str, report: ArticleReport
+    ) -> None:
+        self.root, self.base, self.trust = root, base, trust
+        self.article_id, self.report = article_id, report
+        self.main = f"{paths.CONTENT}/{article_id}.md"
+        self.out: list[Diagnostic] = []
+
+    def version(self, rev: str) -> Version | None:
+        return parse_version(gitio.read_blob(self.root, rev, self.main))
+
+    def fingerprint_at(self, rev: str) -> str | None:
+        revision = history.article_at(self.root, rev, self.article_id)
+        return revision.fingerprint if revision else None
+
+    def error(self, code: str, message: str) -> None:
+        self.out.append(diag(code, self.main, None, message))
+
+    def judge(self) -> list[Diagnostic]:
+        head = self.version("HEAD")
+        if head is None:
+            self.report.verified.append("removed in this change")
+            return self.out
+        old = self.version(self.base)
+        commits = self._range_commits()
+        self._append_only(old, head, commits)
+        before = {record_id(r) for r in (old.records if old else ())}
+        added = [r for r in head.records if record_id(r) not in before]
+        counting = self._counting_approvals(head)
+        for record in added:
+            self._judge_added(record, counting)
+        return self.out
+
+    def _range_commits(self) -> list[str]:
+        span = f"{self.base}..HEAD"
+        return gitio.git(self.root, "rev-list", "--reverse", span, "--", self.main).split()
+
+    def _append_only(self, old: Version | None, head: Version, commits: list[str]) -> None:
+        """Records are append-only in every commit: none seen in the range may be missing."""
+        kept = {record_id(r) for r in head.records}
+        seen: dict[str, str] = {record_id(r): self.base[:12] for r in (old.records if old else ())}
+        for sha in commits:
+            version = self.version(sha)
+            for record in version.records if version else ():
+                seen.setdefault(record_id(record), sha[:12])
+        lost = [(rid, sha) for rid, sha in seen.items() if rid not in kept]
+        if lost:
+            self.error(
+                "gate.review-rewritten",
+                f"{len(lost)} review record(s) present in commit {lost[0][1]} were removed or "
+                "altered later; records are append-only, so add a new record instead.",
+            )
+            self.report.verified.append("review records: REWRITTEN")
         else:
-            report.verified.append("new article added as submitted")
-    # Each added record was committed by its reviewer, who did not edit the content.
-    added = head.reviews[len(base_reviews) :] if len(head.reviews) >= len(base_reviews) else []
-    editors_by_email = {c.author_email for c in commits_editing_content(root, base, files)}
-    editors_by_email |= reference_editors
-    for record in added:
-        reviewer = str(record.get("reviewer"))
-        adder = _commit_adding(root, commits, main, record)
-        member = board.member(reviewer) if board else None
-        email = member.git_email.lower() if member else None
-        if adder is None or email is None or adder.author_email != email:
-            who = adder.author_email if adder else "an unknown commit"
-            why = (
-                "is not on the board at the base revision"
-                if email is None
-                else f"commits as {email}"
+            self.report.verified.append(f"review records: append-only ({len(seen)} seen, all kept)")
+
+    def _counting_approvals(self, head: Version) -> set[str]:
+        """Ids of the approvals that count at HEAD under the trusted board."""
+        records = [r for r in map(_as_record, head.records) if r is not None]
+        current = self.fingerprint_at("HEAD")
+        if current is None:
+            return set()
+        state = judge(
+            self.trust.settings,
+            self.trust.board,
+            self.article_id,
+            list(head.authors),
+            records,
+            current,
+        )
+        return {r.signature or "" for r in state.valid}
+
+    def _judge_added(self, raw: dict[str, Any], counting: set[str]) -> None:
+        record = _as_record(raw)
+        who = raw.get("reviewer")
+        verdict = Verdict.MALFORMED
+        if record is not None:
+            member = self.trust.board.member(record.reviewer)
+            statement = review_statement(
+                self.trust.settings.publication_id, self.article_id, record.model_dump(), SCHEME
             )
-            out.append(
-                diag(
-                    "gate.forged-review",
-                    main,
-                    None,
-                    f"The {record.get('decision')} record for '{reviewer}' was added by {who}, "
-                    f"but '{reviewer}' {why}.",
-                )
+            keys = member.keys if member is not None and member.role == "reviewer" else []
+            verdict = verify(statement, record.signature, keys)
+        if record is None or verdict is not Verdict.VALID:
+            self.error(
+                "gate.forged-review",
+                f"The {raw.get('decision')} record for '{who}' does not carry a valid signature "
+                f"by '{who}' on the base branch's board ({verdict.value}); only "
+                "`pipeline review` run by that reviewer writes one.",
             )
-            continue
-        if record.get("decision") == "approved" and email in editors_by_email:
-            out.append(
-                diag(
-                    "gate.reviewer-edited",
-                    main,
-                    None,
-                    f"'{reviewer}' changed this article's content (its text or a reference it "
-                    "cites) in this pull request and so cannot also approve it; another "
-                    "reviewer must.",
-                )
+            return
+        if record.signature not in counting:
+            self.report.verified.append(f"{record.decision} by {who}: signed (does not count now)")
+            return
+        adding = self._adding_commit(record)
+        at_adding = self.fingerprint_at(adding) if adding else None
+        if at_adding != record.fingerprint:
+            self.error(
+                "gate.forged-review",
+                f"The approval by '{who}' is for other text than the article had in the commit "
+                f"that added it ({(adding or 'unknown')[:12]}): approve the text as committed.",
             )
-            continue
-        report.verified.append(f"{record.get('decision')} by {reviewer}: committed by {email}")
+            return
+        editors = self._content_editors(record, adding)
+        if record.reviewer in editors or record.reviewer in self._authors_ever():
+            self.error(
+                "gate.reviewer-edited",
+                f"'{who}' wrote or edited this article's content (its text or a reference it "
+                "cites) since its last approval, or is one of its authors, and so cannot approve "
+                "it; another reviewer must.",
+            )
+            return
+        self.report.verified.append(
+            f"approved by {who}: signature verified, fingerprint matches commit {adding[:12]}"
+        )
 
+    def _adding_commit(self, record: ReviewRecord) -> str | None:
+        """The oldest commit whose version of the article holds the record."""
+        out = gitio.git(
+            self.root,
+            "log",
+            "--reverse",
+            "--format=%H",
+            f"-S{record.signature}",
+            "HEAD",
+            "--",
+            self.main,
+        ).split()
+        return out[0] if out else None
 
-def commits_editing_content(root: Path, base: str, files: list[str]) -> list[gitio.Commit]:
-    seen: dict[str, gitio.Commit] = {}
-    for path in files:
-        for commit in gitio.commits_touching(root, base, path):
-            seen.setdefault(commit.sha, commit)
-    return [c for c in seen.values() if _content_changed_by(root, c, files)]
+    def _authors_ever(self) -> set[str]:
+        authors: set[str] = set()
+        for sha in gitio.git(self.root, "rev-list", "HEAD", "--", self.main).split():
+            version = self.version(sha)
+            authors |= set(version.authors) if version else set()
+        return authors
 
+    def _previous_approval_commit(self, record: ReviewRecord) -> str | None:
+        """Where the last valid approval before this one was added, if any."""
+        head = self.version("HEAD")
+        earlier = []
+        for raw in head.records if head else ():
+            other = _as_record(raw)
+            if other is None or other.signature == record.signature:
+                break
+            if other.decision == "approved" and self._verifies(other):
+                earlier.append(other)
+        for other in reversed(earlier):
+            commit = self._adding_commit(other)
+            if commit:
+                return commit
+        return None
 
-def _commit_adding(
-    root: Path, commits: list[gitio.Commit], main: str, record: dict[str, Any]
-) -> gitio.Commit | None:
-    """The first commit in the range whose version of the article holds the record."""
-    for commit in commits:
-        version = parse_version(gitio.show(root, commit.sha, main))
-        if version is not None and record in version.reviews:
-            return commit
-    return None
+    def _verifies(self, record: ReviewRecord) -> bool:
+        member = self.trust.board.member(record.reviewer)
+        statement = review_statement(
+            self.trust.settings.publication_id, self.article_id, record.model_dump(), SCHEME
+        )
+        return verify(statement, record.signature, member.keys if member else []) is Verdict.VALID
+
+    def _content_editors(self, record: ReviewRecord, adding: str) -> set[str]:
+        """Board ids of whoever changed what readers see of the article since its previous
+        valid approval, up to the commit that added this one. A merge changes content only
+        where it differs from every parent."""
+        since = self._previous_approval_commit(record)
+        topic, slug = self.article_id.split("/", 1)
+        specs = [self.main, f"{paths.CONTENT}/{topic}/{slug}.*.md", f"{paths.REFERENCES}/"]
+        span = [adding] + ([f"^{since}"] if since else [])
+        by_email = {m.git_email.lower(): m.id for m in self.trust.board.members}
+        editors = set()
+        for sha in gitio.git(self.root, "rev-list", *span, "--", *specs).split():
+            after = self.fingerprint_at(sha)
+            if after is None:
+                continue
+            befores = [self.fingerprint_at(p) for p in gitio.parents(self.root, sha)]
+            if all(before != after for before in befores) or not befores:
+                email = gitio.git(self.root, "log", "-1", "--format=%ae", sha).strip().lower()
+                if email in by_email:
+                    editors.add(by_email[email])
+        return editors

@@ -151,6 +151,11 @@ class Article:
     raw: dict[str, Any] = field(default_factory=dict)
     yaml: YamlDoc | None = None
     bodies: dict[str, Body] = field(default_factory=dict)
+    revision: str | None = None  # the commit, for an article loaded from Git history
+    library: Library | None = None  # the references as of that commit
+
+    def cited_keys(self) -> set[str]:
+        return {c.key.lower() for c in self.citations()}
 
     def line_of(self, *loc: Any) -> int | None:
         return self.yaml.line_of(loc) if self.yaml else None
@@ -504,5 +509,5 @@ def _load(root: Path, today: dt.date | None) -> Project:
         articles=articles,
         library=library,
         diagnostics=diagnostics,
-        today=today or dt.date.today(),
+        today=today or dt.datetime.now(dt.UTC).date(),
     )

@@ -4,6 +4,7 @@ an article's front matter. The JSON Schema and the docs' field table are generat
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -13,6 +14,15 @@ ArticleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Fingerprint = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+SshPublicKey = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521))"
+        r" [A-Za-z0-9+/]+={0,3}( [^\n]*)?$",
+    ),
+]
+Signature = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,3}$", max_length=8192)]
 Status = Literal["submitted", "under_review", "approved"]
 Decision = Literal["approved", "changes_requested"]
 STATUSES: tuple[Status, ...] = ("submitted", "under_review", "approved")
@@ -54,6 +64,11 @@ class ReviewPolicy(Strict):
 class Publication(Strict):
     """`content/publication.yml`: the site and its editorial settings."""
 
+    id: Identifier | None = Field(
+        None,
+        description="Stable id of the publication in signed review statements; defaults to "
+        "the name in lowercase with hyphens. Changing it invalidates every signature.",
+    )
     name: Text = Field(description="Site name.")
     description: str = Field("", description="One sentence under the name on the home page.")
     site_url: str | None = Field(None, description="Public address of the site, if known.")
@@ -78,6 +93,10 @@ class Publication(Strict):
         return self
 
     @property
+    def publication_id(self) -> str:
+        return self.id or re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+    @property
     def default_audience(self) -> Audience:
         return next(a for a in self.audiences if a.default)
 
@@ -93,9 +112,33 @@ class BoardMember(Strict):
     name: Text = Field(description="Shown on the board page and on approved articles.")
     credentials: str = Field("", description="Degrees and speciality.")
     role: Literal["editor", "reviewer"] = Field(description="Only reviewers can approve.")
-    git_email: Email = Field(description="The author email of this member's Git commits.")
+    git_email: Email = Field(
+        description="The author email of this member's Git commits (tells who edited what; "
+        "it proves nothing: approvals are proved by signatures)."
+    )
+    signing_key: SshPublicKey | None = Field(
+        None,
+        description="OpenSSH public key line (`ssh-ed25519 AAAA... comment`) that verifies "
+        "this member's signed reviews; required for reviewers.",
+    )
+    previous_signing_keys: list[SshPublicKey] = Field(
+        default_factory=list,
+        description="Keys this member signed with before a routine rotation; their earlier "
+        "signatures still count. Never list a compromised key here: remove it.",
+    )
     github: str | None = Field(None, description="GitHub user name, for CODEOWNERS.")
     bio: str = Field("", description="One line for the board page.")
+
+    @model_validator(mode="after")
+    def _reviewers_sign(self) -> BoardMember:
+        if self.role == "reviewer" and not self.signing_key:
+            raise ValueError(f"reviewer '{self.id}' needs a `signing_key` (an OpenSSH public key)")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        """Every key that verifies this member's signatures, the current one first."""
+        return [k for k in [self.signing_key, *self.previous_signing_keys] if k]
 
 
 class Board(Strict):
@@ -125,9 +168,24 @@ class ReviewRecord(Strict):
 
     reviewer: Identifier = Field(description="Board id of a member with role reviewer.")
     decision: Decision = Field(description="approved or changes_requested.")
-    date: dt.date = Field(description="Day of the decision.")
+    date: dt.datetime | dt.date = Field(
+        description="When the decision was made: a UTC timestamp (older records: a date)."
+    )
     fingerprint: Fingerprint = Field(description="The article's content fingerprint when decided.")
     note: str | None = Field(None, description="The reviewer's comment.")
+    signature: Signature | None = Field(
+        None,
+        description="The reviewer's SSH signature (base64 SSHSIG) over the review statement; "
+        "written by `pipeline review`.",
+    )
+
+    @property
+    def day(self) -> dt.date:
+        """The UTC calendar day of the decision."""
+        if isinstance(self.date, dt.datetime):
+            stamp = self.date if self.date.tzinfo else self.date.replace(tzinfo=dt.UTC)
+            return stamp.astimezone(dt.UTC).date()
+        return self.date
 
 
 class FrontMatter(Strict):
@@ -150,8 +208,8 @@ class VariantFrontMatter(Strict):
     title: Text | None = Field(None, description="The title in this audience's wording.")
 
 
-# Fields that are review metadata, not content: they are left out of the fingerprint.
-REVIEW_FIELDS = frozenset({"status", "reviews", "last_updated"})
+# Fields that are review metadata, not what a reader sees of the article.
+REVIEW_FIELDS = frozenset({"status", "reviews"})
 
 
 def json_schemas() -> dict[str, dict]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 CONTENT = "content"
 REFERENCES = "references"
@@ -61,3 +63,32 @@ def write_if_changed(path: Path, data: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(encoded)
     return True
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """What a file under content/ or references/ is, decided from its path alone."""
+
+    path: str
+    kind: Literal["article", "variant", "publication", "board", "references", "unknown"]
+    article_id: str | None = None
+    audience: str | None = None
+
+
+def classify(rel_path: str) -> SourceFile:
+    parts = rel_path.split("/")
+    if rel_path == PUBLICATION_FILE:
+        return SourceFile(rel_path, "publication")
+    if rel_path == BOARD_FILE:
+        return SourceFile(rel_path, "board")
+    if len(parts) == 2 and parts[0] == REFERENCES and parts[1].endswith(".bib"):
+        return SourceFile(rel_path, "references")
+    if len(parts) == 3 and parts[0] == CONTENT and parts[2].endswith(".md"):
+        stem = parts[2][: -len(".md")].split(".")
+        names = [parts[1], *stem]
+        if len(stem) <= 2 and all(NAME.fullmatch(n) for n in names):
+            article_id = f"{parts[1]}/{stem[0]}"
+            if len(stem) == 1:
+                return SourceFile(rel_path, "article", article_id)
+            return SourceFile(rel_path, "variant", article_id, stem[1])
+    return SourceFile(rel_path, "unknown")

@@ -18,6 +18,12 @@ from pybtex.style.formatting import BaseStyle
 from pipeline.diagnostics import Diagnostic, diag
 
 SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
+# Every field the reference list, the type label or the JSON-LD shows: the formatter reads no
+# other, so an edit to any other field (abstract, file, keywords, urldate) changes no page.
+SHOWN_FIELDS = frozenset(
+    {"title", "year", "volume", "number", "pages", "doi", "pmid", "evidence", *SOURCE_FIELDS}
+)
+SHOWN_PERSONS = frozenset({"author"})
 
 # The type label shown before each reference; an `evidence` field overrides it.
 TYPE_LABELS = {
@@ -74,7 +80,7 @@ class Reference:
         return str(latex_text(value)) if value else ""
 
     def normalized(self) -> dict[str, object]:
-        """What the fingerprint hashes: independent of field order, case of names and spacing."""
+        """Every field, independent of field order, case of names and spacing."""
         return {
             "type": self.entry.type.lower(),
             "fields": {
@@ -85,6 +91,18 @@ class Reference:
                 for role, people in sorted(self.entry.persons.items())
             },
         }
+
+    def shown(self) -> dict[str, object]:
+        """What a reader sees of this entry, for the fingerprint: the entry type (it gives the
+        label), the shown fields and the authors."""
+        data = self.normalized()
+        fields = data["fields"]
+        assert isinstance(fields, dict)
+        data["fields"] = {k: v for k, v in fields.items() if k in SHOWN_FIELDS}
+        persons = data["persons"]
+        assert isinstance(persons, dict)
+        data["persons"] = {k: v for k, v in persons.items() if k in SHOWN_PERSONS}
+        return data
 
 
 @dataclass

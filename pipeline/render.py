@@ -23,7 +23,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline import paths
-from pipeline.approval import ApprovalState, approval_state, is_published
+from pipeline.approval import ApprovalState, approval_state, is_approved, publishing
 from pipeline.citations import AUDIENCE, number_citations, slugify
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
@@ -103,6 +103,7 @@ class SiteRenderer:
         self.board = project.board
         self.preview = preview
         self.formatter = ReferenceFormatter()
+        self.revision_formatters: dict[str | None, ReferenceFormatter] = {}
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),
             undefined=StrictUndefined,
@@ -116,18 +117,28 @@ class SiteRenderer:
         self.settings_digest = hashlib.sha256(
             self.settings.model_dump_json().encode() + self.board.model_dump_json().encode()
         ).hexdigest()
-        self.published = {
-            a.id: a
-            for a in sorted(project.articles.values(), key=lambda a: a.id)
-            if a.meta is not None and a.id not in exclude and (preview or is_published(project, a))
-        }
+        # What each page shows: in preview the working text; in production the current text
+        # when approved, else the last approved revision from Git history.
+        self.published: dict[str, Article] = {}
+        self.under_review: set[str] = set()
+        for article in sorted(project.articles.values(), key=lambda a: a.id):
+            if article.meta is None or article.id in exclude:
+                continue
+            if preview:
+                self.published[article.id] = article
+                continue
+            shown = publishing(project, article)
+            if shown.article is not None:
+                self.published[article.id] = shown.article
+                if shown.under_review:
+                    self.under_review.add(article.id)
 
     # --- article pages ------------------------------------------------------------------------
 
     def _variant(self, article: Article, body: Body) -> VariantView:
         audience = self.settings.audience(body.audience)
         assert audience is not None and article.meta is not None
-        library = self.project.library
+        library = self.library(article)
         # Numbered as in the body's HTML: every cited key, by first citation.
         numbers = number_citations(c.key for c in body.facts.citations)
         html = body.facts.html.replace(AUDIENCE, body.audience)
@@ -139,7 +150,7 @@ class SiteRenderer:
                 number=n,
                 anchor=f"ref-{body.audience}-{n}",
                 label=reference.type_label,
-                html=self.formatter.html(reference),
+                html=self.formatter_for(article).html(reference),
             )
             for key, n in numbers.items()
             if (reference := library.get(key)) is not None
@@ -163,7 +174,7 @@ class SiteRenderer:
         assert meta is not None
         cited = []
         for key in dict.fromkeys(c.key.lower() for c in article.citations()):
-            reference = self.project.library.get(key)
+            reference = self.library(article).get(key)
             if reference is None:
                 continue
             item = {"@type": "CreativeWork", "name": reference.plain("title")}
@@ -181,12 +192,24 @@ class SiteRenderer:
             "citation": cited,
         }
         if state.valid:
-            data["lastReviewed"] = max(r.date for r in state.valid).isoformat()
+            data["lastReviewed"] = max(r.day for r in state.valid).isoformat()
             data["reviewedBy"] = [
                 {"@type": "Person", "name": self._member_name(r.reviewer)} for r in state.valid
             ]
         text = json.dumps(data, ensure_ascii=False, indent=None, separators=(",", ":"))
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    def formatter_for(self, article: Article) -> ReferenceFormatter:
+        """A revision from history formats its own entries, never the current ones' cache."""
+        if article.library is None:
+            return self.formatter
+        if article.revision not in self.revision_formatters:
+            self.revision_formatters[article.revision] = ReferenceFormatter()
+        return self.revision_formatters[article.revision]
+
+    def library(self, article: Article):  # noqa: ANN201 - a Library
+        """The references as the shown revision cites them."""
+        return article.library or self.project.library
 
     def _member_name(self, member_id: str) -> str:
         member = self.board.member(member_id)
@@ -210,7 +233,7 @@ class SiteRenderer:
             for r in meta.related
             if r in self.published and r != article.id
         ]
-        approved = meta.status == "approved" and state.satisfied
+        approved = is_approved(self.project, article)
         step = STATUSES.index(meta.status) if (approved or meta.status != "approved") else 1
         return self.env.get_template("article.md.j2").render(
             article=article,
@@ -222,6 +245,7 @@ class SiteRenderer:
             steps=[STEP_LABELS[s] for s in STATUSES],
             step=step,
             banner=BANNER if not approved else None,
+            revision_under_review=article.id in self.under_review,
             last_updated=format_date(meta.last_updated),
             reviewers=[self._member_name(r.reviewer) for r in state.valid],
             board_url=relative_url(rel_md, "board.md"),
@@ -255,6 +279,8 @@ class SiteRenderer:
             "reviewers": reviewers,
             "related": related,
             "preview": self.preview,
+            "revision": article.revision,
+            "under_review": article.id in self.under_review,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -268,13 +294,12 @@ class SiteRenderer:
 
     def _entry(self, article: Article, from_md: str) -> dict:
         meta = article.meta
-        state = approval_state(self.project, article)
         return {
             "title": meta.title,
             "question": meta.question,
             "url": md_link(from_md, f"{article.id}.md"),
             "status": STEP_LABELS[meta.status],
-            "approved": meta.status == "approved" and state.satisfied,
+            "approved": is_approved(self.project, article),
             "last_updated": format_date(meta.last_updated),
         }
 
@@ -283,7 +308,7 @@ class SiteRenderer:
         pages: dict[str, str] = {}
         recent = sorted(
             (a for a in self.published.values() if approval_state(self.project, a).valid),
-            key=lambda a: (max(r.date for r in approval_state(self.project, a).valid), a.id),
+            key=lambda a: (approval_state(self.project, a).approved_on, a.id),
             reverse=True,
         )[:10]
         pages["index.md"] = self.env.get_template("home.md.j2").render(
@@ -422,13 +447,12 @@ def _render_articles(
         for chunk in _chunks(article_ids, 50):
             yield from _write_articles(renderer, out_dir, chunk)
         return
-    library = renderer.project.library
     keys = sorted(
         {
             c.key.lower()
             for i in article_ids
             for c in renderer.published[i].citations()
-            if library.get(c.key) is not None
+            if renderer.published[i].library is None and renderer.project.library.get(c.key)
         }
     )
     context = multiprocessing.get_context("fork")

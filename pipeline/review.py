@@ -17,7 +17,18 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from pipeline import paths
 from pipeline.approval import approval_state, eligible_reviewer
 from pipeline.checks import run_checks
+from pipeline.fingerprint import SCHEME
 from pipeline.loader import Article, Project, split_front_matter
+from pipeline.model import BoardMember
+from pipeline.signing import (
+    SigningProblem,
+    default_key,
+    public_key_of,
+    review_statement,
+    settings_statement,
+    sign,
+    timestamp,
+)
 
 # These codes are what a review settles, so they do not block a review.
 REVIEW_OUTCOME_CODES = {"review.stale", "review.insufficient", "review.overdue"}
@@ -50,7 +61,7 @@ def _newline(text: str) -> str:
 def _record_lines(record: dict, indent: str) -> list[str]:
     """The new review record as YAML lines, its dash at `indent`."""
     entry = CommentedMap()
-    for key in ("reviewer", "decision", "date", "fingerprint", "note"):
+    for key in ("reviewer", "decision", "date", "fingerprint", "note", "signature"):
         if record.get(key) is not None:
             entry[key] = record[key]
     out = io.StringIO()
@@ -130,14 +141,48 @@ def _blocking_errors(project: Project, article: Article) -> list[str]:
     ]
 
 
-def _check_reviewer(project: Project, article: Article, reviewer: str) -> None:
+def board_reviewer(project: Project, reviewer: str) -> BoardMember:
     member = project.board.member(reviewer) if project.board else None
     if member is None:
         raise ReviewRefused(f"'{reviewer}' is not in content/board.yml")
     if member.role != "reviewer":
         raise ReviewRefused(f"'{reviewer}' is an {member.role}, not a board reviewer")
-    if not eligible_reviewer(project, article, reviewer):
+    return member
+
+
+def _check_reviewer(project: Project, article: Article, reviewer: str) -> BoardMember:
+    member = board_reviewer(project, reviewer)
+    assert article.meta is not None
+    if not eligible_reviewer(project.board, article.meta.authors, reviewer):
         raise ReviewRefused(f"'{reviewer}' is an author of {article.id} and cannot review it")
+    return member
+
+
+def signing_key(project: Project, member: BoardMember, key: str | None) -> str:
+    """The reviewer's key: `--key`, else Git's `user.signingkey`; it must be the one on the
+    board, or the signature would not count."""
+    key = key or default_key(project.root)
+    if not key:
+        raise ReviewRefused(
+            "no signing key: pass --key PATH or set `git config user.signingkey` (see the guide)"
+        )
+    public = public_key_of(key)
+    if public is not None and public.split()[:2] != (member.signing_key or "").split()[:2]:
+        raise ReviewRefused(
+            f"the key {key} is not the signing_key of '{member.id}' in content/board.yml"
+        )
+    return key
+
+
+def signed(message: bytes, key: str) -> str:
+    try:
+        return sign(message, key)
+    except SigningProblem as exc:
+        raise ReviewRefused(str(exc)) from None
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def review(
@@ -146,10 +191,11 @@ def review(
     action: str,
     reviewer: str,
     note: str | None = None,
-    today: dt.date | None = None,
+    key: str | None = None,
+    when: dt.datetime | None = None,
 ) -> ReviewResult:
     article = _article(project, article_id)
-    _check_reviewer(project, article, reviewer)
+    member = _check_reviewer(project, article, reviewer)
     errors = _blocking_errors(project, article)
     if errors:
         raise ReviewRefused(
@@ -157,7 +203,6 @@ def review(
         )
     state = approval_state(project, article)
     path = project.root / article.file
-    today = today or project.today
     if action == "start":
         if article.meta.status == "under_review":
             raise ReviewRefused(f"{article_id} is already under review")
@@ -170,10 +215,13 @@ def review(
     record = {
         "reviewer": reviewer,
         "decision": "approved" if action == "approve" else "changes_requested",
-        "date": today,
+        "date": when or now_utc(),
         "fingerprint": state.fingerprint,
         "note": note,
     }
+    signing = signing_key(project, member, key)
+    assert project.settings is not None
+    statement = review_statement(project.settings.publication_id, article.id, record, SCHEME)
     if action == "approve":
         if any(r.reviewer == reviewer for r in state.valid):
             raise ReviewRefused(f"'{reviewer}' has already approved this version of {article_id}")
@@ -182,8 +230,37 @@ def review(
     else:
         valid = len([r for r in state.valid if r.reviewer != reviewer])
         status = "under_review"
+    record["signature"] = signed(statement, signing)
     edit_front_matter(path, status, record)
     return ReviewResult(article_id, status, valid, state.required)
+
+
+def approve_settings(project: Project, reviewer: str, key: str | None = None) -> tuple[Path, str]:
+    """Sign the digest of the governed files as committed at HEAD; append it to
+    settings-approvals.yml."""
+    from pipeline import gitio, governance
+
+    member = board_reviewer(project, reviewer)
+    root = project.root
+    try:
+        dirty = gitio.git(root, "status", "--porcelain", "--untracked-files=no").splitlines()
+        digest = governance.governed_digest(root, "HEAD")
+    except gitio.GitError as exc:
+        raise ReviewRefused(
+            f"the settings can only be approved in a Git repository ({exc})"
+        ) from None
+    pending = [line[3:] for line in dirty if governance.is_governed(line[3:])]
+    if pending:
+        raise ReviewRefused(
+            f"{pending[0]} has uncommitted changes: commit them first, so that what you sign "
+            "is what the pull request holds"
+        )
+    assert project.settings is not None
+    date = timestamp(now_utc())
+    statement = settings_statement(project.settings.publication_id, digest, reviewer, date)
+    signature = signed(statement, signing_key(project, member, key))
+    entry = governance.approval_entry(reviewer, date, digest, signature)
+    return governance.append_approval(root, entry), digest
 
 
 ARTICLE_TEMPLATE = """\

@@ -74,3 +74,74 @@ def line_of(root: Path, rel: str, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {rel}")
+
+
+EXAMPLE_KEYS = REPO / "examples" / "keys"
+_KEY_DIR: Path | None = None
+
+
+def example_key(reviewer: str) -> str:
+    """A private copy (mode 600, as ssh-keygen insists) of an example reviewer's example key."""
+    import os
+    import tempfile
+
+    global _KEY_DIR
+    if _KEY_DIR is None:
+        _KEY_DIR = Path(tempfile.mkdtemp(prefix="example-keys-"))
+    target = _KEY_DIR / reviewer
+    if not target.exists():
+        source = EXAMPLE_KEYS / reviewer
+        target.write_bytes(source.read_bytes())
+        os.chmod(target, 0o600)
+        (_KEY_DIR / f"{reviewer}.pub").write_bytes((EXAMPLE_KEYS / f"{reviewer}.pub").read_bytes())
+    return str(target)
+
+
+def review_cli(root: Path, action: str, article_id: str, reviewer: str, *extra: str) -> Run:
+    """`pipeline review ACTION` as that reviewer, signing with the reviewer's example key."""
+    key = ["--key", example_key(reviewer)] if action != "start" else []
+    return run_cli(root, "review", action, article_id, "--reviewer", reviewer, *key, *extra)
+
+
+def signed_record(
+    root: Path, article_id: str, reviewer: str, decision: str, fingerprint: str, date: str
+) -> str:
+    """A review record signed with the reviewer's example key, as YAML lines for `reviews:`,
+    made without `pipeline review` (which refuses some of what tests need to forge)."""
+    import datetime as dt
+
+    from pipeline.fingerprint import SCHEME
+    from pipeline.loader import load
+    from pipeline.signing import review_statement, sign
+
+    project = load(root)
+    record = {
+        "reviewer": reviewer,
+        "decision": decision,
+        "date": dt.date.fromisoformat(date),
+        "fingerprint": fingerprint,
+    }
+    statement = review_statement(project.settings.publication_id, article_id, record, SCHEME)
+    signature = sign(statement, example_key(reviewer))
+    return (
+        f"  - reviewer: {reviewer}\n    decision: {decision}\n    date: {date}\n"
+        f"    fingerprint: {fingerprint}\n    signature: {signature}\n"
+    )
+
+
+def reapprove(root: Path, article_id: str, reviewer: str, when: str) -> None:
+    """Replace an article's reviews by one signed approval dated `when` (YYYY-MM-DD)."""
+    import re
+
+    from pipeline.approval import approval_state
+    from pipeline.loader import load
+
+    rel = f"content/{article_id}.md"
+    text = (root / rel).read_text(encoding="utf-8")
+    text = re.sub(r"^reviews:\n(?:[ \t].*\n)*", "", text, flags=re.M)
+    (root / rel).write_text(text, encoding="utf-8")
+    project = load(root)
+    current = approval_state(project, project.article(article_id)).fingerprint
+    record = signed_record(root, article_id, reviewer, "approved", current, when)
+    text = text.replace("\n---\n", "\nreviews:\n" + record + "---\n", 1)
+    (root / rel).write_text(text, encoding="utf-8")

@@ -15,6 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from pipeline.build import build
+from pipeline.loader import load
 from tests.conftest import REPO, copy_publication, replace_in, run_cli, write
 
 ARTICLE_PAGE = "oncology/net-imaging/index.html"
@@ -99,7 +100,8 @@ def test_json_ld_medical_web_page(production: Path) -> None:
     page = soup(production, ARTICLE_PAGE)
     data = json.loads(page.select_one('script[type="application/ld+json"]').string)
     assert data["@type"] == "MedicalWebPage"
-    assert data["lastReviewed"] == "2026-11-24"
+    approval = load(production).article("oncology/net-imaging").meta.reviews[-1]
+    assert data["lastReviewed"] == approval.day.isoformat()
     assert data["reviewedBy"][0]["name"].startswith("Example Reviewer A. Smith")
     assert {a["audienceType"] for a in data["audience"]} == {"Clinician", "Patient or caregiver"}
     assert len(data["citation"]) == 5

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import line_of, replace_in, run_cli, snapshot, write
+from tests.conftest import line_of, reapprove, replace_in, run_cli, signed_record, snapshot, write
 
 HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"  # status: submitted
 IMAGING = "content/oncology/net-imaging.md"  # status: approved
@@ -119,13 +119,10 @@ def _review_unknown_reviewer(root: Path) -> tuple[str, int]:
 
 def _review_self_approval(root: Path) -> tuple[str, int]:
     replace_in(root, HYPO, "authors: [jdoe]", "authors: [jdoe, asmith]")
-    replace_in(
-        root,
-        HYPO,
-        "tags:",
-        f"reviews:\n  - reviewer: asmith\n    decision: approved\n"
-        f"    date: 2026-11-03\n    fingerprint: {FP}\ntags:",
+    record = signed_record(
+        root, "endocrinology/hypothyroidism-levothyroxine", "asmith", "approved", FP, "2026-11-03"
     )
+    replace_in(root, HYPO, "tags:", f"reviews:\n{record}tags:")
     return HYPO, line_of(root, HYPO, "reviewer: asmith")
 
 
@@ -140,8 +137,7 @@ def _review_insufficient(root: Path) -> tuple[str, int]:
 
 
 def _review_overdue(root: Path) -> tuple[str, int]:
-    text = (root / IMAGING).read_text()
-    (root / IMAGING).write_text(text.replace("date: 2026-11-24", "date: 2020-01-02"))
+    reapprove(root, "oncology/net-imaging", "asmith", "2020-01-02")
     return IMAGING, line_of(root, IMAGING, "status:")
 
 

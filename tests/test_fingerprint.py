@@ -34,8 +34,37 @@ def test_front_matter_key_order_does_not_matter(publication: Path) -> None:
 def test_review_metadata_is_not_content(publication: Path) -> None:
     before = _fp(publication)
     replace_in(publication, ARTICLE, "status: approved", "status: under_review")
-    replace_in(publication, ARTICLE, "last_updated: 2026-09-14", "last_updated: 2026-09-15")
+    replace_in(publication, ARTICLE, "reviews:\n", "reviews:\n" + _EXTRA_RECORD)
     assert _fp(publication) == before
+
+
+_EXTRA_RECORD = (
+    "  - reviewer: bjones\n    decision: changes_requested\n    date: 2026-11-30\n"
+    "    fingerprint: sha256:" + "1" * 64 + "\n"
+)
+
+
+def test_fields_no_reader_sees_do_not_change_it(publication: Path) -> None:
+    before = _fp(publication)
+    replace_in(
+        publication,
+        "references/oncology.bib",
+        "  pages   = {159--168},",
+        "  pages   = {159--168},\n  abstract = {Not shown.},\n  keywords = {pet},\n"
+        "  file = {a.pdf},\n  urldate = {2026-01-01},",
+    )
+    assert _fp(publication) == before
+
+
+def test_a_new_optional_schema_field_does_not_change_it(publication: Path) -> None:
+    """The fingerprint hashes the fields a page shows by name, not the whole model dump."""
+    from pipeline.fingerprint import SHOWN_FRONT_MATTER, fingerprint_payload
+
+    project = load(publication)
+    article = project.article("oncology/net-imaging")
+    payload = fingerprint_payload(article, project.library)
+    assert set(payload["front_matter"]) == set(SHOWN_FRONT_MATTER)
+    assert payload["scheme"] == 2
 
 
 def test_bib_field_order_and_spacing_do_not_matter(publication: Path) -> None:
@@ -56,6 +85,7 @@ def test_every_part_a_reader_sees_changes_it(publication: Path) -> None:
         ("content/oncology/net-imaging.patient.md", "two kinds of scan", "two types of scan"),
         (ARTICLE, "tags: [", "tags: [staging, "),
         (ARTICLE, "title: Imaging for", "title: Imaging used for"),
+        (ARTICLE, "last_updated: 2026-09-14", "last_updated: 2026-09-15"),
         ("references/oncology.bib", "pages   = {159--168}", "pages   = {159--169}"),
     ]
     for rel, old, new in edits:

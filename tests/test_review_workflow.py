@@ -7,7 +7,7 @@ import difflib
 from pathlib import Path
 
 from pipeline.loader import load
-from tests.conftest import run_cli, write
+from tests.conftest import review_cli, run_cli, write
 
 UNUSUAL = """---
 # Editor's note: keep the question short.
@@ -35,8 +35,12 @@ def _diff(before: str, after: str) -> list[str]:
     ]
 
 
-def approve(root: Path, *args: str):  # noqa: ANN201 - a test helper
-    return run_cli(root, "review", "approve", "infectious-disease/odd-format", "--reviewer", *args)
+def approve(root: Path, reviewer: str, *args: str):  # noqa: ANN201 - a test helper
+    if reviewer not in ("cnguyen", "bjones", "asmith"):
+        return run_cli(
+            root, "review", "approve", "infectious-disease/odd-format", "--reviewer", reviewer
+        )
+    return review_cli(root, "approve", "infectious-disease/odd-format", reviewer, *args)
 
 
 def test_approve_changes_only_status_and_reviews(publication: Path) -> None:
@@ -58,6 +62,7 @@ def test_approve_changes_only_status_and_reviews(publication: Path) -> None:
     assert "+  - reviewer: cnguyen" in added and "+    decision: approved" in added
     assert any(line.startswith("+    fingerprint: sha256:") for line in added)
     assert "+    note: 'Fine: clear'" in added
+    assert any(line.startswith("+    signature: U1NIU0lH") for line in added)
     project = load(publication)
     article = project.article("infectious-disease/odd-format")
     assert article.meta.status == "approved" and len(article.meta.reviews) == 1
@@ -67,17 +72,8 @@ def test_approve_changes_only_status_and_reviews(publication: Path) -> None:
 def test_crlf_files_stay_crlf(publication: Path) -> None:
     path = write(publication, REL, "")
     path.write_bytes(UNUSUAL.replace("\n", "\r\n").encode())
-    assert (
-        run_cli(
-            publication,
-            "review",
-            "request-changes",
-            "infectious-disease/odd-format",
-            "--reviewer",
-            "cnguyen",
-        ).exit_code
-        == 0
-    )
+    run = review_cli(publication, "request-changes", "infectious-disease/odd-format", "cnguyen")
+    assert run.exit_code == 0, run.stderr
     data = path.read_bytes()
     assert data.count(b"\r\n") == data.count(b"\n")
     assert b"decision: changes_requested" in data
@@ -121,7 +117,7 @@ def test_refusals_leave_the_file_alone(publication: Path) -> None:
 
 def test_submitted_article_needs_start_first(publication: Path) -> None:
     article = "endocrinology/hypothyroidism-levothyroxine"
-    run = run_cli(publication, "review", "approve", article, "--reviewer", "bjones")
+    run = review_cli(publication, "approve", article, "bjones")
     assert run.exit_code == 1 and "review start" in run.stderr
     assert run_cli(publication, "review", "start", article, "--reviewer", "bjones").exit_code == 0
     assert load(publication).article(article).meta.status == "under_review"
@@ -158,6 +154,6 @@ def test_new_scaffold_passes_check_once_filled_in(publication: Path) -> None:
 def test_status_table(publication: Path) -> None:
     run = run_cli(publication, "status")
     assert run.exit_code == 0
-    assert (
-        "oncology/net-imaging" in run.output and "1/1" in run.output and "2028-11-24" in run.output
-    )
+    approved_on = load(publication).article("oncology/net-imaging").meta.reviews[-1].day
+    due = approved_on.replace(year=approved_on.year + 2).isoformat()
+    assert "oncology/net-imaging" in run.output and "1/1" in run.output and due in run.output
