@@ -23,7 +23,8 @@ from pipeline import paths
 from pipeline.citations import BodyFacts, Citation, analyse
 from pipeline.diagnostics import Diagnostic, diag
 from pipeline.model import Board, FrontMatter, Publication, VariantFrontMatter
-from pipeline.references import Library, ParsedFile, bib_files, combine, parse_file
+from pipeline.paths import SourceFile
+from pipeline.references import Library, ParsedFile, combine, parse_file
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = re.compile(r"^---[ \t]*$")
@@ -171,41 +172,11 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return None, text, 1
 
 
-def read_text(path: Path, file: str) -> tuple[str | None, list[Diagnostic]]:
-    try:
-        size = path.stat().st_size
-        if size > paths.MAX_ARTICLE_BYTES:
-            return None, [
-                diag(
-                    "article.size",
-                    file,
-                    None,
-                    f"This file is {size / 1_000_000:.1f} MB; an article may be at most "
-                    f"{paths.MAX_ARTICLE_BYTES // 1_000_000} MB. Split it into several articles.",
-                )
-            ]
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [
-            diag("frontmatter.syntax", file, None, f"This file cannot be read ({exc.strerror}).")
-        ]
-    if b"\x00" in data:
-        return None, [
-            diag(
-                "frontmatter.syntax", file, None, "This is a binary file, not a Markdown text file."
-            )
-        ]
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        return None, [diag("frontmatter.syntax", file, None, "This file is not UTF-8 text.")]
-
-
 def load_article(
-    path: Path, file: str, topic: str, slug: str, evidence: list[str]
+    root: Path, file: str, topic: str, slug: str, evidence: list[str]
 ) -> tuple[Article, list[Diagnostic]]:
     article = Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file)
-    text, found = read_text(path, file)
+    text, found = paths.read_source(root, file)
     if text is None:
         return article, found
     front, body, body_line = split_front_matter(text)
@@ -237,9 +208,9 @@ def load_article(
 
 
 def load_variant(
-    path: Path, file: str, audience: str, evidence: list[str]
+    root: Path, file: str, audience: str, evidence: list[str]
 ) -> tuple[Body | None, list[Diagnostic]]:
-    text, found = read_text(path, file)
+    text, found = paths.read_source(root, file)
     if text is None:
         return None, found
     front, body, body_line = split_front_matter(text)
@@ -286,12 +257,11 @@ class Project:
 def load_settings(
     root: Path, file: str, model: type[BaseModel], what: str
 ) -> tuple[Any, list[Diagnostic]]:
-    path = root / file
-    if not path.is_file():
+    if not os.path.lexists(root / file):
         return None, [diag("config.syntax", file, None, f"{what} is missing: create {file}.")]
-    text, found = read_text(path, file)
+    text, found = paths.read_source(root, file)
     if text is None:
-        return None, [diag("config.syntax", d.file, d.line, d.message) for d in found]
+        return None, found
     try:
         doc = parse_yaml(text, 1)
     except yaml.YAMLError as exc:
@@ -299,48 +269,43 @@ def load_settings(
     return schema_errors(model, doc, "config.schema", file, what)
 
 
-def _candidate_files(content: Path) -> Iterator[Path]:
-    for path in sorted(content.rglob("*")):
-        if path.suffix in paths.ARTICLE_SUFFIXES and (path.is_file() or path.is_symlink()):
-            yield path
-
-
 # Below this many files, parsing in one process is faster than starting workers.
 PARALLEL_THRESHOLD = 400
 _CHUNK = 250
 
 
-def _load_mains(tasks: list[tuple[Path, str, str, str]], evidence: list[str]) -> list:
-    return [load_article(path, file, topic, slug, evidence) for path, file, topic, slug in tasks]
+def _load_mains(root: Path, tasks: list[SourceFile], evidence: list[str]) -> list:
+    return [load_article(root, s.path, *s.article_id.split("/"), evidence) for s in tasks]
 
 
-def _load_variants(tasks: list[tuple[Path, str, str, str, str]], evidence: list[str]) -> list:
-    return [load_variant(path, file, audience, evidence) for path, file, _, _, audience in tasks]
+def _load_variants(root: Path, tasks: list[SourceFile], evidence: list[str]) -> list:
+    return [load_variant(root, s.path, s.audience, evidence) for s in tasks]
 
 
 def _parse_all(
-    mains: list[tuple[Path, str, str, str]],
-    variants: list[tuple[Path, str, str, str, str]],
-    bibs: list[tuple[Path, str]],
+    root: Path,
+    mains: list[SourceFile],
+    variants: list[SourceFile],
+    bibs: list[SourceFile],
     evidence: list[str],
 ) -> tuple[list, list, list[ParsedFile]]:
     """Articles, variants and reference files, parsed on every core for large publications."""
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(mains) + len(variants) < PARALLEL_THRESHOLD:
         return (
-            _load_mains(mains, evidence),
-            _load_variants(variants, evidence),
-            [parse_file(path, rel) for path, rel in bibs],
+            _load_mains(root, mains, evidence),
+            _load_variants(root, variants, evidence),
+            [parse_file(root, bib.path) for bib in bibs],
         )
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        bib_jobs = [pool.submit(parse_file, path, rel) for path, rel in bibs]
+        bib_jobs = [pool.submit(parse_file, root, bib.path) for bib in bibs]
         main_jobs = [
-            pool.submit(_load_mains, mains[i : i + _CHUNK], evidence)
+            pool.submit(_load_mains, root, mains[i : i + _CHUNK], evidence)
             for i in range(0, len(mains), _CHUNK)
         ]
         variant_jobs = [
-            pool.submit(_load_variants, variants[i : i + _CHUNK], evidence)
+            pool.submit(_load_variants, root, variants[i : i + _CHUNK], evidence)
             for i in range(0, len(variants), _CHUNK)
         ]
         loaded_mains = [item for job in main_jobs for item in job.result()]
@@ -359,6 +324,33 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _wanted_variants(
+    sources: list[SourceFile], main_ids: set[str], audiences: set[str], default_audience: str
+) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """The audience variants to load: of a known, non-default audience, with a main article."""
+    wanted, found = [], []
+    for source in sources:
+        if source.kind != "variant":
+            continue
+        topic, slug = source.article_id.split("/")
+        if source.audience not in audiences:
+            known = ", ".join(sorted(audiences)) or "none defined"
+            message = f"'{source.audience}' is not an audience in publication.yml (known: {known})."
+            found.append(diag("audience.unknown", source.path, None, message))
+        elif source.audience == default_audience:
+            message = (
+                f"'{source.audience}' is the default audience: its wording belongs in "
+                f"{topic}/{slug}.md."
+            )
+            found.append(diag("article.duplicate", source.path, None, message))
+        elif source.article_id not in main_ids:
+            message = f"This audience variant has no main article {topic}/{slug}.md."
+            found.append(diag("article.slug", source.path, None, message))
+        else:
+            wanted.append(source)
+    return wanted, found
 
 
 def load(root: Path, today: dt.date | None = None) -> Project:
@@ -384,116 +376,26 @@ def _load(root: Path, today: dt.date | None) -> Project:
     audiences = {a.id for a in settings.audiences} if settings else set()
     default_audience = settings.default_audience.id if settings else "default"
 
+    sources, found = paths.scan_sources(root)
+    diagnostics += found
+    mains = [s for s in sources if s.kind == "article"]
+    main_ids = {s.article_id for s in mains}
+    variants, found = _wanted_variants(sources, main_ids, audiences, default_audience)
+    diagnostics += found
+    bibs = [s for s in sources if s.kind == "references"]
+    loaded_mains, loaded_variants, parsed_bibs = _parse_all(root, mains, variants, bibs, evidence)
     articles: dict[str, Article] = {}
-    mains: list[tuple[Path, str, str, str]] = []
-    seen_ids: dict[str, str] = {}
-    variants: list[tuple[Path, str, str, str, str]] = []
-    content_real = content.resolve()
-    for path in _candidate_files(content):
-        file = paths.rel(root, path)
-        parts = path.relative_to(content).parts
-        try:
-            escapes = not path.resolve().is_relative_to(content_real)
-        except OSError:
-            escapes = True
-        if escapes:
-            diagnostics.append(
-                diag(
-                    "article.slug",
-                    file,
-                    None,
-                    "This file links to a place outside content/; articles must live inside "
-                    "content/.",
-                )
-            )
-            continue
-        stem_parts = path.name[: -len(path.suffix)].split(".")
-        if (
-            len(parts) != 2
-            or not paths.NAME.match(parts[0])
-            or not all(paths.NAME.match(p) for p in stem_parts)
-            or len(stem_parts) > 2
-        ):
-            diagnostics.append(
-                diag(
-                    "article.slug",
-                    file,
-                    None,
-                    "Articles live at content/<topic>/<slug>.md, where topic and slug use only "
-                    "lowercase letters, digits and hyphens.",
-                )
-            )
-            continue
-        topic, slug = parts[0], stem_parts[0]
-        if len(stem_parts) == 2:
-            variants.append((path, file, topic, slug, stem_parts[1]))
-            continue
-        article_id = f"{topic}/{slug}"
-        if article_id.lower() in seen_ids:
-            diagnostics.append(
-                diag(
-                    "article.duplicate",
-                    file,
-                    None,
-                    f"This article and {seen_ids[article_id.lower()]} both resolve to "
-                    f"{article_id}.",
-                )
-            )
-            continue
-        seen_ids[article_id.lower()] = file
-        mains.append((path, file, topic, slug))
-
-    wanted_variants = []
-    for path, file, topic, slug, audience in variants:
-        if audience not in audiences:
-            known = ", ".join(sorted(audiences)) or "none defined"
-            diagnostics.append(
-                diag(
-                    "audience.unknown",
-                    file,
-                    None,
-                    f"'{audience}' is not an audience in publication.yml (known: {known}).",
-                )
-            )
-            continue
-        if audience == default_audience:
-            diagnostics.append(
-                diag(
-                    "article.duplicate",
-                    file,
-                    None,
-                    f"'{audience}' is the default audience: its wording belongs in "
-                    f"{topic}/{slug}.md.",
-                )
-            )
-            continue
-        if f"{topic}/{slug}".lower() not in seen_ids:
-            diagnostics.append(
-                diag(
-                    "article.slug",
-                    file,
-                    None,
-                    f"This audience variant has no main article {topic}/{slug}.md.",
-                )
-            )
-            continue
-        wanted_variants.append((path, file, topic, slug, audience))
-
-    bibs = [(p, p.relative_to(root).as_posix()) for p in bib_files(root)]
-    loaded_mains, loaded_variants, parsed_bibs = _parse_all(mains, wanted_variants, bibs, evidence)
     for article, found in loaded_mains:
         if article.bodies:
             article.bodies[default_audience] = article.bodies.pop("default")
             article.bodies[default_audience].audience = default_audience
         articles[article.id] = article
         diagnostics += found
-    for (_, _file, topic, slug, audience), (body, found) in zip(
-        wanted_variants, loaded_variants, strict=True
-    ):
-        article = articles[f"{topic}/{slug}"]
+    for source, (body, found) in zip(variants, loaded_variants, strict=True):
+        article = articles[source.article_id]
         diagnostics += found
         if body is not None and article.bodies:
-            article.bodies[audience] = body
+            article.bodies[source.audience] = body
 
     library = combine(parsed_bibs)
     diagnostics += library.diagnostics

@@ -15,6 +15,7 @@ from pybtex.richtext import HRef, Text
 from pybtex.scanner import PybtexSyntaxError
 from pybtex.style.formatting import BaseStyle
 
+from pipeline import paths
 from pipeline.diagnostics import Diagnostic, diag
 
 SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
@@ -154,13 +155,12 @@ class ParsedFile:
     diagnostics: list[Diagnostic]
 
 
-def parse_file(path: Path, rel: str) -> ParsedFile:
-    """Parse one .bib file; every error is collected, none stops the parse."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        message = f"This file cannot be read as UTF-8 text ({exc})."
-        return ParsedFile(rel, [], [], [diag("reference.syntax", rel, None, message)])
+def parse_file(root: Path, rel: str) -> ParsedFile:
+    """Parse one .bib file by its root-relative path; every error is collected, none stops the
+    parse."""
+    text, found = paths.read_source(root, rel)
+    if text is None:
+        return ParsedFile(rel, [], [], found)
     return parse_text(text, rel)
 
 
@@ -195,8 +195,10 @@ def parse_text(text: str, rel: str) -> ParsedFile:
     return ParsedFile(rel, references, starts, diagnostics)
 
 
-def bib_files(root: Path) -> list[Path]:
-    return sorted((root / "references").glob("*.bib"))
+def bib_files(root: Path) -> list[str]:
+    """The root-relative paths of the reference files (the others are reported by the loader)."""
+    sources, _ = paths.scan_sources(root)
+    return [s.path for s in sources if s.kind == "references"]
 
 
 def combine(parsed: list[ParsedFile]) -> Library:
@@ -225,7 +227,7 @@ def combine(parsed: list[ParsedFile]) -> Library:
 
 
 def load_library(root: Path) -> Library:
-    return combine([parse_file(p, p.relative_to(root).as_posix()) for p in bib_files(root)])
+    return combine([parse_file(root, rel) for rel in bib_files(root)])
 
 
 # --- the `medical` pybtex style: Vancouver/AMA-like numeric references -----------------------
