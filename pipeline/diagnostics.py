@@ -36,6 +36,8 @@ SEVERITY: dict[str, Severity] = {
     "content.special-file": "error",
     "content.control-character": "error",
     "reference.size": "error",
+    "build.template": "error",
+    "build.duplicate-page": "error",
     "config.syntax": "error",
     "config.schema": "error",
     "gate.forged-review": "error",

@@ -26,7 +26,6 @@ from pipeline.model import Board, FrontMatter, Publication, VariantFrontMatter
 from pipeline.paths import SourceFile
 from pipeline.references import Library, ParsedFile, combine, parse_file
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = re.compile(r"^---[ \t]*$")
 
 
@@ -64,14 +63,179 @@ def _node_lines(node: yaml.Node, first_line: int) -> dict[tuple[Any, ...], int]:
     return lines
 
 
-def parse_yaml(text: str, first_line: int) -> YamlDoc:
-    """Raises yaml.YAMLError (with a mark) on bad YAML."""
+# Limits on what a YAML document may make, so no file can exhaust memory or the stack.
+MAX_YAML_DEPTH = 20  # nested lists and mappings
+MAX_ALIAS_NODES = 1_000  # values that aliases may add beyond those written out
+MAX_INT_DIGITS = 30
+_SAFE_COMPOSE_DEPTH = 1_000  # libyaml's composer recurses in C: deeper input is never composed
+_NESTING_CHARS = "[{-?:"
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlLimit(yaml.YAMLError):
+    """A YAML document beyond one of the limits above, or a value no date or number can be."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing duplicate keys, impossible dates and numbers too long to be
+    numbers with a located error instead of PyYAML's silence or ValueError."""
+
+    first_line = 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                key_node, yaml.ScalarNode
+            ):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                first = self.first_line + seen[key].start_mark.line
+                again = self.first_line + key_node.start_mark.line
+                raise YamlLimit(
+                    f"the key `{key}` is given twice (lines {first} and {again}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise YamlLimit(
+                f"a number of {digits} digits is too long (at most {MAX_INT_DIGITS}); "
+                "put it in quotes if it is text",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            raise YamlLimit(
+                f"`{node.value}` is not a real date (check the month and the day)",
+                node.start_mark,
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_shape(node: yaml.Node) -> None:
+    """Refuse nesting beyond MAX_YAML_DEPTH, aliases that refer to their own container, and
+    aliases that expand to more than MAX_ALIAS_NODES extra values (a "billion laughs")."""
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded size, depth)
+    open_nodes: set[int] = set()
+    cap = 10 * MAX_ALIAS_NODES + 1_000_000  # sizes saturate: a bomb's true size is astronomic
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if done:
+            kids = [sizes[id(k)] for k in _children(current)]
+            size = min(cap, 1 + sum(k[0] for k in kids))
+            depth = 1 + max((k[1] for k in kids), default=0)
+            if depth > MAX_YAML_DEPTH:
+                raise YamlLimit(
+                    f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
+                    current.start_mark,
+                )
+            sizes[key] = (size, depth)
+            open_nodes.discard(key)
+            if size - len(sizes) > MAX_ALIAS_NODES:  # more values than distinct nodes so far
+                raise _alias_limit(current)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise YamlLimit(
+                "an alias refers to the list or mapping it is part of", current.start_mark
+            )
+        open_nodes.add(key)
+        stack.append((current, True))
+        stack.extend((k, False) for k in _children(current) if id(k) not in sizes)
+    if sizes[id(node)][0] - len(sizes) > MAX_ALIAS_NODES:
+        raise _alias_limit(node)
+
+
+def _alias_limit(node: yaml.Node) -> YamlLimit:
+    return YamlLimit(
+        f"aliases (`*name`) expand to more than {MAX_ALIAS_NODES} values; write the values "
+        "out instead",
+        node.start_mark,
+    )
+
+
+def _check_depth_before_composing(loader: Any, text: str) -> None:
+    """libyaml composes recursively in C, so very deep input would crash the process: count
+    the depth from the event stream first, whenever the text could be that deep at all."""
+    if sum(text.count(c) for c in _NESTING_CHARS) < _SAFE_COMPOSE_DEPTH:
+        return
+    probe = _Loader(text)
+    try:
+        depth = 0
+        while probe.check_event():
+            event = probe.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise YamlLimit(
+                        f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
+                        event.start_mark,
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    finally:
+        probe.dispose()
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The node graph of one YAML document within the limits, or a yaml.YAMLError."""
+    _check_depth_before_composing(_Loader, text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
+    if node is not None:
+        check_shape(node)
+    return node
+
+
+def construct_yaml(node: yaml.Node, first_line: int) -> Any:
+    """The Python data of a composed document; a located yaml.YAMLError on a bad value."""
+    loader = _Loader("")
+    loader.first_line = first_line
+    try:
+        return loader.construct_document(node)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        raise YamlLimit(f"a value cannot be read ({exc})", node.start_mark) from None
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, first_line: int) -> YamlDoc:
+    """Raises yaml.YAMLError (with a mark) on bad YAML or YAML beyond the limits."""
+    node = compose_yaml(text)
+    data = construct_yaml(node, first_line) if node is not None else None
     lines = _node_lines(node, first_line) if node is not None else {(): first_line}
     return YamlDoc(data=data, lines=lines)
 

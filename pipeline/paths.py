@@ -373,7 +373,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:
-            os.chmod(tmp, 0o666 & ~_UMASK)
+            os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -386,7 +386,7 @@ def _read_umask() -> int:
     return mask
 
 
-_UMASK = _read_umask()  # read once: os.umask can only be read by setting it
+UMASK = _read_umask()  # read once: os.umask can only be read by setting it
 
 
 def atomic_write(path: Path, data: str) -> None:

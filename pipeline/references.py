@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pybtex.errors
 from pybtex.database import BibliographyData, Entry, Person
-from pybtex.database.input.bibtex import Parser
+from pybtex.database.input.bibtex import LowLevelParser, Parser
 from pybtex.exceptions import PybtexError
 from pybtex.richtext import HRef, Text
 from pybtex.scanner import PybtexSyntaxError
@@ -147,6 +147,61 @@ def _entry_starts(text: str) -> list[tuple[str, int]]:
     return found
 
 
+# What `@string` macros may add to one file, in characters: a chain of macros that each double
+# the last would otherwise fill the memory.
+MAX_MACRO_EXPANSION = 1_000_000
+
+
+class MacroLimit(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _BoundedScanner(LowLevelParser):
+    expanded = 0
+
+    def substitute_macro(self, name: str) -> str:
+        value = super().substitute_macro(name)
+        self.expanded += len(value)
+        if self.expanded > MAX_MACRO_EXPANSION:
+            raise MacroLimit(self.lineno)
+        return value
+
+
+class _BoundedParser(Parser):
+    """pybtex's parser with macro expansion bounded by MAX_MACRO_EXPANSION."""
+
+    def parse_string(self, text: str) -> BibliographyData:
+        self.unnamed_entry_counter = 1
+        self.command_start = 0
+        scanner = _BoundedScanner(
+            text,
+            keyless_entries=self.keyless_entries,
+            handle_error=self.handle_error,
+            want_entry=self.data.want_entry,
+            filename=self.filename,
+            macros=self.macros,
+        )
+        for entry_type, body in scanner:
+            kind = entry_type.lower()
+            if kind == "preamble":
+                self.process_preamble(*body)
+            elif kind != "string":
+                self.process_entry(entry_type, *body)
+        return self.data
+
+
+def _macro_limit(rel: str, line: int) -> Diagnostic:
+    return diag(
+        "reference.syntax",
+        rel,
+        line,
+        f"The @string macros of this file expand to more than {MAX_MACRO_EXPANSION:,} "
+        "characters; a reference library never needs that many. Write the values out.",
+    )
+
+
 @dataclass
 class ParsedFile:
     file: str
@@ -172,7 +227,13 @@ def parse_text(text: str, rel: str) -> ParsedFile:
         lines.setdefault(key.lower(), line)
     diagnostics = []
     with pybtex.errors.capture() as errors:
-        data: BibliographyData = Parser(filename=rel).parse_string(text)
+        try:
+            data: BibliographyData = _BoundedParser(filename=rel).parse_string(text)
+        except MacroLimit as exc:
+            return ParsedFile(rel, [], starts, [_macro_limit(rel, exc.line)])
+        except (PybtexError, ValueError, RecursionError) as exc:
+            message = f"This reference file cannot be read ({exc})."
+            return ParsedFile(rel, [], starts, [diag("reference.syntax", rel, None, message)])
     for error in errors:
         if isinstance(error, PybtexSyntaxError):
             diagnostics.append(diag("reference.syntax", rel, error.lineno, _syntax_message(error)))
