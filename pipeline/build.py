@@ -11,17 +11,20 @@ import os
 import shutil
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import jinja2
 
 from pipeline import diagnostics as diagnostics_mod
 from pipeline import paths
 from pipeline.checks import run_checks
 from pipeline.diagnostics import Diagnostic
 from pipeline.loader import EnvironmentProblem, Project, load
-from pipeline.render import RenderResult, render_site
+from pipeline.render import DuplicatePage, RenderResult, render_site
 
 log = logging.getLogger("mkdocs.plugins.pipeline")
 
@@ -145,15 +148,123 @@ def _session_for(session: Session) -> Iterator[None]:
         _session = None
 
 
+# --- the site folder: `site` is a symbolic link to one complete build in `site.builds/` -------
+
+BUILDS_SUFFIX = ".builds"
+_RENAME_EXCHANGE = 2
+
+
+def builds_dir(site: Path) -> Path:
+    return site.with_name(site.name + BUILDS_SUFFIX)
+
+
+def new_build_dir(site: Path) -> Path:
+    """An empty folder for the next site, beside the current builds."""
+    folder = builds_dir(site)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="build-", dir=folder))
+    path.chmod(0o777 & ~paths.UMASK)  # readable like any folder, not mkdtemp's owner-only
+    return path
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
 def swap_into_place(new_site: Path, site: Path) -> None:
-    """Replace `site` with `new_site` with renames only, so a reader never sees half a site."""
-    old = None
-    if site.exists():
-        old = Path(tempfile.mkdtemp(prefix="site.old-", dir=site.parent))
-        os.replace(site, old / "site")
-    os.replace(new_site, site)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Point `site` at the complete build `new_site` in one rename of a symbolic link, so that
+    `site` is always the previous site or the new one, whenever the process stops."""
+    link = site.with_name(f"{site.name}.tmp-{new_site.name}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(os.path.relpath(new_site, site.parent), target_is_directory=True)
+    if site.is_dir() and not site.is_symlink():
+        # A real folder (an older pipeline's, or a bare `mkdocs build`): exchange it for the
+        # link in one step where the system can, else move it aside first.
+        if not _exchange(link, site):
+            old = Path(tempfile.mkdtemp(prefix=f"{site.name}.old-", dir=site.parent))
+            os.replace(site, old / site.name)
+            os.replace(link, site)
+    else:
+        os.replace(link, site)
+    clean_leftovers(site)
+
+
+def current_build(site: Path) -> Path | None:
+    if not site.is_symlink():
+        return None
+    return (site.parent / os.readlink(site)).resolve()
+
+
+def clean_leftovers(site: Path) -> None:
+    """Remove what a killed or finished run left: temporary links and folders beside `site`,
+    and every build that `site` does not point at."""
+    keep = current_build(site)
+    for path in site.parent.glob(f"{site.name}.tmp-*"):
+        _remove(path)
+    for path in site.parent.glob(f"{site.name}.old-*"):
+        _remove(path)
+    folder = builds_dir(site)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if keep is None or path.resolve() != keep:
+                _remove(path)
+
+
+def clean_generated(out_dir: Path) -> None:
+    """Temporary files of atomic writes a killed run left in the generated pages."""
+    if out_dir.is_dir():
+        for path in out_dir.rglob(".*.tmp"):
+            path.unlink(missing_ok=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _template_location(exc: jinja2.TemplateError) -> tuple[str | None, int | None]:
+    """The template file and line of a Jinja error: its own, or the deepest template frame."""
+    file, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if file:
+        return file, line
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if name.endswith((".j2", ".html", ".xml")) and Path(name).is_file():
+            file, line = name, lineno
+    return file, line
+
+
+def template_failure(root: Path, exc: jinja2.TemplateError) -> Diagnostic:
+    """A template that fails to render (pipeline templates or the theme): one diagnostic."""
+    file, line = _template_location(exc)
+    shown = "(a template)"
+    if file:
+        path = Path(file)
+        package = Path(__file__).resolve().parent
+        if path.resolve().is_relative_to(package):
+            shown = "pipeline/" + path.resolve().relative_to(package).as_posix()
+        else:
+            shown = paths.rel(root, path)
+    message = exc.message or type(exc).__name__
+    return diagnostics_mod.diag(
+        "build.template",
+        shown,
+        line,
+        f"This template cannot be rendered: {message}. Fix the template (or undo the change).",
+    )
 
 
 def _show_mkdocs_warnings() -> None:
@@ -179,8 +290,10 @@ def build(
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
     site = site_dir or project.root / paths.SITE
+    clean_leftovers(site)
+    clean_generated(generated_dir(project.root, preview))
     session = Session(project=project, preview=preview)
-    tmp_site = Path(tempfile.mkdtemp(prefix="site.tmp-", dir=site.parent))
+    tmp_site = new_build_dir(site)
     try:
         with _session_for(session):
             config = load_config(
@@ -201,6 +314,20 @@ def build(
     except (MkDocsException, OSError) as exc:
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise BuildFailed(f"MkDocs failed ({exc}); site/ was not changed") from exc
+    except DuplicatePage as exc:
+        shutil.rmtree(tmp_site, ignore_errors=True)
+        found = diagnostics_mod.diag(
+            "build.duplicate-page",
+            paths.rel(project.root, generated_dir(project.root, preview) / exc.rel_md),
+            None,
+            "Two pages of this build would be written to this one path; rename one of the "
+            "articles or topics.",
+        )
+        raise BuildFailed("two pages would share one path; site/ was not changed", [found]) from exc
+    except jinja2.TemplateError as exc:
+        shutil.rmtree(tmp_site, ignore_errors=True)
+        found = template_failure(project.root, exc)
+        raise BuildFailed("a template failed to render; site/ was not changed", [found]) from exc
     except BaseException:
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise

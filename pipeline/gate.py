@@ -178,15 +178,17 @@ def _unknown_files(root: Path, changed: list[str]) -> list[Diagnostic]:
         inside = path.startswith((f"{paths.CONTENT}/", f"{paths.REFERENCES}/"))
         if path not in entries or not inside:
             continue
-        if paths.classify(path).kind == "unknown" or not entries[path].startswith("100"):
+        source = paths.classify(path)
+        if source.kind == "unknown":
+            found.append(diag("gate.unknown-file", path, None, source.message or ""))
+        elif not entries[path].startswith("100"):
             found.append(
                 diag(
                     "gate.unknown-file",
                     path,
                     None,
-                    "This is not a file the pipeline reads (articles are regular "
-                    "content/<topic>/<slug>.md files, references are references/<name>.bib); "
-                    "rename or remove it.",
+                    "This is a symbolic link (or another special file); the pipeline reads only "
+                    "regular files, so commit the file itself.",
                 )
             )
     return found

@@ -23,9 +23,9 @@ from pipeline import paths
 from pipeline.citations import BodyFacts, Citation, analyse
 from pipeline.diagnostics import Diagnostic, diag
 from pipeline.model import Board, FrontMatter, Publication, VariantFrontMatter
-from pipeline.references import Library, ParsedFile, bib_files, combine, parse_file
+from pipeline.paths import SourceFile
+from pipeline.references import Library, ParsedFile, combine, parse_file
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = re.compile(r"^---[ \t]*$")
 
 
@@ -63,14 +63,179 @@ def _node_lines(node: yaml.Node, first_line: int) -> dict[tuple[Any, ...], int]:
     return lines
 
 
-def parse_yaml(text: str, first_line: int) -> YamlDoc:
-    """Raises yaml.YAMLError (with a mark) on bad YAML."""
+# Limits on what a YAML document may make, so no file can exhaust memory or the stack.
+MAX_YAML_DEPTH = 20  # nested lists and mappings
+MAX_ALIAS_NODES = 1_000  # values that aliases may add beyond those written out
+MAX_INT_DIGITS = 30
+_SAFE_COMPOSE_DEPTH = 1_000  # libyaml's composer recurses in C: deeper input is never composed
+_NESTING_CHARS = "[{-?:"
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlLimit(yaml.YAMLError):
+    """A YAML document beyond one of the limits above, or a value no date or number can be."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing duplicate keys, impossible dates and numbers too long to be
+    numbers with a located error instead of PyYAML's silence or ValueError."""
+
+    first_line = 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                key_node, yaml.ScalarNode
+            ):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                first = self.first_line + seen[key].start_mark.line
+                again = self.first_line + key_node.start_mark.line
+                raise YamlLimit(
+                    f"the key `{key}` is given twice (lines {first} and {again}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise YamlLimit(
+                f"a number of {digits} digits is too long (at most {MAX_INT_DIGITS}); "
+                "put it in quotes if it is text",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            raise YamlLimit(
+                f"`{node.value}` is not a real date (check the month and the day)",
+                node.start_mark,
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_shape(node: yaml.Node) -> None:
+    """Refuse nesting beyond MAX_YAML_DEPTH, aliases that refer to their own container, and
+    aliases that expand to more than MAX_ALIAS_NODES extra values (a "billion laughs")."""
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded size, depth)
+    open_nodes: set[int] = set()
+    cap = 10 * MAX_ALIAS_NODES + 1_000_000  # sizes saturate: a bomb's true size is astronomic
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if done:
+            kids = [sizes[id(k)] for k in _children(current)]
+            size = min(cap, 1 + sum(k[0] for k in kids))
+            depth = 1 + max((k[1] for k in kids), default=0)
+            if depth > MAX_YAML_DEPTH:
+                raise YamlLimit(
+                    f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
+                    current.start_mark,
+                )
+            sizes[key] = (size, depth)
+            open_nodes.discard(key)
+            if size - len(sizes) > MAX_ALIAS_NODES:  # more values than distinct nodes so far
+                raise _alias_limit(current)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise YamlLimit(
+                "an alias refers to the list or mapping it is part of", current.start_mark
+            )
+        open_nodes.add(key)
+        stack.append((current, True))
+        stack.extend((k, False) for k in _children(current) if id(k) not in sizes)
+    if sizes[id(node)][0] - len(sizes) > MAX_ALIAS_NODES:
+        raise _alias_limit(node)
+
+
+def _alias_limit(node: yaml.Node) -> YamlLimit:
+    return YamlLimit(
+        f"aliases (`*name`) expand to more than {MAX_ALIAS_NODES} values; write the values "
+        "out instead",
+        node.start_mark,
+    )
+
+
+def _check_depth_before_composing(loader: Any, text: str) -> None:
+    """libyaml composes recursively in C, so very deep input would crash the process: count
+    the depth from the event stream first, whenever the text could be that deep at all."""
+    if sum(text.count(c) for c in _NESTING_CHARS) < _SAFE_COMPOSE_DEPTH:
+        return
+    probe = _Loader(text)
+    try:
+        depth = 0
+        while probe.check_event():
+            event = probe.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise YamlLimit(
+                        f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep",
+                        event.start_mark,
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    finally:
+        probe.dispose()
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The node graph of one YAML document within the limits, or a yaml.YAMLError."""
+    _check_depth_before_composing(_Loader, text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
+    if node is not None:
+        check_shape(node)
+    return node
+
+
+def construct_yaml(node: yaml.Node, first_line: int) -> Any:
+    """The Python data of a composed document; a located yaml.YAMLError on a bad value."""
+    loader = _Loader("")
+    loader.first_line = first_line
+    try:
+        return loader.construct_document(node)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        raise YamlLimit(f"a value cannot be read ({exc})", node.start_mark) from None
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, first_line: int) -> YamlDoc:
+    """Raises yaml.YAMLError (with a mark) on bad YAML or YAML beyond the limits."""
+    node = compose_yaml(text)
+    data = construct_yaml(node, first_line) if node is not None else None
     lines = _node_lines(node, first_line) if node is not None else {(): first_line}
     return YamlDoc(data=data, lines=lines)
 
@@ -176,41 +341,11 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return None, text, 1
 
 
-def read_text(path: Path, file: str) -> tuple[str | None, list[Diagnostic]]:
-    try:
-        size = path.stat().st_size
-        if size > paths.MAX_ARTICLE_BYTES:
-            return None, [
-                diag(
-                    "article.size",
-                    file,
-                    None,
-                    f"This file is {size / 1_000_000:.1f} MB; an article may be at most "
-                    f"{paths.MAX_ARTICLE_BYTES // 1_000_000} MB. Split it into several articles.",
-                )
-            ]
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, [
-            diag("frontmatter.syntax", file, None, f"This file cannot be read ({exc.strerror}).")
-        ]
-    if b"\x00" in data:
-        return None, [
-            diag(
-                "frontmatter.syntax", file, None, "This is a binary file, not a Markdown text file."
-            )
-        ]
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        return None, [diag("frontmatter.syntax", file, None, "This file is not UTF-8 text.")]
-
-
 def load_article(
-    path: Path, file: str, topic: str, slug: str, evidence: list[str]
+    root: Path, file: str, topic: str, slug: str, evidence: list[str]
 ) -> tuple[Article, list[Diagnostic]]:
     article = Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file)
-    text, found = read_text(path, file)
+    text, found = paths.read_source(root, file)
     if text is None:
         return article, found
     front, body, body_line = split_front_matter(text)
@@ -242,9 +377,9 @@ def load_article(
 
 
 def load_variant(
-    path: Path, file: str, audience: str, evidence: list[str]
+    root: Path, file: str, audience: str, evidence: list[str]
 ) -> tuple[Body | None, list[Diagnostic]]:
-    text, found = read_text(path, file)
+    text, found = paths.read_source(root, file)
     if text is None:
         return None, found
     front, body, body_line = split_front_matter(text)
@@ -291,12 +426,11 @@ class Project:
 def load_settings(
     root: Path, file: str, model: type[BaseModel], what: str
 ) -> tuple[Any, list[Diagnostic]]:
-    path = root / file
-    if not path.is_file():
+    if not os.path.lexists(root / file):
         return None, [diag("config.syntax", file, None, f"{what} is missing: create {file}.")]
-    text, found = read_text(path, file)
+    text, found = paths.read_source(root, file)
     if text is None:
-        return None, [diag("config.syntax", d.file, d.line, d.message) for d in found]
+        return None, found
     try:
         doc = parse_yaml(text, 1)
     except yaml.YAMLError as exc:
@@ -304,48 +438,43 @@ def load_settings(
     return schema_errors(model, doc, "config.schema", file, what)
 
 
-def _candidate_files(content: Path) -> Iterator[Path]:
-    for path in sorted(content.rglob("*")):
-        if path.suffix in paths.ARTICLE_SUFFIXES and (path.is_file() or path.is_symlink()):
-            yield path
-
-
 # Below this many files, parsing in one process is faster than starting workers.
 PARALLEL_THRESHOLD = 400
 _CHUNK = 250
 
 
-def _load_mains(tasks: list[tuple[Path, str, str, str]], evidence: list[str]) -> list:
-    return [load_article(path, file, topic, slug, evidence) for path, file, topic, slug in tasks]
+def _load_mains(root: Path, tasks: list[SourceFile], evidence: list[str]) -> list:
+    return [load_article(root, s.path, *s.article_id.split("/"), evidence) for s in tasks]
 
 
-def _load_variants(tasks: list[tuple[Path, str, str, str, str]], evidence: list[str]) -> list:
-    return [load_variant(path, file, audience, evidence) for path, file, _, _, audience in tasks]
+def _load_variants(root: Path, tasks: list[SourceFile], evidence: list[str]) -> list:
+    return [load_variant(root, s.path, s.audience, evidence) for s in tasks]
 
 
 def _parse_all(
-    mains: list[tuple[Path, str, str, str]],
-    variants: list[tuple[Path, str, str, str, str]],
-    bibs: list[tuple[Path, str]],
+    root: Path,
+    mains: list[SourceFile],
+    variants: list[SourceFile],
+    bibs: list[SourceFile],
     evidence: list[str],
 ) -> tuple[list, list, list[ParsedFile]]:
     """Articles, variants and reference files, parsed on every core for large publications."""
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(mains) + len(variants) < PARALLEL_THRESHOLD:
         return (
-            _load_mains(mains, evidence),
-            _load_variants(variants, evidence),
-            [parse_file(path, rel) for path, rel in bibs],
+            _load_mains(root, mains, evidence),
+            _load_variants(root, variants, evidence),
+            [parse_file(root, bib.path) for bib in bibs],
         )
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        bib_jobs = [pool.submit(parse_file, path, rel) for path, rel in bibs]
+        bib_jobs = [pool.submit(parse_file, root, bib.path) for bib in bibs]
         main_jobs = [
-            pool.submit(_load_mains, mains[i : i + _CHUNK], evidence)
+            pool.submit(_load_mains, root, mains[i : i + _CHUNK], evidence)
             for i in range(0, len(mains), _CHUNK)
         ]
         variant_jobs = [
-            pool.submit(_load_variants, variants[i : i + _CHUNK], evidence)
+            pool.submit(_load_variants, root, variants[i : i + _CHUNK], evidence)
             for i in range(0, len(variants), _CHUNK)
         ]
         loaded_mains = [item for job in main_jobs for item in job.result()]
@@ -364,6 +493,33 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _wanted_variants(
+    sources: list[SourceFile], main_ids: set[str], audiences: set[str], default_audience: str
+) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """The audience variants to load: of a known, non-default audience, with a main article."""
+    wanted, found = [], []
+    for source in sources:
+        if source.kind != "variant":
+            continue
+        topic, slug = source.article_id.split("/")
+        if source.audience not in audiences:
+            known = ", ".join(sorted(audiences)) or "none defined"
+            message = f"'{source.audience}' is not an audience in publication.yml (known: {known})."
+            found.append(diag("audience.unknown", source.path, None, message))
+        elif source.audience == default_audience:
+            message = (
+                f"'{source.audience}' is the default audience: its wording belongs in "
+                f"{topic}/{slug}.md."
+            )
+            found.append(diag("article.duplicate", source.path, None, message))
+        elif source.article_id not in main_ids:
+            message = f"This audience variant has no main article {topic}/{slug}.md."
+            found.append(diag("article.slug", source.path, None, message))
+        else:
+            wanted.append(source)
+    return wanted, found
 
 
 def load(root: Path, today: dt.date | None = None) -> Project:
@@ -389,116 +545,26 @@ def _load(root: Path, today: dt.date | None) -> Project:
     audiences = {a.id for a in settings.audiences} if settings else set()
     default_audience = settings.default_audience.id if settings else "default"
 
+    sources, found = paths.scan_sources(root)
+    diagnostics += found
+    mains = [s for s in sources if s.kind == "article"]
+    main_ids = {s.article_id for s in mains}
+    variants, found = _wanted_variants(sources, main_ids, audiences, default_audience)
+    diagnostics += found
+    bibs = [s for s in sources if s.kind == "references"]
+    loaded_mains, loaded_variants, parsed_bibs = _parse_all(root, mains, variants, bibs, evidence)
     articles: dict[str, Article] = {}
-    mains: list[tuple[Path, str, str, str]] = []
-    seen_ids: dict[str, str] = {}
-    variants: list[tuple[Path, str, str, str, str]] = []
-    content_real = content.resolve()
-    for path in _candidate_files(content):
-        file = paths.rel(root, path)
-        parts = path.relative_to(content).parts
-        try:
-            escapes = not path.resolve().is_relative_to(content_real)
-        except OSError:
-            escapes = True
-        if escapes:
-            diagnostics.append(
-                diag(
-                    "article.slug",
-                    file,
-                    None,
-                    "This file links to a place outside content/; articles must live inside "
-                    "content/.",
-                )
-            )
-            continue
-        stem_parts = path.name[: -len(path.suffix)].split(".")
-        if (
-            len(parts) != 2
-            or not paths.NAME.match(parts[0])
-            or not all(paths.NAME.match(p) for p in stem_parts)
-            or len(stem_parts) > 2
-        ):
-            diagnostics.append(
-                diag(
-                    "article.slug",
-                    file,
-                    None,
-                    "Articles live at content/<topic>/<slug>.md, where topic and slug use only "
-                    "lowercase letters, digits and hyphens.",
-                )
-            )
-            continue
-        topic, slug = parts[0], stem_parts[0]
-        if len(stem_parts) == 2:
-            variants.append((path, file, topic, slug, stem_parts[1]))
-            continue
-        article_id = f"{topic}/{slug}"
-        if article_id.lower() in seen_ids:
-            diagnostics.append(
-                diag(
-                    "article.duplicate",
-                    file,
-                    None,
-                    f"This article and {seen_ids[article_id.lower()]} both resolve to "
-                    f"{article_id}.",
-                )
-            )
-            continue
-        seen_ids[article_id.lower()] = file
-        mains.append((path, file, topic, slug))
-
-    wanted_variants = []
-    for path, file, topic, slug, audience in variants:
-        if audience not in audiences:
-            known = ", ".join(sorted(audiences)) or "none defined"
-            diagnostics.append(
-                diag(
-                    "audience.unknown",
-                    file,
-                    None,
-                    f"'{audience}' is not an audience in publication.yml (known: {known}).",
-                )
-            )
-            continue
-        if audience == default_audience:
-            diagnostics.append(
-                diag(
-                    "article.duplicate",
-                    file,
-                    None,
-                    f"'{audience}' is the default audience: its wording belongs in "
-                    f"{topic}/{slug}.md.",
-                )
-            )
-            continue
-        if f"{topic}/{slug}".lower() not in seen_ids:
-            diagnostics.append(
-                diag(
-                    "article.slug",
-                    file,
-                    None,
-                    f"This audience variant has no main article {topic}/{slug}.md.",
-                )
-            )
-            continue
-        wanted_variants.append((path, file, topic, slug, audience))
-
-    bibs = [(p, p.relative_to(root).as_posix()) for p in bib_files(root)]
-    loaded_mains, loaded_variants, parsed_bibs = _parse_all(mains, wanted_variants, bibs, evidence)
     for article, found in loaded_mains:
         if article.bodies:
             article.bodies[default_audience] = article.bodies.pop("default")
             article.bodies[default_audience].audience = default_audience
         articles[article.id] = article
         diagnostics += found
-    for (_, _file, topic, slug, audience), (body, found) in zip(
-        wanted_variants, loaded_variants, strict=True
-    ):
-        article = articles[f"{topic}/{slug}"]
+    for source, (body, found) in zip(variants, loaded_variants, strict=True):
+        article = articles[source.article_id]
         diagnostics += found
         if body is not None and article.bodies:
-            article.bodies[audience] = body
+            article.bodies[source.audience] = body
 
     library = combine(parsed_bibs)
     diagnostics += library.diagnostics

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pybtex.errors
 from pybtex.database import BibliographyData, Entry, Person
-from pybtex.database.input.bibtex import Parser
+from pybtex.database.input.bibtex import LowLevelParser, Parser
 from pybtex.exceptions import PybtexError
 from pybtex.richtext import HRef, Text
 from pybtex.scanner import PybtexSyntaxError
 from pybtex.style.formatting import BaseStyle
 
+from pipeline import paths
 from pipeline.diagnostics import Diagnostic, diag
 
 SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
@@ -164,6 +165,61 @@ def _entry_starts(text: str) -> list[tuple[str, int]]:
     return found
 
 
+# What `@string` macros may add to one file, in characters: a chain of macros that each double
+# the last would otherwise fill the memory.
+MAX_MACRO_EXPANSION = 1_000_000
+
+
+class MacroLimit(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _BoundedScanner(LowLevelParser):
+    expanded = 0
+
+    def substitute_macro(self, name: str) -> str:
+        value = super().substitute_macro(name)
+        self.expanded += len(value)
+        if self.expanded > MAX_MACRO_EXPANSION:
+            raise MacroLimit(self.lineno)
+        return value
+
+
+class _BoundedParser(Parser):
+    """pybtex's parser with macro expansion bounded by MAX_MACRO_EXPANSION."""
+
+    def parse_string(self, text: str) -> BibliographyData:
+        self.unnamed_entry_counter = 1
+        self.command_start = 0
+        scanner = _BoundedScanner(
+            text,
+            keyless_entries=self.keyless_entries,
+            handle_error=self.handle_error,
+            want_entry=self.data.want_entry,
+            filename=self.filename,
+            macros=self.macros,
+        )
+        for entry_type, body in scanner:
+            kind = entry_type.lower()
+            if kind == "preamble":
+                self.process_preamble(*body)
+            elif kind != "string":
+                self.process_entry(entry_type, *body)
+        return self.data
+
+
+def _macro_limit(rel: str, line: int) -> Diagnostic:
+    return diag(
+        "reference.syntax",
+        rel,
+        line,
+        f"The @string macros of this file expand to more than {MAX_MACRO_EXPANSION:,} "
+        "characters; a reference library never needs that many. Write the values out.",
+    )
+
+
 @dataclass
 class ParsedFile:
     file: str
@@ -172,13 +228,12 @@ class ParsedFile:
     diagnostics: list[Diagnostic]
 
 
-def parse_file(path: Path, rel: str) -> ParsedFile:
-    """Parse one .bib file; every error is collected, none stops the parse."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        message = f"This file cannot be read as UTF-8 text ({exc})."
-        return ParsedFile(rel, [], [], [diag("reference.syntax", rel, None, message)])
+def parse_file(root: Path, rel: str) -> ParsedFile:
+    """Parse one .bib file by its root-relative path; every error is collected, none stops the
+    parse."""
+    text, found = paths.read_source(root, rel)
+    if text is None:
+        return ParsedFile(rel, [], [], found)
     return parse_text(text, rel)
 
 
@@ -190,7 +245,13 @@ def parse_text(text: str, rel: str) -> ParsedFile:
         lines.setdefault(key.lower(), line)
     diagnostics = []
     with pybtex.errors.capture() as errors:
-        data: BibliographyData = Parser(filename=rel).parse_string(text)
+        try:
+            data: BibliographyData = _BoundedParser(filename=rel).parse_string(text)
+        except MacroLimit as exc:
+            return ParsedFile(rel, [], starts, [_macro_limit(rel, exc.line)])
+        except (PybtexError, ValueError, RecursionError) as exc:
+            message = f"This reference file cannot be read ({exc})."
+            return ParsedFile(rel, [], starts, [diag("reference.syntax", rel, None, message)])
     for error in errors:
         if isinstance(error, PybtexSyntaxError):
             diagnostics.append(diag("reference.syntax", rel, error.lineno, _syntax_message(error)))
@@ -213,8 +274,10 @@ def parse_text(text: str, rel: str) -> ParsedFile:
     return ParsedFile(rel, references, starts, diagnostics)
 
 
-def bib_files(root: Path) -> list[Path]:
-    return sorted((root / "references").glob("*.bib"))
+def bib_files(root: Path) -> list[str]:
+    """The root-relative paths of the reference files (the others are reported by the loader)."""
+    sources, _ = paths.scan_sources(root)
+    return [s.path for s in sources if s.kind == "references"]
 
 
 def combine(parsed: list[ParsedFile]) -> Library:
@@ -243,7 +306,7 @@ def combine(parsed: list[ParsedFile]) -> Library:
 
 
 def load_library(root: Path) -> Library:
-    return combine([parse_file(p, p.relative_to(root).as_posix()) for p in bib_files(root)])
+    return combine([parse_file(root, rel) for rel in bib_files(root)])
 
 
 # --- the `medical` pybtex style: Vancouver/AMA-like numeric references -----------------------

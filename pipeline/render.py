@@ -415,19 +415,25 @@ def _format_chunk(keys: list[str]) -> dict[str, str]:
     return {key: renderer.formatter.html(renderer.project.library.get(key)) for key in keys}
 
 
-def _write_articles(
-    renderer: SiteRenderer, out_dir: Path, article_ids: list[str]
-) -> list[tuple[str, bool]]:
-    """Render and write article pages; (page, whether its file changed) for each."""
+Written = tuple[str, bool, str]  # (page, whether its file changed, digest of its content)
+
+
+def page_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_articles(renderer: SiteRenderer, out_dir: Path, article_ids: list[str]) -> list[Written]:
+    """Render and write article pages (atomically)."""
     done = []
     for article_id in article_ids:
         rel_md = f"{article_id}.md"
         page = renderer.article_page(renderer.published[article_id])
-        done.append((rel_md, paths.write_if_changed(out_dir / rel_md, page)))
+        changed = paths.write_if_changed(out_dir / rel_md, page)
+        done.append((rel_md, changed, page_digest(page.encode("utf-8"))))
     return done
 
 
-def _write_chunk(out_dir: Path, article_ids: list[str]) -> list[tuple[str, bool]]:
+def _write_chunk(out_dir: Path, article_ids: list[str]) -> list[Written]:
     assert _worker_renderer is not None
     return _write_articles(_worker_renderer, out_dir, article_ids)
 
@@ -438,7 +444,7 @@ def _chunks(items: list, size: int) -> list[list]:
 
 def _render_articles(
     renderer: SiteRenderer, out_dir: Path, article_ids: list[str]
-) -> Iterator[tuple[str, bool]]:
+) -> Iterator[Written]:
     """Article pages, rendered and written on every core for large sites. References are
     formatted first, each exactly once, and handed to the workers that render the pages."""
     global _worker_renderer
@@ -471,6 +477,48 @@ def _render_articles(
         _worker_renderer = None
 
 
+class DuplicatePage(Exception):
+    """Two pages of one build would be written to one path."""
+
+    def __init__(self, rel_md: str) -> None:
+        super().__init__(rel_md)
+        self.rel_md = rel_md
+
+
+class PageWriter:
+    """Refuses to write one output path twice in a build (as Pelican's writer does): a
+    collision is an error, never a silent overwrite."""
+
+    def __init__(self) -> None:
+        self.claimed: set[str] = set()
+
+    def claim(self, rel_md: str) -> None:
+        if rel_md in self.claimed:
+            raise DuplicatePage(rel_md)
+        self.claimed.add(rel_md)
+
+
+def _read_manifest(path: Path) -> dict[str, dict[str, str]]:
+    """What each generated page was made from and its digest; {} when unreadable or old."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _intact(path: Path, digest: str | None) -> bool:
+    """A generated page is reused only when it is exactly the page the manifest recorded."""
+    if digest is None:
+        return False
+    try:
+        return page_digest(path.read_bytes()) == digest
+    except OSError:
+        return False
+
+
 def render_site(
     project: Project,
     out_dir: Path,
@@ -485,15 +533,14 @@ def render_site(
         if article.id not in renderer.published:
             result.held_back.append((article.id, held_back_reason(project, article)))
     manifest_path = out_dir / MANIFEST
-    try:
-        old_manifest: dict[str, str] = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old_manifest = {}
-    manifest: dict[str, str] = {}
+    old_manifest = _read_manifest(manifest_path)
+    manifest: dict[str, dict[str, str]] = {}
     expected: set[str] = set()
     templates = template_hash()
+    writer = PageWriter()
 
     def emit(rel_md: str, text: str) -> None:
+        writer.claim(rel_md)
         expected.add(rel_md)
         if paths.write_if_changed(out_dir / rel_md, text):
             result.written.append(rel_md)
@@ -503,15 +550,20 @@ def render_site(
     stale = []
     for article in renderer.published.values():
         rel_md = f"{article.id}.md"
+        writer.claim(rel_md)
         inputs = renderer.article_inputs(article, templates)
-        manifest[rel_md] = inputs
-        if old_manifest.get(rel_md) == inputs and (out_dir / rel_md).is_file():
+        old = old_manifest.get(rel_md, {})
+        if old.get("inputs") == inputs and _intact(out_dir / rel_md, old.get("digest")):
+            manifest[rel_md] = old
             expected.add(rel_md)
             result.skipped_renders += 1
             result.unchanged += 1
         else:
+            manifest[rel_md] = {"inputs": inputs}
             stale.append(article.id)
-    for done, (rel_md, changed) in enumerate(_render_articles(renderer, out_dir, stale), 1):
+    rendered = _render_articles(renderer, out_dir, stale)
+    for done, (rel_md, changed, digest) in enumerate(rendered, 1):
+        manifest[rel_md]["digest"] = digest
         expected.add(rel_md)
         if changed:
             result.written.append(rel_md)

@@ -283,11 +283,10 @@ TODO One-paragraph answer to the question, citing its sources like this [@{key}]
 
 def scaffold(project: Project, article_id: str, author: str, today: dt.date | None = None) -> Path:
     """Write a new article from the template; never overwrites."""
-    topic, _, slug = article_id.partition("/")
-    if not (paths.NAME.match(topic) and paths.NAME.match(slug)):
-        raise ReviewRefused(
-            f"'{article_id}' is not <topic>/<slug> with lowercase letters, digits and hyphens"
-        )
+    source = paths.classify(f"{paths.CONTENT}/{article_id}{paths.ARTICLE_SUFFIX}")
+    if source.kind != "article":
+        reason = source.message if source.code == "article.slug" else "not <topic>/<slug>"
+        raise ReviewRefused(f"'{article_id}' cannot be an article: {reason}")
     target = paths.article_path(project.root, article_id)
     if target.exists():
         raise ReviewRefused(f"{paths.rel(project.root, target)} already exists")

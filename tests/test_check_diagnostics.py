@@ -31,9 +31,10 @@ def _article_slug(root: Path) -> tuple[str, None]:
 
 
 def _article_duplicate(root: Path) -> tuple[str, None]:
-    text = (root / HYPO).read_text()
-    write(root, "content/endocrinology/hypothyroidism-levothyroxine.markdown", text)
-    return "content/endocrinology/hypothyroidism-levothyroxine.md", None
+    # A wording for the default audience duplicates the main article's body.
+    variant = "content/endocrinology/hypothyroidism-levothyroxine.clinician.md"
+    write(root, variant, "Hello [@ata-hypothyroidism-2014].\n")
+    return variant, None
 
 
 def _audience_unknown(root: Path) -> tuple[str, None]:

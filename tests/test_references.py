@@ -103,9 +103,10 @@ def test_all_syntax_errors_are_collected(tmp_path: Path) -> None:
         "@article{c,\n title = {y} year = 2001}\n"
         "@article{d, title = {ok}, year = 2001, journal = {J}}\n"
     )
-    path = tmp_path / "x.bib"
+    path = tmp_path / "references" / "x.bib"
+    path.parent.mkdir()
     path.write_text(text)
-    parsed = parse_file(path, "x.bib")
+    parsed = parse_file(tmp_path, "references/x.bib")
     references, diagnostics = parsed.references, parsed.diagnostics
     assert len(diagnostics) >= 2
     assert all(d.code == "reference.syntax" and d.line for d in diagnostics)

@@ -1,0 +1,163 @@
+"""Hostile YAML and BibTeX: impossible values, duplicate keys and expansion bombs are each one
+located diagnostic, within a time bound, never a traceback or an exhausted memory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import line_of, replace_in, run_cli, snapshot, write
+
+ARTICLE = "content/endocrinology/hypothyroidism-levothyroxine.md"
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+
+
+def findings(root: Path) -> list[tuple[str, str, int | None, str]]:
+    before = snapshot(root)
+    started = time.monotonic()
+    run = run_cli(root, "check", "--format", "json")
+    assert time.monotonic() - started < 30
+    assert run.exit_code in (0, 1), run.output + run.stderr
+    assert snapshot(root) == before
+    report = run.json()
+    return [(d["code"], d["file"], d["line"], d["message"]) for d in report["errors"]]
+
+
+def located(root: Path, file: str) -> set[tuple[str, int | None]]:
+    return {(code, line) for code, f, line, _ in findings(root) if f == file}
+
+
+def _set_field(root: Path, old: str, new: str) -> int:
+    replace_in(root, ARTICLE, old, new)
+    return line_of(root, ARTICLE, new.splitlines()[0])
+
+
+@pytest.mark.parametrize("date", ["2026-02-30", "2026-13-01", "0000-01-01"])
+def test_an_impossible_date_in_an_article(publication: Path, date: str) -> None:
+    text = (publication / ARTICLE).read_text()
+    old = next(line for line in text.splitlines() if line.startswith("last_updated:"))
+    line = _set_field(publication, old, f"last_updated: {date}")
+    assert ("frontmatter.syntax", line) in located(publication, ARTICLE)
+
+
+def test_an_impossible_date_in_a_review_record(publication: Path) -> None:
+    reviewed = "content/cardiology/af-anticoagulation.md"
+    text = (publication / reviewed).read_text()
+    old = next(line for line in text.splitlines() if line.strip().startswith("date:"))
+    replace_in(publication, reviewed, old, old.split("date:")[0] + "date: 2025-02-29")
+    line = line_of(publication, reviewed, "date: 2025-02-29")
+    assert ("frontmatter.syntax", line) in located(publication, reviewed)
+
+
+def test_a_five_thousand_digit_integer(publication: Path) -> None:
+    line = _set_field(publication, "status:", "extra: " + "7" * 5000 + "\nstatus:")
+    found = [f for f in findings(publication) if f[1] == ARTICLE]
+    assert ("frontmatter.syntax", line) in {(c, n) for c, _, n, _ in found}
+    assert any("digits" in message for *_, message in found)
+
+
+def test_duplicate_keys_name_both_lines(publication: Path) -> None:
+    text = (publication / ARTICLE).read_text()
+    first = line_of(publication, ARTICLE, "status:")
+    status = next(line for line in text.splitlines() if line.startswith("status:"))
+    replace_in(publication, ARTICLE, "\n---\n", f"\n{status}\n---\n")
+    second = len(text.split("\n---\n")[0].splitlines()) + 1
+    found = [f for f in findings(publication) if f[1] == ARTICLE]
+    assert [(c, n) for c, _, n, _ in found] == [("frontmatter.syntax", second)]
+    assert f"lines {first} and {second}" in found[0][3]
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [ARTICLE, "content/publication.yml", "content/board.yml"],
+    ids=["article", "pub", "board"],
+)
+def test_an_alias_bomb(publication: Path, rel: str) -> None:
+    if rel == ARTICLE:
+        replace_in(publication, rel, "status:", BOMB + "status:")
+    else:
+        path = publication / rel
+        path.write_text(BOMB + path.read_text())
+    line = line_of(publication, rel, "d: &d")  # where the expansion passes the budget
+    code = "frontmatter.syntax" if rel == ARTICLE else "config.syntax"
+    found = [f for f in findings(publication) if f[1] == rel]
+    assert (code, line) in {(c, n) for c, _, n, _ in found}
+    assert any("aliases" in message for *_, message in found)
+
+
+def test_an_alias_to_its_own_container(publication: Path) -> None:
+    replace_in(publication, ARTICLE, "status:", "loop: &x [*x]\nstatus:")
+    line = line_of(publication, ARTICLE, "loop:")
+    assert ("frontmatter.syntax", line) in located(publication, ARTICLE)
+
+
+@pytest.mark.parametrize("depth", [25, 100_000])
+def test_deep_nesting(publication: Path, depth: int) -> None:
+    replace_in(publication, ARTICLE, "status:", "deep: " + "[" * depth + "]" * depth + "\nstatus:")
+    line = line_of(publication, ARTICLE, "deep:")
+    assert ("frontmatter.syntax", line) in located(publication, ARTICLE)
+
+
+def test_deep_block_nesting_in_settings(publication: Path) -> None:
+    write(publication, "content/board.yml", "- " * 200_000 + "x\n")
+    assert ("config.syntax", 1) in located(publication, "content/board.yml")
+
+
+def test_a_tab_in_front_matter_is_located(publication: Path) -> None:
+    replace_in(publication, ARTICLE, "status:", "\tstatus:")
+    line = line_of(publication, ARTICLE, "\tstatus:")
+    assert ("frontmatter.syntax", line) in located(publication, ARTICLE)
+
+
+# --- BibTeX ---------------------------------------------------------------------------------
+
+
+def test_a_doubling_string_chain(publication: Path) -> None:
+    chain = '@string{a0 = "xy"}\n' + "".join(
+        f"@string{{a{i + 1} = a{i} # a{i}}}\n" for i in range(64)
+    )
+    write(publication, "references/zz.bib", chain + "@misc{k, title = a64}\n")
+    found = [f for f in findings(publication) if f[1] == "references/zz.bib"]
+    assert [c for c, *_ in found] == ["reference.syntax"] and found[0][2] is not None
+    assert "macros" in found[0][3]
+
+
+def test_many_references_to_one_large_macro(publication: Path) -> None:
+    big = "x" * 50_000
+    uses = " # ".join(["big"] * 100)
+    write(
+        publication, "references/zz.bib", f'@string{{big = "{big}"}}\n@misc{{k, title = {uses}}}\n'
+    )
+    assert ("reference.syntax", 2) in located(publication, "references/zz.bib")
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def test_a_broken_theme_template_is_one_diagnostic(publication: Path) -> None:
+    theme = publication / "theme-custom"
+    theme.mkdir()
+    (theme / "main.html").write_text('{% extends "base.html" %}\n{% block content %}\n{% if %}\n')
+    replace_in(publication, "mkdocs.yml", "custom_dir: pipeline/theme", "custom_dir: theme-custom")
+    run = run_cli(publication, "build")
+    assert run.exit_code in (1, 2)
+    assert "build.template" in run.stderr and "theme-custom/main.html:3" in run.stderr
+    assert not (publication / "site").exists()
+
+
+def test_a_template_failing_at_render_time(publication: Path, monkeypatch, tmp_path: Path) -> None:
+    import shutil
+
+    from pipeline import render
+
+    templates = tmp_path / "templates"
+    shutil.copytree(render.TEMPLATES, templates)
+    (templates / "tags.md.j2").write_text("# Tags\n\n{{ no_such_value.attribute }}\n")
+    monkeypatch.setattr(render, "TEMPLATES", templates)
+    run = run_cli(publication, "build")
+    assert run.exit_code == 1
+    assert "build.template" in run.stderr and "tags.md.j2" in run.stderr
