@@ -130,7 +130,7 @@ def last_approved_revision(project: Project, article: Article) -> Article | None
     """The newest revision in Git history whose approval holds, judged with today's board."""
     from pipeline import gitio, history
 
-    if not gitio.is_repository(project.root):
+    if not has_history(project):
         return None
     try:
         commits = history.versions(project.root, article.id)
@@ -143,6 +143,15 @@ def last_approved_revision(project: Project, article: Article) -> Article | None
     return None
 
 
+def has_history(project: Project) -> bool:
+    """Whether the publication is a Git work tree (asked once per run)."""
+    from pipeline import gitio
+
+    if "has_history" not in project.memo:
+        project.memo["has_history"] = gitio.is_repository(project.root)
+    return project.memo["has_history"]
+
+
 def publishing(project: Project, article: Article) -> Publishing:
     """Production publishes the current text when its approval holds, else the last approved
     revision from Git history; an article never approved is held back."""
@@ -152,12 +161,10 @@ def publishing(project: Project, article: Article) -> Publishing:
         return Publishing(article, "approved")
     key = f"publishing:{article.id}"
     if key not in project.memo:
-        from pipeline import gitio
-
         previous = last_approved_revision(project, article)
         if previous is not None:
             result = Publishing(previous, "last approved revision", under_review=True)
-        elif not gitio.is_repository(project.root):
+        elif not has_history(project):
             result = Publishing(
                 None, "not approved, and no Git history to find an approved revision in"
             )

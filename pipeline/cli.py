@@ -242,12 +242,14 @@ def build(root: Path, preview: bool) -> None:
         f"Built the {mode} site into site/: {len(result.published)} article(s) published, "
         f"{len(result.written)} page(s) rewritten, {result.unchanged} unchanged."
     )
+    for article_id in result.last_approved:
+        click.echo(f"  {article_id}: its last approved revision (a revision is under review)")
     if result.held_back:
-        reasons: dict[str, int] = {}
-        for _, reason in result.held_back:
-            reasons[reason] = reasons.get(reason, 0) + 1
-        summary = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
-        click.echo(f"Held back {len(result.held_back)} article(s) not approved: {summary}.")
+        click.echo(f"Held back {len(result.held_back)} article(s):")
+        for article_id, reason in sorted(result.held_back)[:50]:
+            click.echo(f"  {article_id}: {reason}")
+        if len(result.held_back) > 50:
+            click.echo(f"  ... and {len(result.held_back) - 50} more")
 
 
 @cli.command()

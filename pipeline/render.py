@@ -92,6 +92,7 @@ class RenderResult:
     held_back: list[tuple[str, str]] = field(default_factory=list)
     nav: list = field(default_factory=list)
     published: list[str] = field(default_factory=list)
+    last_approved: list[str] = field(default_factory=list)  # shown at an earlier revision
     formatted_references: int = 0  # pybtex formatting runs: once per cited entry per build
 
 
@@ -396,14 +397,6 @@ def template_hash() -> str:
     return digest.hexdigest()
 
 
-def held_back_reason(project: Project, article: Article) -> str:
-    if article.meta is None:
-        return "front matter errors"
-    if article.meta.status != "approved":
-        return f"status {article.meta.status}"
-    return "approval does not hold"
-
-
 # Below this many pages to render, one process is faster than starting workers.
 PARALLEL_THRESHOLD = 300
 _worker_renderer: SiteRenderer | None = None  # inherited by forked workers
@@ -528,10 +521,15 @@ def render_site(
 ) -> RenderResult:
     """Write the generated docs folder; return what was written and the navigation."""
     renderer = SiteRenderer(project, preview, exclude or set())
-    result = RenderResult(nav=renderer.nav(), published=list(renderer.published))
+    result = RenderResult(
+        nav=renderer.nav(),
+        published=list(renderer.published),
+        last_approved=sorted(renderer.under_review),
+    )
     for article in project.articles.values():
         if article.id not in renderer.published:
-            result.held_back.append((article.id, held_back_reason(project, article)))
+            reason = "left out of the preview" if preview else publishing(project, article).reason
+            result.held_back.append((article.id, reason))
     manifest_path = out_dir / MANIFEST
     old_manifest = _read_manifest(manifest_path)
     manifest: dict[str, dict[str, str]] = {}
