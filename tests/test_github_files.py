@@ -55,19 +55,33 @@ def test_pull_request_workflow_is_read_only_with_full_history() -> None:
     assert "pull_request_target" not in flow["on"] and "pull_request" in flow["on"]
     assert flow["permissions"] == {"contents": "read"}
     steps = flow["jobs"]["check"]["steps"]
-    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
-    assert checkout["with"]["fetch-depth"] == 0
-    runs = " ".join(s.get("run", "") for s in steps)
-    assert "pipeline check --format github" in runs
-    assert "pipeline gate --base" in runs and "pipeline build --preview" in runs
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout")]
+    trusted = next(s for s in checkouts if s["with"]["path"] == "trusted")
+    pr = next(s for s in checkouts if s["with"]["path"] == "pr")
+    # The code that judges comes from the base branch; the pull request is only data.
+    assert trusted["with"]["ref"] == "${{ github.base_ref }}"
+    assert pr["with"]["fetch-depth"] == 0
+    runs = [s.get("run", "") for s in steps]
+    assert "python -m pip install ./trusted" in runs
+    assert not any("pip install ." == r or "install ./pr" in r for r in runs)
+    joined = " ".join(runs)
+    assert "pipeline --root pr check --format github" in joined
+    assert "pipeline --root pr gate --base" in joined and "build --preview" in joined
+    gate_step = next(s for s in steps if "gate --base" in s.get("run", ""))
+    assert gate_step["if"] == "${{ !cancelled() }}"  # the gate runs even when check fails
     assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
 
 
 def test_deploy_workflow_builds_production_on_main() -> None:
     flow = _workflow("deploy.yml")
     assert flow["on"]["push"]["branches"] == ["main"]
-    runs = " ".join(s.get("run", "") for s in flow["jobs"]["build"]["steps"])
-    assert "pipeline build" in runs and "--preview" not in runs
+    job = flow["jobs"]["build"]
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    runs = [s.get("run", "") for s in job["steps"]]
+    gate_at = next(i for i, r in enumerate(runs) if "gate --base" in r)
+    build_at = next(i for i, r in enumerate(runs) if "pipeline --root site-repo build" in r)
+    assert gate_at < build_at and "--preview" not in " ".join(runs)
+    assert "python -m pip install ./trusted" in runs
     assert flow["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
 
 
