@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from pipeline.build import build
-from tests.conftest import REPO, copy_publication, replace_in, run_cli, write
+from tests.conftest import APPROVAL_DATE, REPO, copy_publication, replace_in, run_cli, write
 
 ARTICLE_PAGE = "oncology/net-imaging/index.html"
 
@@ -57,7 +57,7 @@ def test_article_page_shows_everything_a_reader_needs(production: Path) -> None:
     assert steps == ["Submitted", "Under Review", "Approved"]
     assert article.select_one('.gp-stepper [aria-current="step"]').get_text() == "Approved"
     updated = article.select_one(".gp-updated")
-    assert "Last updated: September 14, 2026" in updated.get_text(" ", strip=True)
+    assert "Last updated: December 2, 2026" in updated.get_text(" ", strip=True)
     assert updated.select_one("a.gp-policy-link")["href"] == "../../editorial-policy/"
     selector = article.select_one(".gp-audience")
     assert "Which best describes you?" in selector.get_text()
@@ -99,7 +99,7 @@ def test_json_ld_medical_web_page(production: Path) -> None:
     page = soup(production, ARTICLE_PAGE)
     data = json.loads(page.select_one('script[type="application/ld+json"]').string)
     assert data["@type"] == "MedicalWebPage"
-    assert data["lastReviewed"] == "2026-11-24"
+    assert data["lastReviewed"] == APPROVAL_DATE.isoformat()
     assert data["reviewedBy"][0]["name"].startswith("Example Reviewer A. Smith")
     assert {a["audienceType"] for a in data["audience"]} == {"Clinician", "Patient or caregiver"}
     assert len(data["citation"]) == 5
@@ -216,8 +216,8 @@ def test_one_changed_article_rerenders_only_what_depends_on_it(publication: Path
     replace_in(
         publication,
         "content/endocrinology/hypothyroidism-levothyroxine.md",
-        "Take it on an empty",
-        "Take it on a fully empty",
+        "Take it at the same time",
+        "Take it at exactly the same time",
     )
     _, result = build(publication, preview=True)
     assert result.written == ["endocrinology/hypothyroidism-levothyroxine.md"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import line_of, replace_in, run_cli, snapshot, write
+from tests.conftest import APPROVAL_DATE, line_of, replace_in, run_cli, snapshot, write
 
-HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"  # status: submitted
+HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"  # status: under_review, no approval
 IMAGING = "content/oncology/net-imaging.md"  # status: approved
 FP = "sha256:" + "0" * 64
 
@@ -135,18 +135,18 @@ def _review_stale(root: Path) -> tuple[str, int]:
 
 
 def _review_insufficient(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "status: submitted", "status: approved")
+    replace_in(root, HYPO, "status: under_review", "status: approved")
     return HYPO, line_of(root, HYPO, "status:")
 
 
 def _review_overdue(root: Path) -> tuple[str, int]:
     text = (root / IMAGING).read_text()
-    (root / IMAGING).write_text(text.replace("date: 2026-11-24", "date: 2020-01-02"))
+    (root / IMAGING).write_text(text.replace(f"    date: {APPROVAL_DATE}", "    date: 2020-01-02"))
     return IMAGING, line_of(root, IMAGING, "status:")
 
 
 def _date_future(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "last_updated: 2026-11-02", "last_updated: 2999-01-01")
+    replace_in(root, HYPO, "last_updated: 2026-12-02", "last_updated: 2999-01-01")
     return HYPO, line_of(root, HYPO, "last_updated:")
 
 

@@ -34,7 +34,7 @@ def test_front_matter_key_order_does_not_matter(publication: Path) -> None:
 def test_review_metadata_is_not_content(publication: Path) -> None:
     before = _fp(publication)
     replace_in(publication, ARTICLE, "status: approved", "status: under_review")
-    replace_in(publication, ARTICLE, "last_updated: 2026-09-14", "last_updated: 2026-09-15")
+    replace_in(publication, ARTICLE, "last_updated: 2026-12-02", "last_updated: 2026-12-03")
     assert _fp(publication) == before
 
 

@@ -7,7 +7,7 @@ import difflib
 from pathlib import Path
 
 from pipeline.loader import load
-from tests.conftest import run_cli, write
+from tests.conftest import NEXT_REVIEW, replace_in, run_cli, write
 
 UNUSUAL = """---
 # Editor's note: keep the question short.
@@ -121,6 +121,7 @@ def test_refusals_leave_the_file_alone(publication: Path) -> None:
 
 def test_submitted_article_needs_start_first(publication: Path) -> None:
     article = "endocrinology/hypothyroidism-levothyroxine"
+    replace_in(publication, f"content/{article}.md", "status: under_review", "status: submitted")
     run = run_cli(publication, "review", "approve", article, "--reviewer", "bjones")
     assert run.exit_code == 1 and "review start" in run.stderr
     assert run_cli(publication, "review", "start", article, "--reviewer", "bjones").exit_code == 0
@@ -159,5 +160,5 @@ def test_status_table(publication: Path) -> None:
     run = run_cli(publication, "status")
     assert run.exit_code == 0
     assert (
-        "oncology/net-imaging" in run.output and "1/1" in run.output and "2028-11-24" in run.output
+        "oncology/net-imaging" in run.output and "1/1" in run.output and NEXT_REVIEW in run.output
     )
