@@ -179,11 +179,11 @@ def test_search_finds_patient_wording_and_opens_it(browser: Browser, sites: dict
     page.goto(sites["production"])
     page.click(".md-search__input")
     page.keyboard.type("tracer", delay=30)
-    result = page.locator('a.md-search-result__link[href*="#patient-the-scans"]')
+    result = page.locator('a.md-search-result__link[href*="#patient-what-the-scans-are"]')
     result.wait_for(timeout=10000)
     result.click()
     page.wait_for_url("**/oncology/net-imaging/**")
     assert _visible_variant(page) == "patient"
-    assert page.is_visible("#patient-the-scans")
+    assert page.is_visible("#patient-what-the-scans-are")
     assert watch.errors == [] and watch.hosts == {"127.0.0.1"}
     page.close()

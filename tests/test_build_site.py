@@ -58,7 +58,7 @@ def test_article_page_shows_everything_a_reader_needs(production: Path) -> None:
     assert steps == ["Submitted", "Under Review", "Approved"]
     assert article.select_one('.gp-stepper [aria-current="step"]').get_text() == "Approved"
     updated = article.select_one(".gp-updated")
-    assert "Last updated: September 14, 2026" in updated.get_text(" ", strip=True)
+    assert "Last updated: December 2, 2026" in updated.get_text(" ", strip=True)
     assert updated.select_one("a.gp-policy-link")["href"] == "../../editorial-policy/"
     selector = article.select_one(".gp-audience")
     assert "Which best describes you?" in selector.get_text()
@@ -218,8 +218,8 @@ def test_one_changed_article_rerenders_only_what_depends_on_it(publication: Path
     replace_in(
         publication,
         "content/endocrinology/hypothyroidism-levothyroxine.md",
-        "Take it on an empty",
-        "Take it on a fully empty",
+        "Take it at the same time",
+        "Take it at exactly the same time",
     )
     _, result = build(publication, preview=True)
     assert result.written == ["endocrinology/hypothyroidism-levothyroxine.md"]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import line_of, reapprove, replace_in, run_cli, signed_record, snapshot, write
 
-HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"  # status: submitted
+HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"  # status: under_review, no approval
 IMAGING = "content/oncology/net-imaging.md"  # status: approved
 FP = "sha256:" + "0" * 64
 
@@ -133,7 +133,7 @@ def _review_stale(root: Path) -> tuple[str, int]:
 
 
 def _review_insufficient(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "status: submitted", "status: approved")
+    replace_in(root, HYPO, "status: under_review", "status: approved")
     return HYPO, line_of(root, HYPO, "status:")
 
 
@@ -143,7 +143,7 @@ def _review_overdue(root: Path) -> tuple[str, int]:
 
 
 def _date_future(root: Path) -> tuple[str, int]:
-    replace_in(root, HYPO, "last_updated: 2026-11-02", "last_updated: 2999-01-01")
+    replace_in(root, HYPO, "last_updated: 2026-12-02", "last_updated: 2999-01-01")
     return HYPO, line_of(root, HYPO, "last_updated:")
 
 

@@ -85,7 +85,7 @@ def test_every_part_a_reader_sees_changes_it(publication: Path) -> None:
         ("content/oncology/net-imaging.patient.md", "two kinds of scan", "two types of scan"),
         (ARTICLE, "tags: [", "tags: [staging, "),
         (ARTICLE, "title: Imaging for", "title: Imaging used for"),
-        (ARTICLE, "last_updated: 2026-09-14", "last_updated: 2026-09-15"),
+        (ARTICLE, "last_updated: 2026-12-02", "last_updated: 2026-12-03"),
         ("references/oncology.bib", "pages   = {159--168}", "pages   = {159--169}"),
     ]
     for rel, old, new in edits:

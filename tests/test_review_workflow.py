@@ -7,7 +7,7 @@ import difflib
 from pathlib import Path
 
 from pipeline.loader import load
-from tests.conftest import review_cli, run_cli, write
+from tests.conftest import replace_in, review_cli, run_cli, write
 
 UNUSUAL = """---
 # Editor's note: keep the question short.
@@ -117,6 +117,7 @@ def test_refusals_leave_the_file_alone(publication: Path) -> None:
 
 def test_submitted_article_needs_start_first(publication: Path) -> None:
     article = "endocrinology/hypothyroidism-levothyroxine"
+    replace_in(publication, f"content/{article}.md", "status: under_review", "status: submitted")
     run = review_cli(publication, "approve", article, "bjones")
     assert run.exit_code == 1 and "review start" in run.stderr
     assert run_cli(publication, "review", "start", article, "--reviewer", "bjones").exit_code == 0

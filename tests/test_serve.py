@@ -59,14 +59,14 @@ def test_serve_shows_the_preview_and_rerenders_on_change(publication: Path) -> N
     try:
         url = f"http://127.0.0.1:{port}/endocrinology/hypothyroidism-levothyroxine/"
         page = _wait_for(url, "Starting and monitoring levothyroxine")
-        assert "pending human review" in page  # serve is a preview: submitted articles show
+        assert "pending human review" in page  # serve is a preview: articles not yet approved show
         replace_in(
             publication,
             "content/endocrinology/hypothyroidism-levothyroxine.md",
-            "Take it on an empty stomach",
-            "Take it with water on an empty stomach",
+            "Take it at the same time every day",
+            "Take it with water at the same time every day",
         )
-        _wait_for(url, "Take it with water on an empty stomach")
+        _wait_for(url, "Take it with water at the same time every day")
     finally:
         server.terminate()
         try:
