@@ -153,11 +153,11 @@ def test_citation_click_reaches_its_reference(browser: Browser, sites: dict) -> 
 def test_banner_shows_in_preview_only(browser: Browser, sites: dict) -> None:
     page = browser.new_page()
     watch = Watch(page)
-    page.goto(sites["preview"] + "oncology/net-skin-lesions/")
+    page.goto(sites["preview"] + "infectious-disease/acute-cystitis/")
     assert page.is_visible("text=this content is pending human review")
     page.goto(sites["preview"] + "oncology/net-imaging/")
     assert page.locator(".gp-banner").count() == 0
-    response = page.goto(sites["production"] + "oncology/net-skin-lesions/")
+    response = page.goto(sites["production"] + "infectious-disease/acute-cystitis/")
     assert response is not None and response.status == 404
     assert watch.hosts == {"127.0.0.1"}
     page.close()

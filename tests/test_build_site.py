@@ -110,7 +110,6 @@ def test_json_ld_medical_web_page(production: Path) -> None:
 def test_production_publishes_approved_articles_only(production: Path) -> None:
     site = production / "site"
     for held in (
-        "oncology/net-skin-lesions",
         "endocrinology/hypothyroidism-levothyroxine",
         "infectious-disease/acute-cystitis",
     ):
@@ -118,13 +117,14 @@ def test_production_publishes_approved_articles_only(production: Path) -> None:
         index = (site / "search/search_index.json").read_text()
         assert held not in index
     assert (site / "cardiology/af-anticoagulation/index.html").is_file()
+    assert (site / "oncology/net-skin-lesions/index.html").is_file()  # the headline article
     assert not (site / "review-dashboard").exists()
     assert "Educational purpose only" not in (site / ARTICLE_PAGE).read_text()
 
 
 def test_preview_publishes_everything_with_banners(preview: Path) -> None:
     site = preview / "site"
-    pending = soup(preview, "oncology/net-skin-lesions/index.html")
+    pending = soup(preview, "infectious-disease/acute-cystitis/index.html")
     banner = pending.select_one(".gp-banner")
     assert banner.get_text() == (
         "Educational purpose only - exercise caution: this content is pending human review"
@@ -209,7 +209,7 @@ def test_rebuild_with_nothing_changed_rewrites_no_generated_file(publication: Pa
     generated = publication / "build/production"
     stamps = {p: p.stat().st_mtime_ns for p in generated.rglob("*") if p.is_file()}
     _, result = build(publication)
-    assert result.written == [] and result.skipped_renders == 5
+    assert result.written == [] and result.skipped_renders == 6
     assert {p: p.stat().st_mtime_ns for p in generated.rglob("*") if p.is_file()} == stamps
 
 
@@ -256,7 +256,7 @@ def test_bare_mkdocs_build_runs_the_pipeline(tmp_path: Path) -> None:
     done = _mkdocs_build(root)
     assert done.returncode == 0, done.stderr
     assert (root / "site/oncology/net-imaging/index.html").is_file()
-    assert not (root / "site/oncology/net-skin-lesions").exists()
+    assert not (root / "site/infectious-disease/acute-cystitis").exists()
     write(root, "content/oncology/net-imaging.patient.md", "Broken [@no-such-key].\n")
     done = _mkdocs_build(root)
     assert done.returncode != 0 and "citation.unknown-key" in done.stderr

@@ -82,14 +82,15 @@ def _reference_duplicate(root: Path) -> tuple[str, int]:
 
 
 def _reference_missing_field(root: Path) -> tuple[str, int]:
+    # An entry only an unapproved article cites, so that no approval goes stale.
     replace_in(
         root,
-        "references/oncology.bib",
-        "  year     = {2022},\n  volume   = {171},",
-        "  volume   = {171},",
+        "references/endocrinology.bib",
+        "  year     = {2014},\n  volume   = {24},",
+        "  volume   = {24},",
     )
-    return "references/oncology.bib", line_of(
-        root, "references/oncology.bib", "@article{mcc-europe-2022"
+    return "references/endocrinology.bib", line_of(
+        root, "references/endocrinology.bib", "@article{ata-hypothyroidism-2014"
     )
 
 

@@ -146,7 +146,8 @@ def test_other_reviewer_may_approve_an_edited_article(repo: Path) -> None:
 
 def test_reviewer_who_edited_an_uncited_reference_may_approve(repo: Path) -> None:
     reword_as_editor(repo)
-    replace_in(repo, "references/oncology.bib", "{203--231}", "{203--232}")  # cited elsewhere
+    # An entry only an unapproved article cites.
+    replace_in(repo, "references/endocrinology.bib", "{1670--1751}", "{1670--1752}")
     commit(repo, REVIEWER, "Correct another reference")
     review(repo, "approve", "oncology/net-imaging")
     commit(repo, REVIEWER, "Approve")
@@ -413,7 +414,7 @@ def test_deleting_a_later_request_for_changes_is_rewriting(repo: Path) -> None:
 
 
 def test_edited_review_record_is_rewriting(repo: Path) -> None:
-    replace_in(repo, APPROVED, "note: Re-approved", "note: Skimmed")
+    replace_in(repo, APPROVED, "note: Checked each bullet", "note: Skimmed")
     commit(repo, EDITOR, "Edit a note")
     code, codes, _ = gate(repo)
     assert code == 1 and {"gate.review-rewritten", "review.bad-signature"} <= codes
