@@ -82,8 +82,8 @@ class Version:
 def parse_version(data: bytes | None) -> Version | None:
     if data is None:
         return None
-    text = data.decode("utf-8-sig", "replace").replace("\r\n", "\n")
-    front, _, _ = split_front_matter(text)
+    text, _ = paths.decode_source(data, "article")
+    front, _, _ = split_front_matter(text or "")
     try:
         doc = parse_yaml(front, 2) if front is not None else None
     except Exception:  # noqa: BLE001 - any unparseable version is simply not read

@@ -161,3 +161,43 @@ def test_a_template_failing_at_render_time(publication: Path, monkeypatch, tmp_p
     run = run_cli(publication, "build")
     assert run.exit_code == 1
     assert "build.template" in run.stderr and "tags.md.j2" in run.stderr
+
+
+# --- properties: any text gives a model or diagnostics, never an exception ------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pipeline.loader import load_article  # noqa: E402
+from pipeline.references import parse_text  # noqa: E402
+
+_yamlish = st.lists(
+    st.sampled_from([*"ab:-[]{}&*!|>'\"#?,%@`~ \t\n\r019.é", "2026-02-30", "status: ", "- "])
+).map("".join)
+_bibish = st.lists(
+    st.sampled_from([*'@{}()=#,"\\% \nabk19', "string", "misc", "title", "jan", " = "])
+).map("".join)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(front=_yamlish, body=_yamlish)
+def test_any_front_matter_text_is_a_model_or_diagnostics(
+    tmp_path_factory, front: str, body: str
+) -> None:
+    root = tmp_path_factory.mktemp("fm")
+    rel = "content/fuzz/case.md"
+    path = root / rel
+    path.parent.mkdir(parents=True)
+    path.write_bytes(f"---\n{front}\n---\n{body}".encode())
+    article, found = load_article(root, rel, "fuzz", "case", ["Recommendations"])
+    assert article.meta is not None or found
+    assert all(d.file == rel for d in found)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_bibish)
+def test_any_bibtex_text_is_references_or_diagnostics(text: str) -> None:
+    parsed = parse_text(text, "references/fuzz.bib")
+    assert all(d.file == "references/fuzz.bib" for d in parsed.diagnostics)

@@ -1,0 +1,179 @@
+"""A failed or killed build never leaves site/ missing or half-made, and a generated page is
+reused only when it is exactly what was rendered."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import build as build_mod
+from tests.conftest import REPO, replace_in, run_cli, snapshot
+
+PAGE = "build/preview/endocrinology/hypothyroidism-levothyroxine.md"
+HTML = "site/endocrinology/hypothyroidism-levothyroxine/index.html"
+ARTICLE = "content/endocrinology/hypothyroidism-levothyroxine.md"
+
+
+def tree(site: Path) -> dict[str, str]:
+    return {
+        p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
+    }
+
+
+def built(root: Path) -> Path:
+    before = snapshot(root)
+    run = run_cli(root, "build", "--preview")
+    assert run.exit_code == 0, run.stderr
+    assert snapshot(root) == before, "build changed content/ or references/"
+    return root / "site"
+
+
+def test_a_truncated_generated_page_is_rendered_again(publication: Path) -> None:
+    built(publication)
+    whole = (publication / PAGE).read_bytes()
+    (publication / PAGE).write_bytes(whole[: len(whole) // 3])
+    built(publication)
+    assert (publication / PAGE).read_bytes() == whole
+    assert "disclaimer" in (publication / HTML).read_text().lower()
+
+
+def test_an_altered_generated_page_of_the_same_size_is_rendered_again(publication: Path) -> None:
+    built(publication)
+    whole = (publication / PAGE).read_bytes()
+    (publication / PAGE).write_bytes(whole.replace(b"a", b"b"))
+    built(publication)
+    assert (publication / PAGE).read_bytes() == whole
+
+
+def test_a_failed_build_leaves_site_byte_identical(publication: Path) -> None:
+    before = tree(built(publication))
+    replace_in(publication, ARTICLE, "status:", "status: &a\nstatus:")
+    run = run_cli(publication, "build", "--preview")
+    assert run.exit_code == 1 and "Traceback" not in run.stderr
+    assert tree(publication / "site") == before
+
+
+@pytest.mark.parametrize("failing_call", [1, 2, 3])
+def test_site_survives_a_failure_at_any_rename(
+    publication: Path, monkeypatch, failing_call: int
+) -> None:
+    before = tree(built(publication))
+    calls = {"n": 0}
+    real_replace = os.replace
+
+    def flaky(src, dst):  # noqa: ANN001 - os.replace's signature
+        calls["n"] += 1
+        if calls["n"] == failing_call:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    replace_in(publication, ARTICLE, "## Follow-up", "A changed line.\n\n## Follow-up")
+    try:
+        run_cli(publication, "build", "--preview")
+    except OSError:
+        pass  # the in-process runner lets the error through; `pipeline` prints one line
+    monkeypatch.setattr(os, "replace", real_replace)
+    site = publication / "site"
+    assert site.is_dir()
+    after = tree(site)
+    assert after == before or "A changed line." in (publication / HTML).read_text()
+    built(publication)
+    assert "A changed line." in (publication / HTML).read_text()
+    leftovers = [
+        p.name for p in publication.iterdir() if p.name.startswith(("site.tmp-", "site.old-"))
+    ]
+    assert leftovers == []
+    assert len(list((publication / "site.builds").iterdir())) == 1
+
+
+def test_an_old_real_site_folder_is_replaced(publication: Path) -> None:
+    (publication / "site").mkdir()
+    (publication / "site/stale.html").write_text("old")
+    site = built(publication)
+    assert site.is_symlink() and not (site / "stale.html").exists()
+    assert (site / "index.html").is_file()
+
+
+def test_leftovers_of_killed_runs_are_cleaned(publication: Path) -> None:
+    built(publication)
+    (publication / "site.tmp-x").mkdir()
+    (publication / "site.old-y").mkdir()
+    (publication / "site.builds/build-dead").mkdir()
+    (publication / "build/preview/.index.md.abc.tmp").write_text("half")
+    built(publication)
+    names = {p.name for p in publication.iterdir()}
+    assert not {"site.tmp-x", "site.old-y"} & names
+    assert not (publication / "site.builds/build-dead").exists()
+    assert not (publication / "build/preview/.index.md.abc.tmp").exists()
+
+
+def test_a_build_writing_one_page_twice_fails(publication: Path, monkeypatch) -> None:
+    from pipeline import render
+
+    original = render.SiteRenderer.site_pages
+
+    def colliding(self):  # noqa: ANN001, ANN202
+        pages = original(self)
+        pages["endocrinology/hypothyroidism-levothyroxine.md"] = "# Collides\n"
+        return pages
+
+    monkeypatch.setattr(render.SiteRenderer, "site_pages", colliding)
+    run = run_cli(publication, "build", "--preview")
+    assert run.exit_code == 1 and "build.duplicate-page" in run.stderr
+
+
+def test_site_is_present_after_random_kills(publication: Path) -> None:
+    """`pipeline build` in a subprocess, killed at random moments, several times."""
+    before = tree(built(publication))
+    rng = random.Random(8)
+    for attempt in range(6):
+        replace_in(publication, ARTICLE, "## Follow-up", f"Edit {attempt}.\n\n## Follow-up")
+        process = subprocess.Popen(
+            [
+                "timeout",
+                "120",
+                sys.executable,
+                "-m",
+                "pipeline",
+                "--root",
+                str(publication),
+                "build",
+                "--preview",
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(rng.uniform(0.2, 3.0))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        site = publication / "site"
+        assert site.is_dir(), f"site/ missing after kill {attempt}"
+        assert (site / "index.html").is_file()
+        assert (site / HTML.removeprefix("site/")).is_file()
+    built(publication)
+    assert tree(publication / "site") != before
+    assert not [p for p in publication.iterdir() if p.name.startswith(("site.tmp-", "site.old-"))]
+
+
+def test_clean_leftovers_keeps_the_current_build(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    first = build_mod.new_build_dir(site)
+    (first / "index.html").write_text("1")
+    build_mod.swap_into_place(first, site)
+    second = build_mod.new_build_dir(site)
+    (second / "index.html").write_text("2")
+    build_mod.swap_into_place(second, site)
+    assert (site / "index.html").read_text() == "2" and not first.exists()
