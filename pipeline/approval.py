@@ -108,13 +108,39 @@ def approval_state(project: Project, article: Article) -> ApprovalState:
     return project.memo[key]
 
 
+@dataclass(frozen=True)
+class ArticleState:
+    """An article's public state, decided once: every stage and template reads this."""
+
+    status: str  # as written in the front matter
+    approval: ApprovalState
+    approved: bool  # status approved and its approvals hold: the text is approved
+    overdue: bool  # approved longer ago than the review interval
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        return tuple(r.reviewer for r in self.approval.valid)
+
+    @property
+    def stale_reviewers(self) -> tuple[str, ...]:
+        return tuple(r.reviewer for r in self.approval.stale)
+
+    @property
+    def claims_approval_that_fails(self) -> bool:
+        return self.status == "approved" and not self.approved
+
+
+def article_state(project: Project, article: Article) -> ArticleState:
+    assert article.meta is not None
+    approval = approval_state(project, article)
+    approved = article.meta.status == "approved" and approval.satisfied
+    overdue = approved and approval.due is not None and approval.due < project.today
+    return ArticleState(article.meta.status, approval, approved, overdue)
+
+
 def is_approved(project: Project, article: Article) -> bool:
     """The article's current text is approved: status approved and its approvals hold."""
-    return (
-        article.meta is not None
-        and article.meta.status == "approved"
-        and approval_state(project, article).satisfied
-    )
+    return article.meta is not None and article_state(project, article).approved
 
 
 @dataclass(frozen=True)

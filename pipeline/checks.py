@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pipeline import paths
-from pipeline.approval import approval_state
+from pipeline.approval import approval_state, article_state
 from pipeline.citations import has_unsafe_markup
 from pipeline.diagnostics import Diagnostic, diag
 from pipeline.loader import Article, Project
@@ -166,11 +166,9 @@ def self_approvals(project: Project) -> Iterator[Diagnostic]:
 @rule
 def approvals(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
-        if article.meta.status != "approved" or project.board is None:
+        if project.board is None or not article_state(project, article).claims_approval_that_fails:
             continue
         state = approval_state(project, article)
-        if state.satisfied:
-            continue
         line = article.line_of("status")
         have = f"{len(state.valid)} valid approval(s) of {state.required} required"
         if state.stale:
@@ -239,15 +237,15 @@ def review_signatures(project: Project) -> Iterator[Diagnostic]:
 @rule
 def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
-        if article.meta.status != "approved" or project.board is None:
+        if project.board is None:
             continue
-        state = approval_state(project, article)
-        if state.due is not None and state.due < project.today:
+        state = article_state(project, article)
+        if state.overdue:
             yield diag(
                 "review.overdue",
                 article.file,
                 article.line_of("status"),
-                f"The last approval was due for review on {state.due.isoformat()}.",
+                f"The last approval was due for review on {state.approval.due.isoformat()}.",
             )
 
 

@@ -195,7 +195,7 @@ def status(root: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.approval import approval_state
+    from pipeline.approval import article_state
 
     project = load_project(root)
     table = Table(title=f"{len(project.articles)} article(s)")
@@ -205,15 +205,18 @@ def status(root: Path) -> None:
         if article.meta is None:
             table.add_row(article_id, "invalid", "-", "-", "-")
             continue
-        state = approval_state(project, article)
-        due = state.due.isoformat() if state.due else "-"
-        if state.due and state.due < project.today:
+        state = article_state(project, article)
+        due = state.approval.due.isoformat() if state.approval.due else "-"
+        if state.overdue:
             due += " (overdue)"
+        status = state.status + (
+            " (approval does not hold)" if state.claims_approval_that_fails else ""
+        )
         table.add_row(
             article_id,
-            article.meta.status,
-            f"{len(state.valid)}/{state.required}",
-            ", ".join(r.reviewer for r in state.stale) or "-",
+            status,
+            f"{len(state.approvers)}/{state.approval.required}",
+            ", ".join(state.stale_reviewers) or "-",
             due,
         )
     Console(width=120).print(table)
