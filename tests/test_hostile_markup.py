@@ -1,0 +1,196 @@
+"""Hostile markup: every payload in every string field of every file is named by `pipeline check`
+with its code, file and line; and whatever text gets through renders inert (SPEC 6a)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_publication, line_of, replace_in, run_cli, snapshot, write
+from tests.hostile_payloads import (
+    BIB_PAYLOADS,
+    BODY_PAYLOADS,
+    FIELD_EXTERNAL,
+    FIELD_MARKUP,
+    INERT_TEXT,
+)
+
+HYPO = "content/endocrinology/hypothyroidism-levothyroxine.md"
+HYPO_PATIENT = "content/endocrinology/hypothyroidism-levothyroxine.patient.md"
+IMAGING = "content/oncology/net-imaging.md"
+PUBLICATION = "content/publication.yml"
+BOARD = "content/board.yml"
+
+
+def set_yaml_field(root: Path, rel: str, start: str, value: str) -> int:
+    """Replace the field whose line starts with `start` (indentation included), and any lines
+    continuing it, by one double-quoted value; return its line number."""
+    path = root / rel
+    lines = path.read_text(encoding="utf-8").split("\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith(start))
+    indent = len(start) - len(start.lstrip())
+    end = index + 1
+    while (
+        end < len(lines)
+        and lines[end].strip()
+        and len(lines[end]) - len(lines[end].lstrip())
+        > indent + (2 if start.lstrip().startswith("- ") else 0)
+    ):
+        end += 1
+    key = start.split(":")[0]
+    lines[index:end] = [f"{key}: {json.dumps(value)}"]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return index + 1
+
+
+# Where a field payload goes: (file, the line the field starts with).
+FIELDS: dict[str, tuple[str, str]] = {
+    "article.question": (HYPO, "question:"),
+    "article.title": (HYPO, "title:"),
+    "article.review-note": (IMAGING, "    note:"),
+    "variant.title": (HYPO_PATIENT, "title:"),
+    "publication.name": (PUBLICATION, "name:"),
+    "publication.description": (PUBLICATION, "description:"),
+    "publication.audience-label": (PUBLICATION, "    label: Clinician"),
+    "publication.audience-description": (PUBLICATION, "    description: Physicians"),
+    "publication.disclaimer-title": (PUBLICATION, "    title: Professional"),
+    "publication.disclaimer-text": (PUBLICATION, "    text:"),
+    "publication.evidence-section": (PUBLICATION, "    - Diagnostic evaluation"),
+    "board.name": (BOARD, "    name: Jordan Doe"),
+    "board.credentials": (BOARD, "    credentials: MPH"),
+    "board.bio": (BOARD, "    bio: Example editor for oncology"),
+}
+
+
+def _set_field(root: Path, where: str, value: str) -> tuple[str, int]:
+    rel, start = FIELDS[where]
+    if start.lstrip().startswith("- "):
+        indent = start[: len(start) - len(start.lstrip())]
+        replace_in(root, rel, start, f"{indent}- {json.dumps(value)}")
+        return rel, line_of(root, rel, json.dumps(value)[:20])
+    return rel, set_yaml_field(root, rel, start, value)
+
+
+def _tag(root: Path, value: str) -> tuple[str, int]:
+    replace_in(root, HYPO, "tags: [hypothyroidism", f"tags: [{json.dumps(value)}")
+    return HYPO, line_of(root, HYPO, "tags:")
+
+
+def _check(root: Path) -> list[dict]:
+    before = snapshot(root)
+    run = run_cli(root, "check", "--format", "json")
+    assert snapshot(root) == before
+    report = run.json()
+    assert run.exit_code == (1 if report["errors"] else 0), run.output
+    return report["errors"] + report["warnings"]
+
+
+def _named(found: list[dict], code: str, file: str, line: int | None) -> bool:
+    return any(d["code"] == code and d["file"] == file and d["line"] == line for d in found)
+
+
+@pytest.fixture
+def pub(tmp_path: Path) -> Path:
+    return copy_publication(tmp_path / "pub")
+
+
+FIELD_CASES = [
+    (where, name, value, "content.raw-html")
+    for where in [*FIELDS, "article.tag"]
+    for name, value in FIELD_MARKUP.items()
+] + [
+    (where, name, value, "content.external-resource")
+    for where in ("article.question", "article.title", "variant.title", "board.bio")
+    for name, value in FIELD_EXTERNAL.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "value", "code"),
+    FIELD_CASES,
+    ids=[f"{w}-{n}" for w, n, _, _ in FIELD_CASES],
+)
+def test_markup_in_a_field_is_named(
+    pub: Path, where: str, name: str, value: str, code: str
+) -> None:
+    file, line = _tag(pub, value) if where == "article.tag" else _set_field(pub, where, value)
+    found = _check(pub)
+    assert _named(found, code, file, line), found
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'https://example.org/ask"><svg/onload=window.__pwned=1>',
+        "https://example.org/<script>",
+    ],
+)
+def test_markup_in_the_intake_url_is_named(pub: Path, value: str) -> None:
+    line = set_yaml_field(pub, PUBLICATION, "question_intake_url:", value)
+    assert _named(_check(pub), "content.raw-html", PUBLICATION, line)
+
+
+@pytest.mark.parametrize(
+    "value", ["javascript:window.__pwned=1", "java\nscript:alert(1)", "data:text/html,x"]
+)
+def test_a_script_site_url_is_named(pub: Path, value: str) -> None:
+    replace_in(
+        pub,
+        PUBLICATION,
+        "question_intake_url:",
+        f"site_url: {json.dumps(value)}\n" + "question_intake_url:",
+    )
+    assert _named(
+        _check(pub), "content.raw-html", PUBLICATION, line_of(pub, PUBLICATION, "site_url:")
+    )
+
+
+@pytest.mark.parametrize(("name", "payload"), sorted(BODY_PAYLOADS.items()))
+@pytest.mark.parametrize("rel", [HYPO, HYPO_PATIENT])
+def test_markup_in_a_body_is_named(pub: Path, rel: str, name: str, payload: tuple) -> None:
+    text, code = payload
+    path = pub / rel
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + text + "\n", encoding="utf-8")
+    line = len(path.read_text(encoding="utf-8").split("\n")) - len(text.split("\n"))
+    assert _named(_check(pub), code, rel, line)
+
+
+@pytest.mark.parametrize(("name", "payload"), sorted(BODY_PAYLOADS.items()))
+def test_markup_in_the_editorial_policy_is_named(pub: Path, name: str, payload: tuple) -> None:
+    text, code = payload
+    marker = "  **Corrections.**"
+    indented = "\n".join(f"  {line}" if line else "" for line in text.split("\n"))
+    replace_in(pub, PUBLICATION, marker, f"{indented}\n\n{marker}")
+    line = line_of(pub, PUBLICATION, text.split("\n")[0][:30])
+    assert _named(_check(pub), code, PUBLICATION, line)
+
+
+@pytest.mark.parametrize(("name", "payload"), sorted(BIB_PAYLOADS.items()))
+def test_markup_in_a_reference_field_is_named(pub: Path, name: str, payload: tuple) -> None:
+    field, value, code = payload
+    others = {
+        "author": "Doe, Jane",
+        "title": "A trial",
+        "journal": "A Journal",
+        "year": "2020",
+    }
+    others.pop(field, None)
+    lines = ["% hostile", "@article{hostile-2020,"]
+    lines += [f"  {k} = {{{v}}}," for k, v in others.items()]
+    lines.append(f"  {field} = {{{value}}},")
+    lines.append("}")
+    write(pub, "references/zz-hostile.bib", "\n".join(lines) + "\n")
+    line = len(lines) - 1
+    found = _check(pub)
+    assert _named(found, code, "references/zz-hostile.bib", line), found
+
+
+@pytest.mark.parametrize("text", INERT_TEXT)
+def test_text_that_only_looks_like_markup_is_accepted(pub: Path, text: str) -> None:
+    _set_field(pub, "article.title", text)
+    _set_field(pub, "board.bio", text)
+    _set_field(pub, "publication.description", text)
+    found = [d for d in _check(pub) if d["code"].startswith("content.")]
+    assert found == []
