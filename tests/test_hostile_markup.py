@@ -3,11 +3,21 @@ with its code, file and line; and whatever text gets through renders inert (SPEC
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
+import markdown
 import pytest
+import yaml
+from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from pipeline import safety
+from pipeline.loader import load
+from pipeline.render import TEMPLATES, SiteRenderer
 from tests.conftest import copy_publication, line_of, replace_in, run_cli, snapshot, write
 from tests.hostile_payloads import (
     BIB_PAYLOADS,
@@ -194,3 +204,97 @@ def test_text_that_only_looks_like_markup_is_accepted(pub: Path, text: str) -> N
     _set_field(pub, "publication.description", text)
     found = [d for d in _check(pub) if d["code"].startswith("content.")]
     assert found == []
+
+
+# --- whatever the text, the pages hold only allowed markup ----------------------------------------
+
+ALLOWED_PAGE_TAGS = {
+    *safety.ALLOWED_TAGS,
+    *{
+        t
+        for path in TEMPLATES.glob("*.j2")
+        for t in re.findall(r"<([a-z][a-z0-9]*)", path.read_text())
+    },
+}
+ALLOWED_PAGE_ATTRIBUTES = {
+    *{a for names in safety.ALLOWED_ATTRIBUTES.values() for a in names},
+    *{a for path in TEMPLATES.glob("*.j2") for a in re.findall(r" ([a-z-]+)=\"", path.read_text())},
+    "hidden",
+}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory):
+    return load(copy_publication(tmp_path_factory.mktemp("loaded") / "pub"))
+
+
+def _pages_with(project, title: str, question: str, tag: str, bio: str) -> dict[str, str]:
+    article = project.articles["endocrinology/hypothyroidism-levothyroxine"]
+    meta = article.meta.model_copy(update={"title": title, "question": question, "tags": [tag]})
+    changed = dataclasses.replace(article, meta=meta)
+    board = project.board.model_copy(
+        update={"members": [m.model_copy(update={"bio": bio}) for m in project.board.members]}
+    )
+    project = dataclasses.replace(
+        project, articles={**project.articles, article.id: changed}, board=board, memo={}
+    )
+    renderer = SiteRenderer(project, preview=True, exclude=set())
+    return {**renderer.site_pages(), f"{article.id}.md": renderer.article_page(changed)}
+
+
+def _as_mkdocs_renders(page: str) -> tuple[dict, BeautifulSoup]:
+    """Front matter and the HTML Python-Markdown makes of a generated page, as in MkDocs."""
+    _, front, body = page.split("---\n", 2)
+    converter = markdown.Markdown(extensions=["admonition", "tables", "toc"])
+    return yaml.safe_load(front), BeautifulSoup(converter.convert(body), "html.parser")
+
+
+TEXT = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40),
+    st.sampled_from([*FIELD_MARKUP.values(), *FIELD_EXTERNAL.values(), *INERT_TEXT]),
+    st.lists(
+        st.sampled_from(list("<>&\"'`{}[]()*_!#:=\\/\n;") + ["javascript:", "on", "img", " "]),
+        min_size=1,
+        max_size=30,
+    ).map("".join),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=TEXT, question=TEXT, tag=TEXT, bio=TEXT)
+def test_any_text_renders_only_allowed_markup(loaded, title, question, tag, bio) -> None:
+    for rel, page in _pages_with(loaded, title, question, tag, bio).items():
+        front, soup = _as_mkdocs_renders(page)
+        for name in ("title", "description"):
+            if name in front:
+                assert not set(front[name]) & set("<>\"'"), (rel, front[name])
+        for element in soup.find_all(True):
+            assert element.name in ALLOWED_PAGE_TAGS, (rel, element.name)
+            for attribute, value in element.attrs.items():
+                assert attribute in ALLOWED_PAGE_ATTRIBUTES, (rel, element.name, attribute)
+                if attribute in ("href", "src"):
+                    assert not safety.is_unsafe_url(value), (rel, value)
+            if element.name == "script":
+                assert element.get("type") == "application/ld+json", rel
+        if rel == "endocrinology/hypothyroidism-levothyroxine.md":
+            shown = soup.select_one("h1.gp-question").get_text()
+            assert shown == safety.clean_text(question), rel
+
+
+@pytest.mark.parametrize("args", [["build"], ["build", "--preview"]])
+def test_every_page_has_the_policy_and_no_inline_script(pub: Path, args: list[str]) -> None:
+    assert run_cli(pub, *args).exit_code == 0
+    pages = sorted((pub / "site").rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert policy is not None, page
+        assert "script-src 'self';" in policy["content"], page
+        for script in soup.find_all("script"):
+            assert script.get("src") or script.get("type") in (
+                "application/json",
+                "application/ld+json",
+            ), (page, str(script)[:80])
