@@ -7,11 +7,12 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pipeline import paths
+from pipeline import paths, safety
 from pipeline.approval import approval_state, article_state
-from pipeline.citations import has_unsafe_markup
+from pipeline.citations import BodyFacts
 from pipeline.diagnostics import Diagnostic, diag
 from pipeline.loader import Article, Project
+from pipeline.references import latex_text
 from pipeline.signing import Verdict, timestamp
 
 Rule = Callable[[Project], Iterator[Diagnostic]]
@@ -296,32 +297,121 @@ def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any,
             yield from _strings(item, (*loc, index))
 
 
+def _field_problems(file: str, line: int | None, name: str, value: str) -> Iterator[Diagnostic]:
+    """A text field is text: markup in it is `content.raw-html`, an image from another host
+    `content.external-resource`."""
+    if not safety.looks_suspicious(value):
+        return
+    why = safety.markup_in_text(value)
+    if why is not None:
+        yield diag(
+            "content.raw-html",
+            file,
+            line,
+            f"The field `{name}` contains {why}; fields are plain text, write it without markup.",
+        )
+    address = safety.external_resource_in_text(value)
+    if address is not None:
+        yield diag(
+            "content.external-resource",
+            file,
+            line,
+            f"The field `{name}` loads '{address[:60]}' from another host; the site loads "
+            "nothing from elsewhere.",
+        )
+
+
+def _body_problems(file: str, facts: BodyFacts) -> Iterator[Diagnostic]:
+    for line in facts.raw_html:
+        yield diag(
+            "content.raw-html", file, line, "Raw HTML is not allowed in articles; write Markdown."
+        )
+    for line, href in facts.unsafe_links:
+        yield diag(
+            "content.raw-html",
+            file,
+            line,
+            f"The link '{href[:40]}' runs code or embeds data; link to a web page instead.",
+        )
+    for line, src in facts.external_images:
+        yield diag(
+            "content.external-resource",
+            file,
+            line,
+            f"The image '{src[:60]}' is loaded from another host; put the image in the "
+            "repository and link it with a relative path.",
+        )
+
+
+def _loc_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(map(str, loc))
+
+
 @rule
 def raw_html(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
         for loc, value in _strings(article.raw):
-            if has_unsafe_markup(value):
-                yield diag(
-                    "content.raw-html",
-                    article.file,
-                    article.line_of(*loc),
-                    f"The field `{'.'.join(map(str, loc))}` contains HTML or a script link; "
-                    "use plain text.",
-                )
+            yield from _field_problems(article.file, article.line_of(*loc), _loc_name(loc), value)
         for body in article.bodies.values():
-            for line in body.facts.raw_html:
+            if body.title_line is not None and body.title:
+                yield from _field_problems(body.file, body.title_line, "title", body.title)
+            yield from _body_problems(body.file, body.facts)
+
+
+# Settings fields that are addresses: judged as URLs, not only as text.
+_URL_FIELDS = {"site_url", "question_intake_url"}
+
+
+@rule
+def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
+    for file, doc in sorted(project.settings_yaml.items()):
+        for loc, value in _strings(doc.data):
+            if loc == ("editorial_policy",) and file == paths.PUBLICATION_FILE:
+                continue  # Markdown: checked like a body, below
+            line = doc.line_of(loc)
+            yield from _field_problems(file, line, _loc_name(loc), value)
+            if loc and loc[-1] in _URL_FIELDS and safety.is_unsafe_url(value):
                 yield diag(
                     "content.raw-html",
-                    body.file,
+                    file,
                     line,
-                    "Raw HTML is not allowed in articles; write it in Markdown.",
+                    f"`{_loc_name(loc)}` must be an http or https address, not a script or "
+                    "data link.",
                 )
-            for line, href in body.facts.unsafe_links:
+    if project.policy is not None:
+        yield from _body_problems(paths.PUBLICATION_FILE, project.policy)
+
+
+@rule
+def markup_in_references(project: Project) -> Iterator[Diagnostic]:
+    for reference in project.library.references.values():
+        entry = reference.entry
+        values = list(entry.fields.items())
+        values += [(role, str(p)) for role, people in entry.persons.items() for p in people]
+        for name, value in values:
+            line = reference.line_of(name)
+            where = f"{reference.key}.{name}"
+            yield from _field_problems(reference.file, line, where, value)
+            plain = str(latex_text(value)) if safety.looks_suspicious(value) else value
+            if plain != value:
+                yield from _field_problems(reference.file, line, where, plain)
+            if name == "url" and safety.is_unsafe_url(value):
                 yield diag(
                     "content.raw-html",
-                    body.file,
+                    reference.file,
                     line,
-                    f"The link '{href[:40]}' runs code or embeds data; link to a web page instead.",
+                    f"The url of '{reference.key}' is a script or data link; give a web address.",
+                )
+        for name, valid in (("doi", safety.doi_url), ("pmid", safety.pubmed_url)):
+            value = entry.fields.get(name)
+            if value is not None and valid(value) is None:
+                yield diag(
+                    "reference.invalid-identifier",
+                    reference.file,
+                    reference.line_of(name),
+                    f"The {name} of '{reference.key}' ('{value[:40]}') is not a valid "
+                    + ("DOI (10.NNNN/...)" if name == "doi" else "PubMed id (digits)")
+                    + "; it is shown as text, not as a link.",
                 )
 
 

@@ -12,10 +12,14 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from pipeline.safety import is_external_url, is_unsafe_url, sanitize_html
+
 CITE_KEY = r"[A-Za-z0-9_][A-Za-z0-9_:.#$%&\-+?<>~/]*"
 _CITE_GROUP = re.compile(rf"\s*\[(@{CITE_KEY}(?:\s*;\s*@{CITE_KEY})*)\]")
 _KEY = re.compile(rf"@({CITE_KEY})")
-_UNSAFE_SCHEME = re.compile(r"^\s*(javascript|data|vbscript):", re.IGNORECASE)
+# Text a browser would read as a tag if it reached a page unescaped (`<img src=x onerror=...>`
+# is not an HTML tag in CommonMark, but it is one in every browser).
+_LOOKS_LIKE_TAG = re.compile(r"<[A-Za-z/!?]")
 
 
 def _citation_rule(state: StateInline, silent: bool) -> bool:
@@ -35,9 +39,9 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
-# Stands for the audience id in rendered HTML (ids and anchors differ per audience); a control
-# character cannot come from an article, which is text.
-AUDIENCE = "\x01"
+# Stands for the audience id in rendered HTML (ids and anchors differ per audience). `analyse`
+# replaces it in the source before parsing, so it can only come from the renderer.
+AUDIENCE = "\ue000"
 
 
 def _render_citation(self, tokens, idx, options, env) -> str:  # noqa: ANN001 - markdown-it API
@@ -56,7 +60,7 @@ def _render_as_text(self, tokens, idx, options, env) -> str:  # noqa: ANN001
 
 def _safe_link(self, tokens, idx, options, env) -> str:  # noqa: ANN001
     token = tokens[idx]
-    if _UNSAFE_SCHEME.match(str(token.attrs.get("href", ""))):
+    if is_unsafe_url(str(token.attrs.get("href", ""))):
         token.attrSet("href", "#")
     return self.renderToken(tokens, idx, options, env)
 
@@ -91,6 +95,7 @@ class BodyFacts:
     uncited_bullets: list[tuple[int, str]] = field(default_factory=list)  # (line, section)
     raw_html: list[int] = field(default_factory=list)
     unsafe_links: list[tuple[int, str]] = field(default_factory=list)
+    external_images: list[tuple[int, str]] = field(default_factory=list)
     # The body as HTML, parsed once: AUDIENCE stands for the audience id in ids and anchors.
     html: str = ""
     toc: list[tuple[str, str, int]] = field(default_factory=list)  # (id, text, level)
@@ -105,7 +110,7 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
     first line in its file)."""
     required = {s.strip().lower() for s in evidence_sections}
     facts = BodyFacts()
-    tokens = PARSER.parse(text)
+    tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
     section = ""
     in_heading = False
     # A stack of open list items: [line, cited?]; a cite anywhere below an item counts for it.
@@ -145,27 +150,25 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                     facts.citations.extend(Citation(k, line) for k in child.meta["keys"])
                     if items:
                         items[-1][1] = True
-                elif child.type == "html_inline":
+                elif child.type == "html_inline" or (
+                    child.type == "text" and _LOOKS_LIKE_TAG.search(child.content)
+                ):
                     if first_line + _inline_line(tok, 0) not in facts.raw_html:
                         facts.raw_html.append(first_line + _inline_line(tok, 0))
                 elif child.type in ("link_open", "image"):
                     href = str(child.attrs.get("href") or child.attrs.get("src") or "")
-                    if _UNSAFE_SCHEME.match(href):
-                        facts.unsafe_links.append((first_line + _inline_line(tok, 0), href))
+                    if is_unsafe_url(href):
+                        facts.unsafe_links.append((line, href))
+                    elif child.type == "image" and is_external_url(href):
+                        facts.external_images.append((line, href))
     numbers = number_citations(c.key for c in facts.citations)
-    facts.html = PARSER.renderer.render(tokens, PARSER.options, {"numbers": numbers})
+    html = PARSER.renderer.render(tokens, PARSER.options, {"numbers": numbers})
+    facts.html = sanitize_html(html)
     return facts
 
 
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
-
-
-def has_unsafe_markup(value: str) -> bool:
-    """A front matter string with an HTML tag or a script/data URL in it."""
-    return bool(re.search(r"<[A-Za-z/!?]", value)) or bool(
-        re.search(r"(javascript|data|vbscript):", value, re.IGNORECASE)
-    )
 
 
 def number_citations(keys_in_order: Iterable[str]) -> dict[str, int]:

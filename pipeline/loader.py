@@ -37,6 +37,7 @@ class EnvironmentProblem(Exception):
 class YamlDoc:
     data: Any
     lines: dict[tuple[Any, ...], int]  # line in the file of every key and item, by path
+    text: str = ""  # the YAML text itself
 
     def line_of(self, loc: tuple[Any, ...]) -> int:
         """The file line of a field: the deepest part of a pydantic error location known."""
@@ -237,7 +238,7 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
     node = compose_yaml(text)
     data = construct_yaml(node, first_line) if node is not None else None
     lines = _node_lines(node, first_line) if node is not None else {(): first_line}
-    return YamlDoc(data=data, lines=lines)
+    return YamlDoc(data=data, lines=lines, text=text)
 
 
 def yaml_error(code: str, file: str, first_line: int, exc: yaml.YAMLError) -> Diagnostic:
@@ -304,6 +305,7 @@ class Body:
     text: str
     first_line: int
     facts: BodyFacts
+    title_line: int | None = None  # line of a variant's `title` field
 
 
 @dataclass
@@ -383,7 +385,7 @@ def load_variant(
     if text is None:
         return None, found
     front, body, body_line = split_front_matter(text)
-    title = None
+    title = title_line = None
     if front is not None:
         try:
             doc = parse_yaml(front, 2)
@@ -400,7 +402,9 @@ def load_variant(
             if meta is None:
                 return None, found
             title = meta.title
-    return Body(audience, file, title, body, body_line, analyse(body, body_line, evidence)), []
+            title_line = doc.lines.get(("title",))
+    facts = analyse(body, body_line, evidence)
+    return Body(audience, file, title, body, body_line, facts, title_line), []
 
 
 # --- the whole publication --------------------------------------------------------------------
@@ -418,13 +422,20 @@ class Project:
     diagnostics: list[Diagnostic]
     today: dt.date
     memo: dict[str, Any] = field(default_factory=dict)  # per-run results, e.g. approval states
+    # The YAML of publication.yml and board.yml as read (for field lines), by file.
+    settings_yaml: dict[str, YamlDoc] = field(default_factory=dict)
+    policy: BodyFacts | None = None  # the editorial policy, parsed like a body
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(article_id)
 
 
 def load_settings(
-    root: Path, file: str, model: type[BaseModel], what: str
+    root: Path,
+    file: str,
+    model: type[BaseModel],
+    what: str,
+    docs: dict[str, YamlDoc] | None = None,
 ) -> tuple[Any, list[Diagnostic]]:
     if not os.path.lexists(root / file):
         return None, [diag("config.syntax", file, None, f"{what} is missing: create {file}.")]
@@ -435,7 +446,19 @@ def load_settings(
         doc = parse_yaml(text, 1)
     except yaml.YAMLError as exc:
         return None, [yaml_error("config.syntax", file, 1, exc)]
+    if docs is not None:
+        docs[file] = doc
     return schema_errors(model, doc, "config.schema", file, what)
+
+
+def _policy_facts(settings: Publication | None, doc: YamlDoc | None) -> BodyFacts | None:
+    """The editorial policy is Markdown: parsed like a body, lines counted from its field."""
+    if settings is None or doc is None:
+        return None
+    line = doc.lines.get(("editorial_policy",), 1)
+    key_line = doc.text.split("\n")[line - 1] if line <= doc.text.count("\n") + 1 else ""
+    block = re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", key_line)
+    return analyse(settings.editorial_policy, line + 1 if block else line)
 
 
 # Below this many files, parsing in one process is faster than starting workers.
@@ -535,11 +558,12 @@ def _load(root: Path, today: dt.date | None) -> Project:
     if not content.is_dir():
         raise EnvironmentProblem(f"{root} has no content/ folder: is it a publication repository?")
     diagnostics: list[Diagnostic] = []
+    settings_yaml: dict[str, YamlDoc] = {}
     settings, found = load_settings(
-        root, paths.PUBLICATION_FILE, Publication, "The publication settings"
+        root, paths.PUBLICATION_FILE, Publication, "The publication settings", settings_yaml
     )
     diagnostics += found
-    board, found = load_settings(root, paths.BOARD_FILE, Board, "The board list")
+    board, found = load_settings(root, paths.BOARD_FILE, Board, "The board list", settings_yaml)
     diagnostics += found
     evidence = list(settings.review.evidence_sections) if settings else []
     audiences = {a.id for a in settings.audiences} if settings else set()
@@ -576,4 +600,6 @@ def _load(root: Path, today: dt.date | None) -> Project:
         library=library,
         diagnostics=diagnostics,
         today=today or dt.datetime.now(dt.UTC).date(),
+        settings_yaml=settings_yaml,
+        policy=_policy_facts(settings, settings_yaml.get(paths.PUBLICATION_FILE)),
     )

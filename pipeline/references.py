@@ -3,6 +3,7 @@ normalised, labelled (Guideline, Research, ...) and formatted by the ``medical``
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from pybtex.style.formatting import BaseStyle
 
 from pipeline import paths
 from pipeline.diagnostics import Diagnostic, diag
+from pipeline.safety import doi_url, pubmed_url, sanitize_html
 
 SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
 # Every field the reference list, the type label or the JSON-LD shows: the formatter reads no
@@ -45,6 +47,7 @@ TYPE_LABELS = {
 
 _ENTRY_START = re.compile(r"^[ \t]*@([A-Za-z]+)[ \t]*[{(][ \t]*([^,\s]+)[ \t]*,", re.MULTILINE)
 _YEAR = re.compile(r"(\d{4})")
+_FIELD_START = re.compile(r"^[ \t]*([A-Za-z][\w:.+\-]*)[ \t]*=", re.MULTILINE)
 _NEEDS_LATEX = re.compile(r"[\\{}$~%&]")
 
 
@@ -59,6 +62,11 @@ class Reference:
     file: str
     line: int
     entry: Entry  # normalised: biblatex fields mapped to their BibTeX names
+    # The line of each field as written (lower-case names), for diagnostics.
+    field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def line_of(self, name: str) -> int:
+        return self.field_lines.get(name.lower(), self.line)
 
     @property
     def type_label(self) -> str:
@@ -266,12 +274,39 @@ def parse_text(text: str, rel: str) -> ParsedFile:
         before = [(line, key.lower()) for key, line in starts if d.line and line <= d.line]
         if before:
             broken.add(max(before)[1])
+    field_lines = _field_lines(text, starts)
     references = [
-        Reference(key=key, file=rel, line=lines.get(key.lower(), 1), entry=_normalize_entry(entry))
+        Reference(
+            key=key,
+            file=rel,
+            line=lines.get(key.lower(), 1),
+            entry=_normalize_entry(entry),
+            field_lines=field_lines.get(key.lower(), {}),
+        )
         for key, entry in data.entries.items()
         if key.lower() not in broken
     ]
     return ParsedFile(rel, references, starts, diagnostics)
+
+
+def _field_lines(text: str, starts: list[tuple[str, int]]) -> dict[str, dict[str, int]]:
+    """Entry key -> field name -> line, from the lines `name =` between one entry's start and
+    the next (the first entry of a key wins, as in pybtex's reading)."""
+    entry_lines = [line for _, line in starts]
+    owner: dict[str, int] = {}
+    for index, (key, _) in enumerate(starts):
+        owner.setdefault(key.lower(), index)
+    found: dict[str, dict[str, int]] = {}
+    line, pos = 1, 0
+    for match in _FIELD_START.finditer(text):
+        line += text.count("\n", pos, match.start())
+        pos = match.start()
+        index = bisect.bisect_right(entry_lines, line) - 1
+        if index < 0 or owner[starts[index][0].lower()] != index:
+            continue
+        fields = found.setdefault(starts[index][0].lower(), {})
+        fields.setdefault(match.group(1).lower(), line)
+    return found
 
 
 def bib_files(root: Path) -> list[str]:
@@ -347,8 +382,9 @@ def _join(sep: str, parts: list) -> Text:
     return Text(sep).join([p for p in parts if p])
 
 
-def _link(label: str, url: str, value: str) -> Text:
-    return Text(label, HRef(url, value))
+def _link(label: str, url: str | None, value: str) -> Text:
+    """A DOI or PubMed link; an identifier that failed validation stays plain text."""
+    return Text(label, HRef(url, value)) if url else Text(label, value)
 
 
 class MedicalStyle(BaseStyle):
@@ -389,10 +425,10 @@ class MedicalStyle(BaseStyle):
         links = []
         if fields.get("doi"):
             doi = fields["doi"]
-            links.append(_link("doi: ", f"https://doi.org/{doi}", doi))
+            links.append(_link("doi: ", doi_url(doi), doi))
         if fields.get("pmid"):
             pmid = fields["pmid"]
-            links.append(_link("PMID: ", f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/", pmid))
+            links.append(_link("PMID: ", pubmed_url(pmid), pmid))
         persons = entry.persons.get("author")
         parts = [
             vancouver_names(persons).add_period() if persons else None,
@@ -428,7 +464,7 @@ class ReferenceFormatter:
             # Case-protection braces mean nothing to a reader: drop pybtex's marker spans.
             while _PROTECTED.search(html):
                 html = _PROTECTED.sub(r"\1", html)
-            self._cache[key] = html
+            self._cache[key] = sanitize_html(html)
             self.formatted_count += 1
         return self._cache[key]
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import posixpath
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipeline import paths
+from pipeline import paths, safety
 from pipeline.approval import ApprovalState, approval_state, is_approved, publishing
 from pipeline.citations import AUDIENCE, number_citations, slugify
 from pipeline.loader import Article, Body, Project
@@ -47,11 +46,6 @@ def page_url(rel_md: str) -> str:
 def relative_url(from_md: str, to_md: str) -> str:
     depth = page_url(from_md).count("/")
     return "../" * depth + page_url(to_md) or "./"
-
-
-def md_link(from_md: str, to_md: str) -> str:
-    """A relative link between two generated Markdown pages, which MkDocs resolves and checks."""
-    return posixpath.relpath(to_md, posixpath.dirname(from_md) or ".")
 
 
 def format_date(day: dt.date) -> str:
@@ -113,8 +107,8 @@ class SiteRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["e"] = _escape
-        self.env.filters["yaml_str"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+        self.env.filters["e"] = safety.escape_html
+        self.env.filters["meta_text"] = meta_text
         self.settings_digest = hashlib.sha256(
             self.settings.model_dump_json().encode() + self.board.model_dump_json().encode()
         ).hexdigest()
@@ -179,8 +173,9 @@ class SiteRenderer:
             if reference is None:
                 continue
             item = {"@type": "CreativeWork", "name": reference.plain("title")}
-            if reference.entry.fields.get("doi"):
-                item["url"] = f"https://doi.org/{reference.entry.fields['doi']}"
+            url = safety.doi_url(reference.entry.fields.get("doi", ""))
+            if url:
+                item["url"] = url
             cited.append(item)
         data = {
             "@context": "https://schema.org",
@@ -298,7 +293,7 @@ class SiteRenderer:
         return {
             "title": meta.title,
             "question": meta.question,
-            "url": md_link(from_md, f"{article.id}.md"),
+            "url": relative_url(from_md, f"{article.id}.md"),
             "status": STEP_LABELS[meta.status],
             "approved": is_approved(self.project, article),
             "last_updated": format_date(meta.last_updated),
@@ -315,8 +310,14 @@ class SiteRenderer:
         pages["index.md"] = self.env.get_template("home.md.j2").render(
             settings=self.settings,
             recent=[self._entry(a, "index.md") for a in recent],
-            topics=[(topic_label(t), f"{t}/index.md", len(items)) for t, items in topics.items()],
+            topics=[
+                (topic_label(t), relative_url("index.md", f"{t}/index.md"), len(items))
+                for t, items in topics.items()
+            ],
             preview=self.preview,
+            board_url=relative_url("index.md", "board.md"),
+            policy_url=relative_url("index.md", "editorial-policy.md"),
+            dashboard_url=relative_url("index.md", "review-dashboard.md"),
         )
         for topic, items in topics.items():
             rel_md = f"{topic}/index.md"
@@ -334,9 +335,11 @@ class SiteRenderer:
                 for tag, items in sorted(tags.items(), key=lambda kv: kv[0].lower())
             ]
         )
+        policy = self.project.policy
         pages["editorial-policy.md"] = self.env.get_template("policy.md.j2").render(
-            settings=self.settings,
+            policy_html=policy.html.replace(AUDIENCE, "policy") if policy else "",
             approvals_required=self.settings.review.approvals_required,
+            board_url=relative_url("editorial-policy.md", "board.md"),
         )
         pages["board.md"] = self.env.get_template("board.md.j2").render(
             reviewers=[m for m in self.board.members if m.role == "reviewer"],
@@ -380,10 +383,10 @@ class SiteRenderer:
         return nav
 
 
-def _escape(value: object) -> str:
-    from markupsafe import escape
-
-    return str(escape(str(value)))
+def meta_text(value: object) -> str:
+    """A field for a generated page's front matter, as a YAML string. MkDocs themes insert
+    `title` and `description` into the page without escaping, so the value is escaped HTML."""
+    return json.dumps(safety.escape_html(value), ensure_ascii=False)
 
 
 def template_hash() -> str:
@@ -392,7 +395,7 @@ def template_hash() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     # The code that turns a body and its references into HTML is an input of every page too.
-    for module in ("render.py", "citations.py", "references.py"):
+    for module in ("render.py", "citations.py", "references.py", "safety.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()
 
