@@ -72,21 +72,33 @@ def judge(
     required = settings.review.approvals_required if settings else 1
     latest: dict[str, ReviewRecord] = {}
     unverified = []
+    signatures: set[str] = set()
+    # Only decisions after the last signed record on other text count for the current text:
+    # a revert to an older approved text needs a fresh approval, like any other change.
+    since_other_text: set[str] = set()
     for index, record in enumerate(reviews):
         verdict = (
             record_verdict(settings, board, article_id, record)
             if settings and board
             else Verdict.FOREIGN
         )
+        if verdict is Verdict.VALID and record.signature in signatures:
+            verdict = Verdict.BAD  # a copy of a record already in the list
         if verdict is not Verdict.VALID:
             unverified.append(UnverifiedRecord(index, record, verdict))
             continue
+        signatures.add(record.signature or "")
+        if record.fingerprint != current:
+            since_other_text.clear()
+        else:
+            since_other_text.add(record.reviewer)
         latest[record.reviewer] = record  # a reviewer's newest decision replaces earlier ones
     valid, stale = [], []
     for record in latest.values():
         if record.decision != "approved" or not eligible_reviewer(board, authors, record.reviewer):
             continue
-        (valid if record.fingerprint == current else stale).append(record)
+        current_approval = record.fingerprint == current and record.reviewer in since_other_text
+        (valid if current_approval else stale).append(record)
     due = None
     if valid and settings:
         due = add_months(max(r.day for r in valid), settings.review.review_interval_months)

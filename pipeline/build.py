@@ -74,8 +74,26 @@ def _progress_callback():
     return progress, update
 
 
+def _untrusted_cache(root: Path, out_dir: Path) -> None:
+    """Generated pages are reused only when this machine made them: a build folder that came
+    with the repository (committed, copied) is thrown away, never trusted."""
+    from pipeline import gitio
+
+    try:
+        tracked = gitio.git(root, "ls-files", "-z", "--", "build", "site").strip("\0")
+    except gitio.GitError:
+        tracked = ""
+    stamp = out_dir / ".made-here"
+    if out_dir.exists() and (tracked or not stamp.is_file()):
+        shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not stamp.is_file():
+        stamp.touch()
+
+
 def render(project: Project, preview: bool, exclude: set[str] | None = None) -> RenderResult:
     out_dir = generated_dir(project.root, preview)
+    _untrusted_cache(project.root, out_dir)
     progress, update = _progress_callback()
     if progress is None:
         return render_site(project, out_dir, preview, exclude=exclude)

@@ -110,6 +110,17 @@ def _as_record(record: dict[str, Any]) -> ReviewRecord | None:
         return None
 
 
+def _is_subsequence(
+    before: tuple[dict[str, Any], ...], after: tuple[dict[str, Any], ...], prefix: bool
+) -> bool:
+    """Whether `before` is kept in `after`, in order: as its start, or anywhere in order."""
+    old, new = [record_id(r) for r in before], [record_id(r) for r in after]
+    if prefix:
+        return new[: len(old)] == old
+    remaining = iter(new)
+    return all(any(item == other for other in remaining) for item in old)
+
+
 # --- the gate -------------------------------------------------------------------------------
 
 
@@ -124,7 +135,7 @@ def gate(project: Project, base_ref: str) -> GateResult:
     result = GateResult(base=base)
     changed = gitio.changed_paths(root, base)
     result.diagnostics += _unknown_files(root, changed)
-    result.diagnostics += _settings_changes(root, changed, trust)
+    result.diagnostics += _settings_changes(root, base, changed, trust)
     touched = sorted(
         {
             source.article_id
@@ -170,9 +181,23 @@ def _approved_under_trust(project: Project, trust: Trust) -> list[Diagnostic]:
     return found
 
 
+_OUTPUTS = ("build/", "site/", "site.")
+
+
 def _unknown_files(root: Path, changed: list[str]) -> list[Diagnostic]:
-    """Every file under content/ and references/ is one the gate understands."""
-    found = []
+    """Every file under content/ and references/ is one the gate understands, and no build
+    output is committed (a build would otherwise publish it)."""
+    found = [
+        diag(
+            "gate.unknown-file",
+            path,
+            None,
+            "This is build output; it is made by `pipeline build`, never committed. Remove it "
+            "from the repository (build/ and site/ are in .gitignore).",
+        )
+        for path in gitio.tree_entries(root, "HEAD", [])
+        if path.startswith(_OUTPUTS) or path == "site"
+    ]
     entries = gitio.tree_entries(root, "HEAD", [paths.CONTENT, paths.REFERENCES])
     for path in changed:
         inside = path.startswith((f"{paths.CONTENT}/", f"{paths.REFERENCES}/"))
@@ -194,15 +219,20 @@ def _unknown_files(root: Path, changed: list[str]) -> list[Diagnostic]:
     return found
 
 
-def _settings_changes(root: Path, changed: list[str], trust: Trust) -> list[Diagnostic]:
+def _settings_changes(root: Path, base: str, changed: list[str], trust: Trust) -> list[Diagnostic]:
     governed = sorted(p for p in changed if governance.is_governed(p))
     if not governed:
         return []
     digest = governance.governed_digest(root, "HEAD")
-    text = gitio.show(root, "HEAD", governance.APPROVALS_FILE)
-    approvers = governance.valid_approvers(
-        governance.parse_approvals(text), digest, trust.settings, trust.board
-    )
+    # Only approvals added since the merge base count: an old approval of an old state of the
+    # settings must not bring that state back (a revoked key, say).
+    earlier = set(governance.parse_approvals(gitio.show(root, base, governance.APPROVALS_FILE)))
+    added = [
+        a
+        for a in governance.parse_approvals(gitio.show(root, "HEAD", governance.APPROVALS_FILE))
+        if a not in earlier
+    ]
+    approvers = governance.valid_approvers(added, digest, trust.settings, trust.board)
     required = trust.settings.review.approvals_required
     if len(approvers) >= required:
         return []
@@ -264,20 +294,43 @@ class ArticleHistory:
         """Records are append-only in every commit: none seen in the range may be missing."""
         kept = {record_id(r) for r in head.records}
         seen: dict[str, str] = {record_id(r): self.base[:12] for r in (old.records if old else ())}
+        broken = None  # the first commit that reordered, copied or dropped a record
+        if old is not None and not _is_subsequence(old.records, head.records, prefix=True):
+            broken = "HEAD"
         for sha in commits:
             version = self.version(sha)
             for record in version.records if version else ():
                 seen.setdefault(record_id(record), sha[:12])
+            if broken is None and not self._appends_to_parents(sha, version):
+                broken = sha[:12]
         lost = [(rid, sha) for rid, sha in seen.items() if rid not in kept]
-        if lost:
+        if lost or broken:
+            where = lost[0][1] if lost else broken
             self.error(
                 "gate.review-rewritten",
-                f"{len(lost)} review record(s) present in commit {lost[0][1]} were removed or "
-                "altered later; records are append-only, so add a new record instead.",
+                f"Review records were removed, altered, reordered or copied (commit {where}); "
+                "records are append-only, so add a new record at the end instead.",
             )
             self.report.verified.append("review records: REWRITTEN")
         else:
             self.report.verified.append(f"review records: append-only ({len(seen)} seen, all kept)")
+
+    def _appends_to_parents(self, sha: str, version: Version | None) -> bool:
+        """A commit keeps each parent's records in order and only adds new ones after them
+        (a merge may interleave its parents' additions); no record appears twice."""
+        if version is None:
+            return True  # the article was removed or does not parse here
+        ids = [record_id(r) for r in version.records]
+        if len(set(ids)) != len(ids):
+            return False
+        parents = gitio.parents(self.root, sha)
+        for parent in parents:
+            before = self.version(parent)
+            if before is not None and not _is_subsequence(
+                before.records, version.records, prefix=len(parents) == 1
+            ):
+                return False
+        return True
 
     def _counting_approvals(self, head: Version) -> set[str]:
         """Ids of the approvals that count at HEAD under the trusted board."""

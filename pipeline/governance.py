@@ -18,19 +18,22 @@ from pipeline import gitio, paths
 from pipeline.model import Board, Publication
 from pipeline.signing import Verdict, settings_statement, timestamp, verify
 
-# Changing any of these changes what readers see or who may approve: board and policy, the
-# site configuration, the pipeline's code, templates and theme, its build and the workflows.
-GOVERNED = (
-    paths.BOARD_FILE,
-    paths.PUBLICATION_FILE,
-    paths.MKDOCS_FILE,
-    "pyproject.toml",
-    "Makefile",
-    ".github/*",
-    ".ci/*",
-    "pipeline/*",
-)
 APPROVALS_FILE = "settings-approvals.yml"
+# Everything is governed (it can change what readers see, who may approve, or what runs in the
+# build: board and policy, mkdocs.yml, code, templates, theme, packaging, workflows) except
+# these, which the gate judges as content or which never reach the site or the build.
+UNGOVERNED = (
+    f"{paths.CONTENT}/*",
+    f"{paths.REFERENCES}/*",
+    "tests/*",
+    "docs/*",
+    "benchmarks/*",
+    "examples/*",
+    "README.md",
+    APPROVALS_FILE,
+)
+# Inside content/, the settings files are governed all the same.
+GOVERNED_CONTENT = (paths.BOARD_FILE, paths.PUBLICATION_FILE)
 APPROVALS_HEADER = (
     "# Signed approvals of the governed settings (board, policy, site configuration, pipeline\n"
     "# code, templates, theme, workflows), written by `pipeline review approve-settings`.\n"
@@ -38,7 +41,9 @@ APPROVALS_HEADER = (
 
 
 def is_governed(path: str) -> bool:
-    return any(path == pattern or fnmatch.fnmatchcase(path, pattern) for pattern in GOVERNED)
+    if path in GOVERNED_CONTENT:
+        return True
+    return not any(path == pattern or fnmatch.fnmatchcase(path, pattern) for pattern in UNGOVERNED)
 
 
 def governed_digest(root: Path, rev: str = "HEAD") -> str:

@@ -576,10 +576,17 @@ def render_site(
         emit(rel_md, text)
     result.formatted_references = renderer.formatter.formatted_count
     if out_dir.is_dir():
-        for path in sorted(out_dir.rglob("*.md")):
+        # Whatever this build did not write goes, whatever its kind: MkDocs would publish any
+        # file left in its docs folder.
+        for path in sorted(out_dir.rglob("*"), reverse=True):
             rel_md = path.relative_to(out_dir).as_posix()
-            if rel_md not in expected:
-                path.unlink()
-                result.removed.append(rel_md)
+            if rel_md in expected or rel_md in (MANIFEST, ".made-here"):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                if not any(path.iterdir()):
+                    path.rmdir()
+                continue
+            path.unlink()
+            result.removed.append(rel_md)
     paths.write_if_changed(manifest_path, json.dumps(manifest, indent=0, sort_keys=True))
     return result
