@@ -175,10 +175,26 @@ def last_approved_revision(project: Project, article: Article) -> Article | None
     except gitio.GitError:
         return None
     for commit in commits:
+        if not history.exists_at(project.root, commit.sha, article.id):
+            return None  # deleted since: what was withdrawn never comes back
         revision = history.article_at(project.root, commit.sha, article.id)
-        if revision is not None and is_approved(project, revision.article):
-            return revision.article
+        if revision is None or not is_approved(project, revision.article):
+            continue
+        if _changes_requested_since(project, article, revision.fingerprint):
+            return None  # a reviewer asked for changes to exactly that text
+        return revision.article
     return None
+
+
+def _changes_requested_since(project: Project, article: Article, shown: str) -> bool:
+    """Whether a reviewer's signed request for changes, in today's records, is on `shown`."""
+    assert article.meta is not None and project.settings and project.board
+    return any(
+        record.decision == "changes_requested"
+        and record.fingerprint == shown
+        and record_verdict(project.settings, project.board, article.id, record) is Verdict.VALID
+        for record in article.meta.reviews
+    )
 
 
 def has_history(project: Project) -> bool:

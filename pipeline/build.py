@@ -314,9 +314,18 @@ def build(
     tmp_site = new_build_dir(site)
     try:
         with _session_for(session):
+            # The repository's `hooks:` are never loaded: a pull request's checkout could name
+            # any Python file there, and a reviewer previews it. The installed pipeline's own
+            # hook module takes their place.
             config = load_config(
-                str(project.root / paths.MKDOCS_FILE), site_dir=str(tmp_site), strict=True
+                str(project.root / paths.MKDOCS_FILE),
+                site_dir=str(tmp_site),
+                strict=True,
+                hooks=[],
             )
+            from pipeline import hooks as trusted_hooks
+
+            config.plugins["hooks/pipeline"] = trusted_hooks  # type: ignore[assignment]
             config.plugins.on_startup(command="build", dirty=False)
             try:
                 # The loaded publication stays alive during the MkDocs build; freezing it keeps

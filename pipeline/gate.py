@@ -450,7 +450,10 @@ class ArticleHistory:
             after = self.fingerprint_at(sha)
             if after is None:
                 continue
-            befores = [self.fingerprint_at(p) for p in gitio.parents(self.root, sha)]
+            parents = gitio.parents(self.root, sha)
+            if len(parents) == 2 and gitio.is_clean_merge(self.root, sha, *parents):
+                continue  # a merge git made by itself ("Update branch") edits nothing
+            befores = [self.fingerprint_at(p) for p in parents]
             if all(before != after for before in befores) or not befores:
                 email = gitio.git(self.root, "log", "-1", "--format=%ae", sha).strip().lower()
                 if email in by_email:

@@ -163,3 +163,12 @@ def read_blob(root: Path, rev: str, path: str) -> bytes | None:
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
     return done.stdout if done.returncode == 0 else None
+
+
+def is_clean_merge(root: Path, sha: str, first: str, second: str) -> bool:
+    """Whether a merge commit holds exactly the tree git's own merge of its parents gives."""
+    try:
+        merged = git(root, "merge-tree", "--write-tree", first, second).split()[0]
+        return merged == git(root, "rev-parse", f"{sha}^{{tree}}").strip()
+    except (GitError, IndexError):
+        return False

@@ -72,6 +72,15 @@ def article_at(root: Path, rev: str, article_id: str) -> Revision | None:
     return revision
 
 
+def exists_at(root: Path, rev: str, article_id: str) -> bool:
+    """Whether the article's main file exists at `rev`."""
+    main = f"{paths.CONTENT}/{article_id}.md"
+    try:
+        return main in gitio.tree_entries(root, rev, [main])
+    except gitio.GitError:
+        return False
+
+
 def versions(root: Path, article_id: str, head: str = "HEAD") -> list[gitio.Commit]:
     """Commits that changed the article's main file, newest first."""
     return gitio.history(root, f"{paths.CONTENT}/{article_id}.md", head)

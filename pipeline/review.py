@@ -377,7 +377,10 @@ def signing_key(project: Project, member: BoardMember, key: str | None) -> str:
             "no signing key: pass --key PATH or set `git config user.signingkey` (see the guide)"
         )
     public = public_key_of(key)
-    if public is not None and public.split()[:2] != (member.signing_key or "").split()[:2]:
+    # The current key or one listed as previous: while a rotation is under review, the base
+    # branch's board still knows only the old key, and that is the one that must sign.
+    known = [k.split()[:2] for k in member.keys]
+    if public is not None and public.split()[:2] not in known:
         raise ReviewRefused(
             f"the key {key} is not the signing_key of '{member.id}' in content/board.yml"
         )

@@ -193,12 +193,6 @@ def test_replaying_an_earlier_approval_after_a_request_for_changes(repo: Path, f
     assert code == 1 and codes & {"gate.review-rewritten", "gate.status-transition"}, output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE (policy): a reviewer's changes_requested on the published text does not "
-    "withdraw it: approval.last_approved_revision judges the older revision only with the "
-    "records it had, so production keeps serving the text she objected to",
-)
 def test_request_for_changes_on_the_published_text_withdraws_it(repo: Path) -> None:
     _request_changes_on_imaging(repo)
     build(repo)
@@ -267,12 +261,6 @@ def test_reverting_governed_settings_replays_an_old_settings_approval(
     assert code == 1 and "gate.settings-unapproved" in codes, output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE (retraction bypass): an approved article deleted from the site comes back with "
-    "its deleted text when an unreviewed stub re-uses its id (history fallback scans past the "
-    "deletion)",
-)
 def test_deleted_article_does_not_come_back_through_a_new_stub(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     old_phrase = "Merkel cell carcinoma"
@@ -367,12 +355,6 @@ def test_setup_py_is_governed(repo: Path) -> None:
     assert code == 1 and "gate.settings-unapproved" in codes, output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE (reviewer tooling): `pipeline build --preview`/`serve` on a PR checkout loads "
-    "the PR's mkdocs.yml and runs its hooks with the reviewer's privileges (ssh-agent, "
-    "signing key); the CI preview artifact is made the same way",
-)
 def test_preview_of_a_pull_request_does_not_run_its_hooks(repo: Path, tmp_path: Path) -> None:
     marker = tmp_path / "hook-ran"
     write(
@@ -389,11 +371,6 @@ def test_preview_of_a_pull_request_does_not_run_its_hooks(repo: Path, tmp_path: 
     assert not marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HOLE: workflow_dispatch (or an empty `before`) falls back to HEAD~1 as the trusted "
-    "revision, so the deploy installs and trusts whatever the second-newest commit contains",
-)
 def test_deploy_never_trusts_the_previous_commit_of_what_it_deploys() -> None:
     workflow = yaml.safe_load((REPO / ".github/workflows/deploy.yml").read_text())
     text = (REPO / ".github/workflows/deploy.yml").read_text()
@@ -525,12 +502,6 @@ def test_history_revision_whose_references_differ_is_not_published(repo: Path) -
 # --- genuine reviewer work that must pass ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FALSE REJECTION: an 'Update branch' merge by the reviewer that brings in main's "
-    "edit of a cited reference counts as her content edit (gate._content_editors: the merge "
-    "differs from the PR parent and the article does not exist on main's side)",
-)
 def test_reviewer_update_branch_merge_bringing_a_reference_fix_is_not_her_edit(
     repo: Path,
 ) -> None:
@@ -606,12 +577,6 @@ def test_two_approvals_on_two_side_branches_pass(repo: Path) -> None:
     assert "Take it 30 to 60 minutes" in page_text(repo, f"site/{NEW_ID}/index.html")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FALSE REJECTION: a reviewer cannot sign off her own routine key rotation: "
-    "`review approve-settings` demands the PR board's new signing_key (review.signing_key), "
-    "while the gate verifies with the base board, which knows only the old key",
-)
 def test_reviewer_can_approve_her_own_key_rotation(repo: Path, tmp_path: Path) -> None:
     new_key = tmp_path / "asmith-new"
     subprocess.run(
