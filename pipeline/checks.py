@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pipeline import paths
 from pipeline.approval import approval_state
 from pipeline.citations import has_unsafe_markup
 from pipeline.diagnostics import Diagnostic, diag
@@ -101,15 +100,6 @@ def unknown_disclaimers(project: Project) -> Iterator[Diagnostic]:
     settings = project.settings
     if settings is None:
         return
-    for index, audience in enumerate(settings.audiences):
-        if audience.disclaimer not in settings.disclaimers:
-            yield diag(
-                "disclaimer.unknown",
-                paths.PUBLICATION_FILE,
-                None,
-                f"Audience '{audience.id}' (audiences[{index}]) names the disclaimer "
-                f"'{audience.disclaimer}', which is not under `disclaimers`.",
-            )
     for article in _valid_articles(project):
         name = article.meta.disclaimer
         if name is not None and name not in settings.disclaimers:
@@ -328,6 +318,8 @@ def raw_html(project: Project) -> Iterator[Diagnostic]:
 
 
 def run_checks(project: Project) -> list[Diagnostic]:
+    if project.config_failed:
+        return list(project.diagnostics)  # nothing else was read: nothing else to judge
     found: list[Diagnostic] = []
     for check in RULES:
         found.extend(check(project))

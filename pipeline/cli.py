@@ -51,6 +51,19 @@ def load_project(root: Path) -> Project:
         raise Failure(str(exc)) from None
 
 
+def stop_on_config(project: Project, fmt: str = "text") -> None:
+    """An invalid configuration means no content was read: report its problems alone, exit 1."""
+    if not project.config_failed:
+        return
+    errors, warnings = diagnostics_mod.split(project.diagnostics)
+    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, 0))
+    click.echo(CONFIG_FIRST, err=True)
+    sys.exit(1)
+
+
+CONFIG_FIRST = "pipeline: no article was read: fix the configuration first."
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
@@ -71,6 +84,7 @@ def cli(ctx: click.Context, root: Path) -> None:
 def check(root: Path, fmt: str) -> None:
     """Validate everything and report every problem at once."""
     project = load_project(root)
+    stop_on_config(project, fmt)
     with working(f"Checking {len(project.articles)} articles..."):
         errors, warnings = diagnostics_mod.split(run_checks(project))
     click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
@@ -198,6 +212,7 @@ def status(root: Path) -> None:
     from pipeline.approval import approval_state
 
     project = load_project(root)
+    stop_on_config(project)
     table = Table(title=f"{len(project.articles)} article(s)")
     for column in ("article", "status", "approvals", "stale", "review due"):
         table.add_column(column)
@@ -259,7 +274,7 @@ def serve(root: Path, dev_addr: str | None) -> None:
     """Live preview that re-renders when content or references change."""
     from pipeline.build import serve as run_serve
 
-    load_project(root)  # fail early, with one line, when root is not a publication
+    stop_on_config(load_project(root))  # fail early when root is not a valid publication
     run_serve(root, dev_addr)
 
 
@@ -276,6 +291,7 @@ def gate(root: Path, base_ref: str, fmt: str) -> None:
     from pipeline.gitio import GitError
 
     project = load_project(root)
+    stop_on_config(project, fmt)
     try:
         result = run_gate(project, base_ref)
     except (GitError, GateProblem) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -73,6 +74,19 @@ def diag(code: str, file: str, line: int | None, message: str) -> Diagnostic:
     if code not in SEVERITY:
         raise KeyError(f"unknown diagnostic code {code}")
     return Diagnostic(file=file, line=line, code=code, message=message)
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like `word` (ignoring case), if one is close enough to be a typo."""
+    by_lower = {choice.lower(): choice for choice in choices}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], form: str = "`{}`") -> str:
+    """ " Did you mean `x`?" for a likely typo of one of `choices`, else ""."""
+    match = closest(word, choices)
+    return f" Did you mean {form.format(match)}?" if match is not None else ""
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, str, str]:
