@@ -1,25 +1,55 @@
-"""Validation rules. Each rule takes the loaded project and yields diagnostics; `run_checks`
-runs them all, so every problem is reported in one run."""
+"""Validation rules. Each rule takes the loaded project and yields diagnostics of the codes it
+declares (each explained in pipeline/codes.py); `run_checks` runs them all after the loader's
+own findings, so every problem is reported in one run."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.approval import approval_state
 from pipeline.citations import has_unsafe_markup
-from pipeline.diagnostics import Diagnostic, diag
+from pipeline.codes import CODES
+from pipeline.diagnostics import Diagnostic, diag, did_you_mean
 from pipeline.loader import Article, Project
 from pipeline.signing import Verdict, timestamp
 
-Rule = Callable[[Project], Iterator[Diagnostic]]
+Check = Callable[[Project], Iterator[Diagnostic]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Check
+    codes: tuple[str, ...]  # every code the rule may report
+
+    @property
+    def name(self) -> str:
+        return self.check.__name__
+
+    def __call__(self, project: Project) -> Iterator[Diagnostic]:
+        for found in self.check(project):
+            if found.code not in self.codes:
+                raise KeyError(f"rule {self.name} reported {found.code}, which it does not declare")
+            yield found
+
+
 RULES: list[Rule] = []
 
 
-def rule(func: Rule) -> Rule:
-    RULES.append(func)
-    return func
+def rule(*codes: str) -> Callable[[Check], Rule]:
+    """Register a check that reports the declared codes (each must be in pipeline/codes.py)."""
+    for code in codes:
+        if code not in CODES:
+            raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
+
+    def register(check: Check) -> Rule:
+        declared = Rule(check, codes)
+        RULES.append(declared)
+        return declared
+
+    return register
 
 
 def _valid_articles(project: Project) -> Iterator[Article]:
@@ -28,13 +58,9 @@ def _valid_articles(project: Project) -> Iterator[Article]:
             yield article
 
 
-@rule
-def loading_problems(project: Project) -> Iterator[Diagnostic]:
-    yield from project.diagnostics
-
-
-@rule
+@rule("citation.unknown-key")
 def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
+    keys = [reference.key for reference in project.library.references.values()]
     for article in project.articles.values():
         for body in article.bodies.values():
             for citation in body.facts.citations:
@@ -43,11 +69,12 @@ def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
                         "citation.unknown-key",
                         body.file,
                         citation.line,
-                        f"The citation [@{citation.key}] matches no entry in references/*.bib.",
+                        f"The citation [@{citation.key}] matches no entry in references/*.bib."
+                        + did_you_mean(citation.key, keys, "`@{}`"),
                     )
 
 
-@rule
+@rule("citation.missing")
 def uncited_bullets(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
         for body in article.bodies.values():
@@ -65,7 +92,7 @@ def cited_keys(project: Project) -> set[str]:
     return {c.key.lower() for a in project.articles.values() for c in a.citations()}
 
 
-@rule
+@rule("reference.missing-field")
 def incomplete_references(project: Project) -> Iterator[Diagnostic]:
     for key in sorted(cited_keys(project)):
         reference = project.library.get(key)
@@ -80,7 +107,7 @@ def incomplete_references(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule
+@rule("reference.unused")
 def unused_references(project: Project) -> Iterator[Diagnostic]:
     if any(not article.bodies for article in project.articles.values()):
         return  # an unreadable article may cite anything: "unused" would be a guess
@@ -95,7 +122,7 @@ def unused_references(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule
+@rule("disclaimer.unknown")
 def unknown_disclaimers(project: Project) -> Iterator[Diagnostic]:
     settings = project.settings
     if settings is None:
@@ -108,15 +135,18 @@ def unknown_disclaimers(project: Project) -> Iterator[Diagnostic]:
                 "disclaimer.unknown",
                 article.file,
                 article.line_of("disclaimer"),
-                f"The disclaimer '{name}' does not exist (known: {known}).",
+                f"The disclaimer '{name}' does not exist (known: {known})."
+                + did_you_mean(name, settings.disclaimers),
             )
 
 
-@rule
+@rule("frontmatter.schema", "review.unknown-reviewer")
 def unknown_people(project: Project) -> Iterator[Diagnostic]:
     board = project.board
     if board is None:
         return
+    members = [m.id for m in board.members]
+    reviewers = [m.id for m in board.reviewers()]
     for article in _valid_articles(project):
         for index, author in enumerate(article.meta.authors):
             if board.member(author) is None:
@@ -124,7 +154,8 @@ def unknown_people(project: Project) -> Iterator[Diagnostic]:
                     "frontmatter.schema",
                     article.file,
                     article.line_of("authors", index),
-                    f"The author '{author}' is not listed in content/board.yml.",
+                    f"The author '{author}' is not listed in content/board.yml."
+                    + did_you_mean(author, members),
                 )
         for index, record in enumerate(article.meta.reviews):
             member = board.member(record.reviewer)
@@ -136,11 +167,12 @@ def unknown_people(project: Project) -> Iterator[Diagnostic]:
                     "review.unknown-reviewer",
                     article.file,
                     article.line_of("reviews", index, "reviewer"),
-                    f"The review by '{record.reviewer}' does not count: '{record.reviewer}' {why}.",
+                    f"The review by '{record.reviewer}' does not count: '{record.reviewer}' {why}."
+                    + (did_you_mean(record.reviewer, reviewers) if member is None else ""),
                 )
 
 
-@rule
+@rule("review.self-approval")
 def self_approvals(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         for index, record in enumerate(article.meta.reviews):
@@ -153,7 +185,7 @@ def self_approvals(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule
+@rule("review.stale", "review.insufficient")
 def approvals(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         if article.meta.status != "approved" or project.board is None:
@@ -198,7 +230,7 @@ _VERDICT_CODES = {
 }
 
 
-@rule
+@rule("review.unsigned", "review.bad-signature", "review.foreign-key", "review.unverified-history")
 def review_signatures(project: Project) -> Iterator[Diagnostic]:
     """A record that claims the current text and does not verify is a forgery or a broken
     copy; one on older text only means it no longer counts (e.g. after a key was removed)."""
@@ -226,7 +258,7 @@ def review_signatures(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule
+@rule("review.overdue")
 def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         if article.meta.status != "approved" or project.board is None:
@@ -241,7 +273,7 @@ def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule
+@rule("date.future")
 def future_dates(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         if article.meta.last_updated > project.today + dt.timedelta(days=1):
@@ -263,18 +295,21 @@ def future_dates(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule
+@rule("link.unknown-article")
 def related_links(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         for index, other in enumerate(article.meta.related):
-            if other not in project.articles or other == article.id:
-                why = "is this article itself" if other == article.id else "does not exist"
-                yield diag(
-                    "link.unknown-article",
-                    article.file,
-                    article.line_of("related", index),
-                    f"The related article '{other}' {why}.",
-                )
+            if other == article.id:
+                message = f"The related article '{other}' is this article itself."
+            elif other not in project.articles:
+                others = [a for a in project.articles if a != article.id]
+                message = f"The related article '{other}' does not exist."
+                message += did_you_mean(other, others)
+            else:
+                continue
+            yield diag(
+                "link.unknown-article", article.file, article.line_of("related", index), message
+            )
 
 
 def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -288,7 +323,7 @@ def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any,
             yield from _strings(item, (*loc, index))
 
 
-@rule
+@rule("content.raw-html")
 def raw_html(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
         for loc, value in _strings(article.raw):
@@ -320,7 +355,7 @@ def raw_html(project: Project) -> Iterator[Diagnostic]:
 def run_checks(project: Project) -> list[Diagnostic]:
     if project.config_failed:
         return list(project.diagnostics)  # nothing else was read: nothing else to judge
-    found: list[Diagnostic] = []
+    found = list(project.diagnostics)  # what the loader met on the way
     for check in RULES:
         found.extend(check(project))
     return found

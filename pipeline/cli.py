@@ -1,4 +1,4 @@
-"""The command line: `pipeline check|build|serve|new|review|gate|status`.
+"""The command line: `pipeline check|build|serve|new|review|gate|status|explain`.
 
 Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one line, no traceback).
 """
@@ -306,6 +306,38 @@ def gate(root: Path, base_ref: str, fmt: str) -> None:
                 click.echo(f"    - {line}")
     click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
     sys.exit(1 if errors else 0)
+
+
+@cli.command()
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """What diagnostic CODE means and how to fix it; without CODE, every code."""
+    import difflib
+
+    from pipeline.codes import CODES, explain_text
+
+    if code is None:
+        _list_codes(CODES.values())
+        return
+    wanted = code.strip().strip("[]").lower()
+    if wanted in CODES:
+        click.echo(explain_text(CODES[wanted]))
+        return
+    family = [c for c in CODES.values() if c.family == wanted.rstrip(".")]
+    if family:  # `pipeline explain review`: the codes of that family
+        _list_codes(family)
+        return
+    close = difflib.get_close_matches(wanted, list(CODES), n=3, cutoff=0.5)
+    either = ", ".join(close[:-1]) + " or " + close[-1] if len(close) > 1 else "".join(close)
+    hint = f"did you mean {either}?" if close else "run `pipeline explain` for the list"
+    raise Failure(f"there is no diagnostic code '{code}': {hint}")
+
+
+def _list_codes(codes) -> None:  # noqa: ANN001 - an iterable of codes.Code
+    codes = list(codes)
+    width = max(len(c.code) for c in codes)
+    for c in codes:
+        click.echo(f"{c.code:<{width}}  {c.severity:<7}  {c.summary}")
 
 
 def main() -> None:

@@ -629,6 +629,7 @@ def _wanted_variants(
         if source.audience not in audiences:
             known = ", ".join(sorted(audiences)) or "none defined"
             message = f"'{source.audience}' is not an audience in publication.yml (known: {known})."
+            message += did_you_mean(source.audience, audiences, f"`{slug}.{{}}.md`")
             found.append(diag("audience.unknown", source.path, None, message))
         elif source.audience == default_audience:
             message = (
