@@ -119,6 +119,18 @@ def test_mkdocs_tags_are_tolerated(publication: Path) -> None:
     assert run.exit_code == 0, run.output + run.stderr
 
 
+def test_a_python_tag_in_mkdocs_yml_is_never_run(publication: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    replace_in(
+        publication,
+        "mkdocs.yml",
+        "site_dir: site\n",
+        f"site_dir: site\nextra:\n  x: !!python/object/apply:os.system ['touch {marker}']\n",
+    )
+    assert run_cli(publication, "check").exit_code == 0
+    assert not marker.exists()
+
+
 def test_a_site_name_that_is_not_text(publication: Path) -> None:
     replace_in(publication, "mkdocs.yml", "site_name: Clinical Guideline Notes", "site_name: [a]")
     error = _only(publication, "check")
