@@ -141,7 +141,7 @@ def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
         exclude: set[str] = set()
         if errors:
             text = diagnostics_mod.format_text(errors, [], len(project.articles))
-            if _command != "serve" or project.settings is None or project.board is None:
+            if _command != "serve" or project.config_failed:
                 raise PluginError(f"pipeline check found errors:\n{text}")
             exclude = articles_with_errors(project, errors)
             log.warning("pipeline check found errors; these articles are left out:\n%s", text)

@@ -1,27 +1,57 @@
-"""Validation rules. Each rule takes the loaded project and yields diagnostics; `run_checks`
-runs them all, so every problem is reported in one run."""
+"""Validation rules. Each rule takes the loaded project and yields diagnostics of the codes it
+declares (each explained in pipeline/codes.py); `run_checks` runs them all after the loader's
+own findings, so every problem is reported in one run."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline import paths, safety
 from pipeline.approval import approval_state, article_state
 from pipeline.citations import BodyFacts
-from pipeline.diagnostics import Diagnostic, diag
+from pipeline.codes import CODES
+from pipeline.diagnostics import Diagnostic, diag, did_you_mean
 from pipeline.loader import Article, Project
 from pipeline.references import latex_text
 from pipeline.signing import Verdict, timestamp
 
-Rule = Callable[[Project], Iterator[Diagnostic]]
+Check = Callable[[Project], Iterator[Diagnostic]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Check
+    codes: tuple[str, ...]  # every code the rule may report
+
+    @property
+    def name(self) -> str:
+        return self.check.__name__
+
+    def __call__(self, project: Project) -> Iterator[Diagnostic]:
+        for found in self.check(project):
+            if found.code not in self.codes:
+                raise KeyError(f"rule {self.name} reported {found.code}, which it does not declare")
+            yield found
+
+
 RULES: list[Rule] = []
 
 
-def rule(func: Rule) -> Rule:
-    RULES.append(func)
-    return func
+def rule(*codes: str) -> Callable[[Check], Rule]:
+    """Register a check that reports the declared codes (each must be in pipeline/codes.py)."""
+    for code in codes:
+        if code not in CODES:
+            raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
+
+    def register(check: Check) -> Rule:
+        declared = Rule(check, codes)
+        RULES.append(declared)
+        return declared
+
+    return register
 
 
 def _valid_articles(project: Project) -> Iterator[Article]:
@@ -30,13 +60,9 @@ def _valid_articles(project: Project) -> Iterator[Article]:
             yield article
 
 
-@rule
-def loading_problems(project: Project) -> Iterator[Diagnostic]:
-    yield from project.diagnostics
-
-
-@rule
+@rule("citation.unknown-key")
 def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
+    keys = [reference.key for reference in project.library.references.values()]
     for article in project.articles.values():
         for body in article.bodies.values():
             for citation in body.facts.citations:
@@ -45,11 +71,12 @@ def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
                         "citation.unknown-key",
                         body.file,
                         citation.line,
-                        f"The citation [@{citation.key}] matches no entry in references/*.bib.",
+                        f"The citation [@{citation.key}] matches no entry in references/*.bib."
+                        + did_you_mean(citation.key, keys, "`@{}`"),
                     )
 
 
-@rule
+@rule("citation.missing")
 def uncited_bullets(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
         for body in article.bodies.values():
@@ -67,7 +94,7 @@ def cited_keys(project: Project) -> set[str]:
     return {c.key.lower() for a in project.articles.values() for c in a.citations()}
 
 
-@rule
+@rule("reference.missing-field")
 def incomplete_references(project: Project) -> Iterator[Diagnostic]:
     for key in sorted(cited_keys(project)):
         reference = project.library.get(key)
@@ -82,7 +109,7 @@ def incomplete_references(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule
+@rule("reference.unused")
 def unused_references(project: Project) -> Iterator[Diagnostic]:
     if any(not article.bodies for article in project.articles.values()):
         return  # an unreadable article may cite anything: "unused" would be a guess
@@ -97,20 +124,11 @@ def unused_references(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule
+@rule("disclaimer.unknown")
 def unknown_disclaimers(project: Project) -> Iterator[Diagnostic]:
     settings = project.settings
     if settings is None:
         return
-    for index, audience in enumerate(settings.audiences):
-        if audience.disclaimer not in settings.disclaimers:
-            yield diag(
-                "disclaimer.unknown",
-                paths.PUBLICATION_FILE,
-                None,
-                f"Audience '{audience.id}' (audiences[{index}]) names the disclaimer "
-                f"'{audience.disclaimer}', which is not under `disclaimers`.",
-            )
     for article in _valid_articles(project):
         name = article.meta.disclaimer
         if name is not None and name not in settings.disclaimers:
@@ -119,15 +137,18 @@ def unknown_disclaimers(project: Project) -> Iterator[Diagnostic]:
                 "disclaimer.unknown",
                 article.file,
                 article.line_of("disclaimer"),
-                f"The disclaimer '{name}' does not exist (known: {known}).",
+                f"The disclaimer '{name}' does not exist (known: {known})."
+                + did_you_mean(name, settings.disclaimers),
             )
 
 
-@rule
+@rule("frontmatter.schema", "review.unknown-reviewer")
 def unknown_people(project: Project) -> Iterator[Diagnostic]:
     board = project.board
     if board is None:
         return
+    members = [m.id for m in board.members]
+    reviewers = [m.id for m in board.reviewers()]
     for article in _valid_articles(project):
         for index, author in enumerate(article.meta.authors):
             if board.member(author) is None:
@@ -135,7 +156,8 @@ def unknown_people(project: Project) -> Iterator[Diagnostic]:
                     "frontmatter.schema",
                     article.file,
                     article.line_of("authors", index),
-                    f"The author '{author}' is not listed in content/board.yml.",
+                    f"The author '{author}' is not listed in content/board.yml."
+                    + did_you_mean(author, members),
                 )
         for index, record in enumerate(article.meta.reviews):
             member = board.member(record.reviewer)
@@ -147,11 +169,12 @@ def unknown_people(project: Project) -> Iterator[Diagnostic]:
                     "review.unknown-reviewer",
                     article.file,
                     article.line_of("reviews", index, "reviewer"),
-                    f"The review by '{record.reviewer}' does not count: '{record.reviewer}' {why}.",
+                    f"The review by '{record.reviewer}' does not count: '{record.reviewer}' {why}."
+                    + (did_you_mean(record.reviewer, reviewers) if member is None else ""),
                 )
 
 
-@rule
+@rule("review.self-approval")
 def self_approvals(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         for index, record in enumerate(article.meta.reviews):
@@ -164,7 +187,7 @@ def self_approvals(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule
+@rule("review.stale", "review.insufficient")
 def approvals(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         if project.board is None or not article_state(project, article).claims_approval_that_fails:
@@ -207,7 +230,7 @@ _VERDICT_CODES = {
 }
 
 
-@rule
+@rule("review.unsigned", "review.bad-signature", "review.foreign-key", "review.unverified-history")
 def review_signatures(project: Project) -> Iterator[Diagnostic]:
     """A record that claims the current text and does not verify is a forgery or a broken
     copy; one on older text only means it no longer counts (e.g. after a key was removed)."""
@@ -235,7 +258,7 @@ def review_signatures(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule
+@rule("review.overdue")
 def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         if project.board is None:
@@ -250,7 +273,7 @@ def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule
+@rule("date.future")
 def future_dates(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         if article.meta.last_updated > project.today + dt.timedelta(days=1):
@@ -272,18 +295,21 @@ def future_dates(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule
+@rule("link.unknown-article")
 def related_links(project: Project) -> Iterator[Diagnostic]:
     for article in _valid_articles(project):
         for index, other in enumerate(article.meta.related):
-            if other not in project.articles or other == article.id:
-                why = "is this article itself" if other == article.id else "does not exist"
-                yield diag(
-                    "link.unknown-article",
-                    article.file,
-                    article.line_of("related", index),
-                    f"The related article '{other}' {why}.",
-                )
+            if other == article.id:
+                message = f"The related article '{other}' is this article itself."
+            elif other not in project.articles:
+                others = [a for a in project.articles if a != article.id]
+                message = f"The related article '{other}' does not exist."
+                message += did_you_mean(other, others)
+            else:
+                continue
+            yield diag(
+                "link.unknown-article", article.file, article.line_of("related", index), message
+            )
 
 
 def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -347,7 +373,7 @@ def _loc_name(loc: tuple[Any, ...]) -> str:
     return ".".join(map(str, loc))
 
 
-@rule
+@rule("content.raw-html", "content.external-resource")
 def raw_html(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
         for loc, value in _strings(article.raw):
@@ -362,7 +388,7 @@ def raw_html(project: Project) -> Iterator[Diagnostic]:
 _URL_FIELDS = {"site_url", "question_intake_url"}
 
 
-@rule
+@rule("content.raw-html", "content.external-resource")
 def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
     for file, doc in sorted(project.settings_yaml.items()):
         for loc, value in _strings(doc.data):
@@ -382,7 +408,7 @@ def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
         yield from _body_problems(paths.PUBLICATION_FILE, project.policy)
 
 
-@rule
+@rule("content.raw-html", "content.external-resource", "reference.invalid-identifier")
 def markup_in_references(project: Project) -> Iterator[Diagnostic]:
     for reference in project.library.references.values():
         entry = reference.entry
@@ -416,7 +442,9 @@ def markup_in_references(project: Project) -> Iterator[Diagnostic]:
 
 
 def run_checks(project: Project) -> list[Diagnostic]:
-    found: list[Diagnostic] = []
+    if project.config_failed:
+        return list(project.diagnostics)  # nothing else was read: nothing else to judge
+    found = list(project.diagnostics)  # what the loader met on the way
     for check in RULES:
         found.extend(check(project))
     return found

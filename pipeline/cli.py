@@ -1,4 +1,4 @@
-"""The command line: `pipeline check|build|serve|new|review|gate|status`.
+"""The command line: `pipeline check|build|serve|new|review|gate|status|explain`.
 
 Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one line, no traceback).
 """
@@ -51,6 +51,19 @@ def load_project(root: Path) -> Project:
         raise Failure(str(exc)) from None
 
 
+def stop_on_config(project: Project, fmt: str = "text") -> None:
+    """An invalid configuration means no content was read: report its problems alone, exit 1."""
+    if not project.config_failed:
+        return
+    errors, warnings = diagnostics_mod.split(project.diagnostics)
+    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, 0))
+    click.echo(CONFIG_FIRST, err=True)
+    sys.exit(1)
+
+
+CONFIG_FIRST = "pipeline: no article was read: fix the configuration first."
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
@@ -71,6 +84,7 @@ def cli(ctx: click.Context, root: Path) -> None:
 def check(root: Path, fmt: str) -> None:
     """Validate everything and report every problem at once."""
     project = load_project(root)
+    stop_on_config(project, fmt)
     with working(f"Checking {len(project.articles)} articles..."):
         errors, warnings = diagnostics_mod.split(run_checks(project))
     click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
@@ -198,6 +212,7 @@ def status(root: Path) -> None:
     from pipeline.approval import article_state
 
     project = load_project(root)
+    stop_on_config(project)
     table = Table(title=f"{len(project.articles)} article(s)")
     for column in ("article", "status", "approvals", "stale", "review due"):
         table.add_column(column)
@@ -262,7 +277,7 @@ def serve(root: Path, dev_addr: str | None) -> None:
     """Live preview that re-renders when content or references change."""
     from pipeline.build import serve as run_serve
 
-    load_project(root)  # fail early, with one line, when root is not a publication
+    stop_on_config(load_project(root))  # fail early when root is not a valid publication
     run_serve(root, dev_addr)
 
 
@@ -279,6 +294,7 @@ def gate(root: Path, base_ref: str, fmt: str) -> None:
     from pipeline.gitio import GitError
 
     project = load_project(root)
+    stop_on_config(project, fmt)
     try:
         result = run_gate(project, base_ref)
     except (GitError, GateProblem) as exc:
@@ -293,6 +309,38 @@ def gate(root: Path, base_ref: str, fmt: str) -> None:
                 click.echo(f"    - {line}")
     click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
     sys.exit(1 if errors else 0)
+
+
+@cli.command()
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """What diagnostic CODE means and how to fix it; without CODE, every code."""
+    import difflib
+
+    from pipeline.codes import CODES, explain_text
+
+    if code is None:
+        _list_codes(CODES.values())
+        return
+    wanted = code.strip().strip("[]").lower()
+    if wanted in CODES:
+        click.echo(explain_text(CODES[wanted]))
+        return
+    family = [c for c in CODES.values() if c.family == wanted.rstrip(".")]
+    if family:  # `pipeline explain review`: the codes of that family
+        _list_codes(family)
+        return
+    close = difflib.get_close_matches(wanted, list(CODES), n=3, cutoff=0.5)
+    either = ", ".join(close[:-1]) + " or " + close[-1] if len(close) > 1 else "".join(close)
+    hint = f"did you mean {either}?" if close else "run `pipeline explain` for the list"
+    raise Failure(f"there is no diagnostic code '{code}': {hint}")
+
+
+def _list_codes(codes) -> None:  # noqa: ANN001 - an iterable of codes.Code
+    codes = list(codes)
+    width = max(len(c.code) for c in codes)
+    for c in codes:
+        click.echo(f"{c.code:<{width}}  {c.severity:<7}  {c.summary}")
 
 
 def main() -> None:

@@ -1,58 +1,14 @@
-"""Diagnostics: a stable code, a file, a line and one plain sentence."""
+"""Diagnostics: a stable code (declared in pipeline/codes.py), a file, a line and one plain
+sentence."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Literal
 
-Severity = Literal["error", "warning"]
-
-# The severity of every code; a code not listed here is a programming error.
-SEVERITY: dict[str, Severity] = {
-    "frontmatter.syntax": "error",
-    "frontmatter.schema": "error",
-    "article.slug": "error",
-    "article.duplicate": "error",
-    "article.size": "error",
-    "audience.unknown": "error",
-    "citation.unknown-key": "error",
-    "citation.missing": "error",
-    "reference.syntax": "error",
-    "reference.duplicate-key": "error",
-    "reference.missing-field": "error",
-    "reference.invalid-identifier": "error",
-    "reference.unused": "warning",
-    "disclaimer.unknown": "error",
-    "review.unknown-reviewer": "error",
-    "review.self-approval": "error",
-    "review.stale": "error",
-    "review.insufficient": "error",
-    "review.overdue": "warning",
-    "review.unsigned": "error",
-    "review.bad-signature": "error",
-    "review.foreign-key": "error",
-    "review.unverified-history": "warning",
-    "date.future": "error",
-    "link.unknown-article": "error",
-    "content.raw-html": "error",
-    "content.unknown-file": "error",
-    "content.special-file": "error",
-    "content.control-character": "error",
-    "reference.size": "error",
-    "build.template": "error",
-    "build.duplicate-page": "error",
-    "content.external-resource": "error",
-    "config.syntax": "error",
-    "config.schema": "error",
-    "gate.forged-review": "error",
-    "gate.reviewer-edited": "error",
-    "gate.review-rewritten": "error",
-    "gate.status-transition": "error",
-    "gate.settings-unapproved": "error",
-    "gate.unknown-file": "error",
-}
+from pipeline.codes import CODES, Severity
 
 
 @dataclass(frozen=True, order=True)
@@ -64,7 +20,7 @@ class Diagnostic:
 
     @property
     def severity(self) -> Severity:
-        return SEVERITY[self.code]
+        return CODES[self.code].severity
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -72,9 +28,22 @@ class Diagnostic:
 
 
 def diag(code: str, file: str, line: int | None, message: str) -> Diagnostic:
-    if code not in SEVERITY:
-        raise KeyError(f"unknown diagnostic code {code}")
+    if code not in CODES:
+        raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
     return Diagnostic(file=file, line=line, code=code, message=message)
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like `word` (ignoring case), if one is close enough to be a typo."""
+    by_lower = {choice.lower(): choice for choice in choices}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], form: str = "`{}`") -> str:
+    """ " Did you mean `x`?" for a likely typo of one of `choices`, else ""."""
+    match = closest(word, choices)
+    return f" Did you mean {form.format(match)}?" if match is not None else ""
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, str, str]:

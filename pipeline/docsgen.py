@@ -1,13 +1,15 @@
-"""Generates docs/formats.md and schema/*.json from the pydantic models.
+"""Generates docs/formats.md and schema/*.json from the pydantic models and the declared
+diagnostic codes.
 
-Run `python -m pipeline.docsgen` after changing `pipeline/model.py`; a test keeps them in step."""
+Run `python -m pipeline.docsgen` after changing `pipeline/model.py` or `pipeline/codes.py`; a
+test keeps them in step."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from pipeline.diagnostics import SEVERITY
+from pipeline.codes import CODES, Code
 from pipeline.model import (
     Audience,
     Board,
@@ -39,15 +41,41 @@ def formats_markdown() -> str:
     parts = [
         "# File formats",
         "",
-        "Generated from `pipeline/model.py` by `python -m pipeline.docsgen`; do not edit by hand.",
+        "Generated from `pipeline/model.py` and `pipeline/codes.py` by",
+        "`python -m pipeline.docsgen`; do not edit by hand.",
         "Unknown fields are errors. JSON Schemas for editors' tools are in `schema/`.",
         "",
     ]
     for title, model in SECTIONS:
         parts += [f"## {title}", "", field_table(model), ""]
-    parts += ["## Diagnostic codes", "", "| code | severity |", "|---|---|"]
-    parts += [f"| `{code}` | {severity} |" for code, severity in SEVERITY.items()]
+    parts += [
+        "## Diagnostic codes",
+        "",
+        "`pipeline explain CODE` prints the same explanation in a terminal.",
+        "",
+        "| code | severity | when |",
+        "|---|---|---|",
+    ]
+    parts += [
+        f"| [`{c.code}`](#{_anchor(c)}) | {c.severity} | {c.summary} |" for c in CODES.values()
+    ]
+    for code in CODES.values():
+        parts += ["", *code_markdown(code)]
     return "\n".join(parts) + "\n"
+
+
+def _anchor(code: Code) -> str:
+    return code.code.replace(".", "")
+
+
+def code_markdown(code: Code) -> list[str]:
+    parts = [f"### `{code.code}`", "", f"*{code.severity}*: {code.summary}.", ""]
+    parts += [code.explanation, "", f"**How to fix.** {code.fix}"]
+    if code.bad:
+        where = f" (in `{code.where}`)" if code.where else ""
+        parts += ["", f"Instead of{where}:", "", "```text", code.bad, "```", ""]
+        parts += ["write:", "", "```text", code.good, "```"]
+    return parts
 
 
 def schema_files() -> dict[str, str]:

@@ -21,10 +21,12 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline import paths
 from pipeline.citations import BodyFacts, Citation, analyse
-from pipeline.diagnostics import Diagnostic, diag
+from pipeline.diagnostics import Diagnostic, closest, diag, did_you_mean
 from pipeline.model import Board, FrontMatter, Publication, VariantFrontMatter
 from pipeline.paths import SourceFile
 from pipeline.references import Library, ParsedFile, combine, parse_file
+
+DATE_FORMAT = "write dates as YYYY-MM-DD, for example 2024-03-15"
 
 _FENCE = re.compile(r"^---[ \t]*$")
 
@@ -122,7 +124,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError):
             raise YamlLimit(
-                f"`{node.value}` is not a real date (check the month and the day)",
+                f"`{node.value}` is not a real date (check the month and the day; {DATE_FORMAT})",
                 node.start_mark,
             ) from None
 
@@ -130,6 +132,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+
+
+class _SiteLoader(_Loader):
+    """The loader for mkdocs.yml: MkDocs' own tags (`!ENV`, `!relative`, `!!python/name:...`)
+    are read as the plain value they are written with, never run."""
+
+    def construct_tagged(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self.construct_mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            return self.construct_sequence(node)
+        return self.construct_scalar(node)
+
+
+_SiteLoader.add_constructor(None, _SiteLoader.construct_tagged)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -221,9 +238,9 @@ def compose_yaml(text: str) -> yaml.Node | None:
     return node
 
 
-def construct_yaml(node: yaml.Node, first_line: int) -> Any:
+def construct_yaml(node: yaml.Node, first_line: int, loader_class: type = _Loader) -> Any:
     """The Python data of a composed document; a located yaml.YAMLError on a bad value."""
-    loader = _Loader("")
+    loader = loader_class("")
     loader.first_line = first_line
     try:
         return loader.construct_document(node)
@@ -233,10 +250,10 @@ def construct_yaml(node: yaml.Node, first_line: int) -> Any:
         loader.dispose()
 
 
-def parse_yaml(text: str, first_line: int) -> YamlDoc:
+def parse_yaml(text: str, first_line: int, loader_class: type = _Loader) -> YamlDoc:
     """Raises yaml.YAMLError (with a mark) on bad YAML or YAML beyond the limits."""
     node = compose_yaml(text)
-    data = construct_yaml(node, first_line) if node is not None else None
+    data = construct_yaml(node, first_line, loader_class) if node is not None else None
     lines = _node_lines(node, first_line) if node is not None else {(): first_line}
     return YamlDoc(data=data, lines=lines, text=text)
 
@@ -255,6 +272,32 @@ def _plain_loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+_DATE_ERRORS = ("date_", "datetime_")
+_UNION_DATE_TAGS = ("date", "datetime")  # pydantic names the member of `datetime | date`
+
+
+def _error_loc(err: Any) -> tuple[Any, ...]:
+    loc = tuple(p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function"))
+    if (
+        err["type"].startswith(_DATE_ERRORS)
+        and len(loc) > 1
+        and loc[-1] in _UNION_DATE_TAGS
+        and isinstance(loc[-2], str)
+    ):
+        loc = loc[:-1]  # one error for the field, not one per member of the union
+    return loc
+
+
+def _value_message(name: str, err: Any) -> str:
+    if err["type"].startswith(_DATE_ERRORS):
+        return f"`{name}` is not a valid date (`{err['input']}`): {DATE_FORMAT}."
+    message = f"`{name}`: {err['msg']}."
+    if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+        allowed = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
+        message += did_you_mean(err["input"], allowed)
+    return message
+
+
 def schema_errors(
     model: type[BaseModel], doc: YamlDoc, code: str, file: str, what: str
 ) -> tuple[Any, list[Diagnostic]]:
@@ -263,21 +306,30 @@ def schema_errors(
     try:
         return model.model_validate(doc.data), []
     except ValidationError as exc:
-        found = []
-        for err in exc.errors():
-            loc = tuple(
-                p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function")
-            )
-            name = _plain_loc(loc) or "(top level)"
-            if err["type"] == "missing":
-                message = f"{what} has no `{name}` field; it is required."
-            elif err["type"] == "extra_forbidden":
-                allowed = ", ".join(_allowed_fields(model, loc[:-1]))
-                message = f"`{name}` is not a known field of {what.lower()} (allowed: {allowed})."
-            else:
-                message = f"`{name}`: {err['msg']}."
-            found.append(diag(code, file, doc.line_of(loc), message))
-        return None, found
+        errors = [(err, _error_loc(err)) for err in exc.errors()]
+    typos = {loc: _typo_of(model, loc) for err, loc in errors if err["type"] == "extra_forbidden"}
+    meant = {(*loc[:-1], typo) for loc, typo in typos.items() if typo is not None}
+    found: dict[tuple[int, str], Diagnostic] = {}
+    for err, loc in errors:
+        name = _plain_loc(loc) or "(top level)"
+        if err["type"] == "missing":
+            if loc in meant:
+                continue  # the unknown field that is its typo says so: one typo, one diagnostic
+            message = f"{what} has no `{name}` field; it is required."
+        elif err["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_fields(model, loc[:-1]))
+            message = f"`{name}` is not a known field of {what.lower()} (allowed: {allowed})."
+            if typos[loc] is not None:
+                message += f" Did you mean `{typos[loc]}`?"
+        else:
+            message = _value_message(name, err)
+        line = doc.line_of(loc)
+        found.setdefault((line, message), diag(code, file, line, message))
+    return None, list(found.values())
+
+
+def _typo_of(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    return closest(str(loc[-1]), _allowed_fields(model, loc[:-1]))
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -425,6 +477,7 @@ class Project:
     # The YAML of publication.yml and board.yml as read (for field lines), by file.
     settings_yaml: dict[str, YamlDoc] = field(default_factory=dict)
     policy: BodyFacts | None = None  # the editorial policy, parsed like a body
+    config_failed: bool = False  # a configuration file is invalid, so no content was read
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(article_id)
@@ -437,18 +490,90 @@ def load_settings(
     what: str,
     docs: dict[str, YamlDoc] | None = None,
 ) -> tuple[Any, list[Diagnostic]]:
+    settings, found, doc = _read_settings(root, file, model, what)
+    if docs is not None and doc is not None:
+        docs[file] = doc
+    return settings, found
+
+
+def _read_settings(
+    root: Path, file: str, model: type[BaseModel], what: str
+) -> tuple[Any, list[Diagnostic], YamlDoc | None]:
     if not os.path.lexists(root / file):
-        return None, [diag("config.syntax", file, None, f"{what} is missing: create {file}.")]
+        return None, [diag("config.syntax", file, None, f"{what} is missing: create {file}.")], None
     text, found = paths.read_source(root, file)
     if text is None:
-        return None, found
+        return None, found, None
     try:
         doc = parse_yaml(text, 1)
     except yaml.YAMLError as exc:
-        return None, [yaml_error("config.syntax", file, 1, exc)]
-    if docs is not None:
-        docs[file] = doc
-    return schema_errors(model, doc, "config.schema", file, what)
+        return None, [yaml_error("config.syntax", file, 1, exc)], None
+    settings, found = schema_errors(model, doc, "config.schema", file, what)
+    return settings, found, doc
+
+
+def _audience_disclaimers(settings: Publication, doc: YamlDoc) -> Iterator[Diagnostic]:
+    for index, audience in enumerate(settings.audiences):
+        if audience.disclaimer not in settings.disclaimers:
+            known = ", ".join(sorted(settings.disclaimers)) or "none"
+            yield diag(
+                "disclaimer.unknown",
+                paths.PUBLICATION_FILE,
+                doc.line_of(("audiences", index, "disclaimer")),
+                f"Audience '{audience.id}' (audiences[{index}]) names the disclaimer "
+                f"'{audience.disclaimer}', which is not under `disclaimers` (known: {known})."
+                + did_you_mean(audience.disclaimer, settings.disclaimers),
+            )
+
+
+def check_site_config(root: Path) -> list[Diagnostic]:
+    """mkdocs.yml is YAML (MkDocs' tags allowed) with a `site_name`; MkDocs checks the rest
+    when it builds."""
+    file = paths.MKDOCS_FILE
+    if not os.path.lexists(root / file):
+        message = f"The site configuration is missing: create {file} with a `site_name`."
+        return [diag("config.syntax", file, None, message)]
+    text, found = paths.read_source(root, file)
+    if text is None:
+        return found
+    try:
+        doc = parse_yaml(text, 1, _SiteLoader)
+    except yaml.YAMLError as exc:
+        return [yaml_error("config.syntax", file, 1, exc)]
+    if not isinstance(doc.data, dict):
+        message = "The site configuration must be a mapping of settings such as `site_name`."
+        return [diag("config.schema", file, doc.line_of(()), message)]
+    name = doc.data.get("site_name")
+    if "site_name" not in doc.data:
+        typo = closest("site_name", [k for k in doc.data if isinstance(k, str)])
+        if typo is not None:
+            message = f"`{typo}` is not a MkDocs setting. Did you mean `site_name`?"
+            return [diag("config.schema", file, doc.line_of((typo,)), message)]
+        message = "The site configuration has no `site_name`: add one, e.g. `site_name: Notes`."
+        return [diag("config.schema", file, doc.line_of(()), message)]
+    if not isinstance(name, str) or not name.strip():
+        message = "`site_name` must be text: the name of the site, e.g. `site_name: Notes`."
+        return [diag("config.schema", file, doc.line_of(("site_name",)), message)]
+    return []
+
+
+def load_config(
+    root: Path, site_config: bool = True, docs: dict[str, YamlDoc] | None = None
+) -> tuple[Publication | None, Board | None, list[Diagnostic]]:
+    """The settings and the board, and every problem with them or with mkdocs.yml; `docs`
+    receives their YAML (for field lines)."""
+    settings, found, doc = _read_settings(
+        root, paths.PUBLICATION_FILE, Publication, "The publication settings"
+    )
+    if docs is not None and doc is not None:
+        docs[paths.PUBLICATION_FILE] = doc
+    if settings is not None and doc is not None:
+        found += _audience_disclaimers(settings, doc)
+    board, more = load_settings(root, paths.BOARD_FILE, Board, "The board list", docs)
+    found += more
+    if site_config:
+        found += check_site_config(root)
+    return settings, board, found
 
 
 def _policy_facts(settings: Publication | None, doc: YamlDoc | None) -> BodyFacts | None:
@@ -530,6 +655,7 @@ def _wanted_variants(
         if source.audience not in audiences:
             known = ", ".join(sorted(audiences)) or "none defined"
             message = f"'{source.audience}' is not an audience in publication.yml (known: {known})."
+            message += did_you_mean(source.audience, audiences, f"`{slug}.{{}}.md`")
             found.append(diag("audience.unknown", source.path, None, message))
         elif source.audience == default_audience:
             message = (
@@ -545,29 +671,29 @@ def _wanted_variants(
     return wanted, found
 
 
-def load(root: Path, today: dt.date | None = None) -> Project:
+def load(root: Path, today: dt.date | None = None, site_config: bool = True) -> Project:
+    """The publication at `root`. Its configuration comes first: when publication.yml,
+    board.yml or (unless `site_config` is false, as for a Git snapshot of one article)
+    mkdocs.yml is invalid, no content is read and the project holds only their problems."""
     with _gc_paused():
-        return _load(root, today)
+        return _load(root, today, site_config)
 
 
-def _load(root: Path, today: dt.date | None) -> Project:
+def _load(root: Path, today: dt.date | None, site_config: bool) -> Project:
     root = root.resolve()
     if not root.is_dir():
         raise EnvironmentProblem(f"{root} is not a folder")
     content = root / paths.CONTENT
     if not content.is_dir():
         raise EnvironmentProblem(f"{root} has no content/ folder: is it a publication repository?")
-    diagnostics: list[Diagnostic] = []
+    today = today or dt.datetime.now(dt.UTC).date()
     settings_yaml: dict[str, YamlDoc] = {}
-    settings, found = load_settings(
-        root, paths.PUBLICATION_FILE, Publication, "The publication settings", settings_yaml
-    )
-    diagnostics += found
-    board, found = load_settings(root, paths.BOARD_FILE, Board, "The board list", settings_yaml)
-    diagnostics += found
-    evidence = list(settings.review.evidence_sections) if settings else []
-    audiences = {a.id for a in settings.audiences} if settings else set()
-    default_audience = settings.default_audience.id if settings else "default"
+    settings, board, diagnostics = load_config(root, site_config, settings_yaml)
+    if settings is None or board is None or diagnostics:
+        return Project(root, settings, board, {}, Library(), diagnostics, today, config_failed=True)
+    evidence = list(settings.review.evidence_sections)
+    audiences = {a.id for a in settings.audiences}
+    default_audience = settings.default_audience.id
 
     sources, found = paths.scan_sources(root)
     diagnostics += found
@@ -599,7 +725,7 @@ def _load(root: Path, today: dt.date | None) -> Project:
         articles=articles,
         library=library,
         diagnostics=diagnostics,
-        today=today or dt.datetime.now(dt.UTC).date(),
+        today=today,
         settings_yaml=settings_yaml,
         policy=_policy_facts(settings, settings_yaml.get(paths.PUBLICATION_FILE)),
     )

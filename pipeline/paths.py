@@ -28,7 +28,7 @@ NAME = re.compile(NAME_PATTERN)  # use with fullmatch: `$` would let a trailing 
 BIB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_NAME_LENGTH = 100
 MAX_ARTICLE_BYTES = 1_000_000  # an article or an audience variant
-MAX_SETTINGS_BYTES = 1_000_000  # publication.yml, board.yml
+MAX_SETTINGS_BYTES = 1_000_000  # publication.yml, board.yml, mkdocs.yml
 MAX_BIB_BYTES = 5_000_000  # one .bib file; split a larger library into several files
 
 # Pages and folders the site itself writes, so no topic or slug may take their name:
@@ -176,7 +176,7 @@ def _limits(file: str) -> tuple[int, str, str]:
     kind = classify(file).kind
     if kind == "references":
         return MAX_BIB_BYTES, "reference.size", "reference.syntax"
-    if kind in ("publication", "board"):
+    if kind in ("publication", "board") or file == MKDOCS_FILE:
         return MAX_SETTINGS_BYTES, "config.syntax", "config.syntax"
     return MAX_ARTICLE_BYTES, "article.size", "frontmatter.syntax"
 

@@ -323,6 +323,18 @@ def edit_front_matter(path: Path, status: str, record: dict | None) -> None:
         raise ReviewRefused(f"{name} could not be written as meant; it was left unchanged")
 
 
+def require_config(project: Project) -> None:
+    """Nothing is recorded under an invalid configuration: who may review and how many
+    approvals count both come from it."""
+    if not project.config_failed:
+        return
+    first = project.diagnostics[0]
+    where = f"line {first.line}: " if first.line else ""
+    more = len(project.diagnostics) - 1
+    also = f" ({more} more problem(s): run `pipeline check`)" if more else ""
+    raise ReviewRefused(f"fix {first.file} first: {where}{first.message}{also}")
+
+
 def _article(project: Project, article_id: str) -> Article:
     article = project.article(article_id)
     if article is None:
@@ -407,6 +419,7 @@ def review(
     key: str | None = None,
     when: dt.datetime | None = None,
 ) -> ReviewResult:
+    require_config(project)
     article = _article(project, article_id)
     member = _check_reviewer(project, article, reviewer)
     errors = _blocking_errors(project, article)
@@ -454,6 +467,7 @@ def approve_settings(project: Project, reviewer: str, key: str | None = None) ->
     settings-approvals.yml."""
     from pipeline import gitio, governance
 
+    require_config(project)
     member = board_reviewer(project, reviewer)
     root = project.root
     try:
@@ -497,6 +511,7 @@ TODO One-paragraph answer to the question, citing its sources like this [@{key}]
 
 def scaffold(project: Project, article_id: str, author: str, today: dt.date | None = None) -> Path:
     """Write a new article from the template; never overwrites."""
+    require_config(project)
     source = paths.classify(f"{paths.CONTENT}/{article_id}{paths.ARTICLE_SUFFIX}")
     if source.kind != "article":
         reason = source.message if source.code == "article.slug" else "not <topic>/<slug>"
