@@ -18,48 +18,9 @@ from tests.conftest import (
     signed_record,
     write,
 )
+from tests.gitrepo import EDITOR, NEW, NEW_ARTICLE, NEW_ID, REVIEWER, SECOND, commit, git
 
-EDITOR = ("jordan.doe@example.org", "Jordan Doe")
-REVIEWER = ("a.smith@example.org", "Example Reviewer A. Smith")
-SECOND = ("b.jones@example.org", "Example Reviewer B. Jones")
 APPROVED = "content/oncology/net-imaging.md"
-NEW_ID = "endocrinology/levothyroxine-timing"
-NEW = f"content/{NEW_ID}.md"
-NEW_ARTICLE = """---
-question: When should levothyroxine be taken?
-title: Timing of levothyroxine doses
-authors: [jdoe]
-status: {status}
-last_updated: 2026-11-01
-tags: [hypothyroidism]
----
-Levothyroxine is absorbed best on an empty stomach [@ata-hypothyroidism-2014].
-
-## Recommendations
-- Take it 30 to 60 minutes before breakfast, or at bedtime [@ata-hypothyroidism-2014].
-"""
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
-def commit(repo: Path, who: tuple[str, str], message: str) -> None:
-    git(repo, "add", "-A")
-    git(
-        repo,
-        "-c",
-        f"user.email={who[0]}",
-        "-c",
-        f"user.name={who[1]}",
-        "commit",
-        "-q",
-        "-m",
-        message,
-    )
 
 
 @pytest.fixture
