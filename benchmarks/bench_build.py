@@ -88,9 +88,12 @@ def main() -> None:
     noop, out_noop = run(py, "-m", "pipeline", "--root", str(root), "build", cwd=root)
     rewritten = re.search(r"(\d+) page\(s\) rewritten", out_noop).group(1)
     target = next((root / "content").glob("*/article-00000.md"))
-    # A date change keeps the approval valid (it is not content) but shows on the page.
+    # An editor's change: a date readers see, so the article goes back to review (and, with no
+    # Git history in the benchmark, is held back).
     target.write_text(
-        target.read_text().replace("last_updated: 2026-01-01", "last_updated: 2026-01-02")
+        target.read_text()
+        .replace("last_updated: 2026-01-01", "last_updated: 2026-01-02")
+        .replace("status: approved", "status: under_review")
     )
     one, out_one = run(py, "-m", "pipeline", "--root", str(root), "build", cwd=root)
     rewritten_one = re.search(r"(\d+) page\(s\) rewritten", out_one).group(1)
