@@ -51,32 +51,10 @@ def changed_paths(root: Path, base: str, head: str = "HEAD") -> list[str]:
     return [p for p in out.split("\0") if p]
 
 
-def commits_touching(root: Path, base: str, path: str, head: str = "HEAD") -> list[Commit]:
-    """Commits in base..head that changed `path`, oldest first."""
-    out = git(
-        root,
-        "log",
-        "--reverse",
-        "--full-history",
-        "--format=%H%x1f%ae%x1f%an%x1f%s%x1e",
-        f"{base}..{head}",
-        "--",
-        path,
-    )
-    return _commits(out)
-
-
 def show(root: Path, rev: str, path: str) -> str | None:
     """A file's text at a revision, or None where it does not exist."""
     try:
         return git(root, "show", f"{rev}:{path}")
-    except GitError:
-        return None
-
-
-def first_parent(root: Path, sha: str) -> str | None:
-    try:
-        return resolve(root, f"{sha}^1")
     except GitError:
         return None
 
