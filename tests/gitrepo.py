@@ -47,3 +47,21 @@ def commit(repo: Path, who: tuple[str, str], message: str, *paths: str) -> None:
         "-m",
         message,
     )
+
+
+def pull_request_repo(root: Path) -> Path:
+    """`root` (a copy of the publication) as a repository: all of it on `main`, and a pull
+    request branch `pr` checked out."""
+    git(root, "init", "-q", "-b", "main")
+    commit(root, EDITOR, "Publication as on main")
+    git(root, "checkout", "-q", "-b", "pr")
+    return root
+
+
+def run_gate(repo: Path, base: str = "main") -> tuple[int, set[str], str]:
+    """`pipeline gate --base BASE`: exit code, error codes, and everything it printed."""
+    from tests.conftest import run_cli
+
+    run = run_cli(repo, "gate", "--base", base, "--format", "json")
+    report = run.json()
+    return run.exit_code, {d["code"] for d in report["errors"]}, run.output + run.stderr

@@ -18,7 +18,18 @@ from tests.conftest import (
     signed_record,
     write,
 )
-from tests.gitrepo import EDITOR, NEW, NEW_ARTICLE, NEW_ID, REVIEWER, SECOND, commit, git
+from tests.gitrepo import (
+    EDITOR,
+    NEW,
+    NEW_ARTICLE,
+    NEW_ID,
+    REVIEWER,
+    SECOND,
+    commit,
+    git,
+    pull_request_repo,
+    run_gate,
+)
 
 APPROVED = "content/oncology/net-imaging.md"
 
@@ -27,16 +38,10 @@ APPROVED = "content/oncology/net-imaging.md"
 def repo(tmp_path: Path) -> Path:
     root = copy_publication(tmp_path / "repo")
     (root / "pipeline").unlink()  # the gate needs no theme; keep the repository self-contained
-    git(root, "init", "-q", "-b", "main")
-    commit(root, EDITOR, "Publication as on main")
-    git(root, "checkout", "-q", "-b", "pr")
-    return root
+    return pull_request_repo(root)
 
 
-def gate(repo: Path, base: str = "main") -> tuple[int, set[str], str]:
-    run = run_cli(repo, "gate", "--base", base, "--format", "json")
-    report = run.json()
-    return run.exit_code, {d["code"] for d in report["errors"]}, run.output + run.stderr
+gate = run_gate
 
 
 def review(repo: Path, action: str, article: str, reviewer: str = "asmith") -> None:
@@ -73,6 +78,19 @@ def attacker_key(tmp: Path) -> str:
         check=True,
     )
     return str(key)
+
+
+def promote_editor_with_own_key(repo: Path, tmp: Path) -> str:
+    """The editor jdoe makes himself a reviewer in board.yml, with a key of his own."""
+    key = attacker_key(tmp)
+    public = Path(key + ".pub").read_text().strip()
+    replace_in(
+        repo,
+        "content/board.yml",
+        "    role: editor\n    git_email: jordan.doe@example.org\n",
+        f"    role: reviewer\n    git_email: jordan.doe@example.org\n    signing_key: {public}\n",
+    )
+    return key
 
 
 # --- genuine paths ---------------------------------------------------------------------------
@@ -265,14 +283,7 @@ def test_signed_record_replayed_onto_another_article_is_forged(repo: Path) -> No
 def test_promoting_yourself_in_board_yml_needs_settings_approval(
     repo: Path, tmp_path: Path
 ) -> None:
-    key = attacker_key(tmp_path)
-    public = Path(key + ".pub").read_text().strip()
-    text = (repo / "content/board.yml").read_text()
-    text = text.replace(
-        "    role: editor\n    git_email: jordan.doe@example.org\n",
-        f"    role: reviewer\n    git_email: jordan.doe@example.org\n    signing_key: {public}\n",
-    )
-    (repo / "content/board.yml").write_text(text)
+    key = promote_editor_with_own_key(repo, tmp_path)
     write(repo, NEW, NEW_ARTICLE.format(status="under_review").replace("[jdoe]", "[mroe]"))
     commit(repo, EDITOR, "Make me a reviewer, add an article")
     run = run_cli(repo, "review", "approve", NEW_ID, "--reviewer", "jdoe", "--key", key)
@@ -325,14 +336,7 @@ def test_pipeline_code_change_needs_settings_approval(repo: Path) -> None:
 def test_settings_approval_by_a_reviewer_added_in_the_same_pull_request_does_not_count(
     repo: Path, tmp_path: Path
 ) -> None:
-    key = attacker_key(tmp_path)
-    public = Path(key + ".pub").read_text().strip()
-    text = (repo / "content/board.yml").read_text()
-    text = text.replace(
-        "    role: editor\n    git_email: jordan.doe@example.org\n",
-        f"    role: reviewer\n    git_email: jordan.doe@example.org\n    signing_key: {public}\n",
-    )
-    (repo / "content/board.yml").write_text(text)
+    key = promote_editor_with_own_key(repo, tmp_path)
     commit(repo, EDITOR, "Promote")
     assert (
         run_cli(repo, "review", "approve-settings", "--reviewer", "jdoe", "--key", key).exit_code

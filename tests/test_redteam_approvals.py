@@ -26,7 +26,18 @@ from tests.conftest import (
     signed_record,
     write,
 )
-from tests.gitrepo import EDITOR, NEW, NEW_ARTICLE, NEW_ID, REVIEWER, SECOND, commit, git
+from tests.gitrepo import (
+    EDITOR,
+    NEW,
+    NEW_ARTICLE,
+    NEW_ID,
+    REVIEWER,
+    SECOND,
+    commit,
+    git,
+    pull_request_repo,
+    run_gate,
+)
 
 IMAGING_ID = "oncology/net-imaging"
 IMAGING = f"content/{IMAGING_ID}.md"
@@ -46,16 +57,10 @@ def repo(tmp_path: Path) -> Path:
     """The example publication on `main`, a pull request branch `pr`. The `pipeline` symlink
     (the theme MkDocs needs) is committed as a link: never write below it."""
     root = copy_publication(tmp_path / "repo")
-    git(root, "init", "-q", "-b", "main")
-    commit(root, EDITOR, "Publication as on main")
-    git(root, "checkout", "-q", "-b", "pr")
-    return root
+    return pull_request_repo(root)
 
 
-def gate(repo: Path, base: str = "main") -> tuple[int, set[str], str]:
-    run = run_cli(repo, "gate", "--base", base, "--format", "json")
-    report = run.json()
-    return run.exit_code, {d["code"] for d in report["errors"]}, run.output + run.stderr
+gate = run_gate
 
 
 def check_codes(repo: Path) -> tuple[int, set[str]]:
