@@ -374,7 +374,7 @@ class Article:
     library: Library | None = None  # the references as of that commit
 
     def cited_keys(self) -> set[str]:
-        return {c.key.lower() for c in self.citations()}
+        return {key for body in self.bodies.values() for key in body.facts.numbers}
 
     def line_of(self, *loc: Any) -> int | None:
         return self.yaml.line_of(loc) if self.yaml else None

@@ -55,8 +55,9 @@ def test_article_page_shows_everything_a_reader_needs(production: Path) -> None:
     assert note.a["href"] == "../../board/"
     assert (production / "site/board/index.html").is_file()
     steps = [li.get_text() for li in article.select(".gp-stepper li")]
-    assert steps == ["Submitted", "Under Review", "Approved"]
-    assert article.select_one('.gp-stepper [aria-current="step"]').get_text() == "Approved"
+    assert steps == ["Submitted: completed", "Under Review: completed", "Approved: completed"]
+    current = article.select_one('.gp-stepper [aria-current="step"]')
+    assert current.get_text() == "Approved: completed"
     updated = article.select_one(".gp-updated")
     assert "Last updated: December 2, 2026" in updated.get_text(" ", strip=True)
     assert updated.select_one("a.gp-policy-link")["href"] == "../../editorial-policy/"
@@ -129,7 +130,7 @@ def test_preview_publishes_everything_with_banners(preview: Path) -> None:
     assert banner.get_text() == (
         "Educational purpose only - exercise caution: this content is pending human review"
     )
-    assert pending.select_one('[aria-current="step"]').get_text() == "Under Review"
+    assert pending.select_one('[aria-current="step"]').get_text() == "Under Review: current"
     assert soup(preview, ARTICLE_PAGE).select_one(".gp-banner") is None
     dashboard = soup(preview, "review-dashboard/index.html").get_text()
     assert "Starting and monitoring levothyroxine" in dashboard and "0 of 1" in dashboard
@@ -267,7 +268,8 @@ def test_mkdocs_yml_uses_only_standard_settings() -> None:
 
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
     assert config["theme"]["name"] == "material" and config["theme"]["font"] is False
-    assert config["plugins"] == ["search"]
+    assert config["plugins"] == ["search", "guideline"]  # the pipeline's plugin, by entry point
+    assert "hooks" not in config
 
 
 def test_each_cited_entry_is_formatted_once_per_build(publication: Path) -> None:
