@@ -80,7 +80,11 @@ def _untrusted_cache(root: Path, out_dir: Path) -> None:
 
 
 def render(
-    project: Project, preview: bool, exclude: set[str] | None = None, links: Links | None = None
+    project: Project,
+    preview: bool,
+    exclude: set[str] | None = None,
+    links: Links | None = None,
+    language: str = "en",
 ) -> RenderResult:
     from pipeline.render import render_site
 
@@ -88,9 +92,11 @@ def render(
     _untrusted_cache(project.root, out_dir)
     progress, update = _progress_callback()
     if progress is None:
-        return render_site(project, out_dir, preview, exclude=exclude, links=links)
+        return render_site(project, out_dir, preview, exclude=exclude, links=links, lang=language)
     with progress:
-        return render_site(project, out_dir, preview, update, exclude=exclude, links=links)
+        return render_site(
+            project, out_dir, preview, update, exclude=exclude, links=links, lang=language
+        )
 
 
 def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]:

@@ -89,9 +89,13 @@ class GuidelinePlugin(BasePlugin):
         config.site_description = settings.description or None
         if settings.site_url and _command != "serve":  # serve sets its own local address
             config.site_url = site_url_of(settings.site_url)
+        config.extra["guideline_preview"] = session.preview  # main.html: noindex, no feed
         links = Links(config.use_directory_urls, site_url_of(config.site_url))
         if session.result is None:
-            session.result = render(session.project, session.preview, session.exclude, links)
+            language = config.theme.get("language") or "en"
+            session.result = render(
+                session.project, session.preview, session.exclude, links, language
+            )
         self.out_dir = generated_dir(root, session.preview)
         config.nav = session.result.nav  # type: ignore[attr-defined]
         return config
