@@ -34,6 +34,7 @@ from pipeline.approval import (
     publishing,
 )
 from pipeline.citations import AUDIENCE, slugify
+from pipeline.diagnostics import Diagnostic
 from pipeline.gitio import GitError
 from pipeline.history import FileCommit, commits_by_file
 from pipeline.links import Links
@@ -153,7 +154,7 @@ class SiteRenderer:
         self,
         project: Project,
         preview: bool,
-        exclude: set[str],
+        problems: dict[str, list[Diagnostic]],
         links: Links | None = None,
         language: str = "en",
     ) -> None:
@@ -182,9 +183,15 @@ class SiteRenderer:
         self.deps = Dependencies(self._digest_of)
         self.shown: dict[str, Shown] = {}
         self.held_back: list[tuple[str, str]] = []
+        # Errors never reach production (they stop the build); a live preview shows them.
+        self.problems = problems if preview else {}
+        self.unreadable: dict[str, list[Diagnostic]] = {}  # preview: no page can be made
         for article in sorted(project.articles.values(), key=lambda a: a.id):
-            if article.id in exclude:
+            if article.id in problems and not preview:
                 self.held_back.append((article.id, "left out: it has errors"))
+                continue
+            if article.meta is None and article.id in self.problems:
+                self.unreadable[article.id] = self.problems[article.id]
                 continue
             version = publishing(project, article, preview)
             state = version.state(project)
@@ -213,6 +220,8 @@ class SiteRenderer:
         if kind == "reference":
             reference = self.project.library.get(name)
             return digest(reference.shown() if reference else None)
+        if kind == "problems":
+            return digest([d.as_json() for d in self.problems.get(name, [])])
         raise ValueError(f"unknown input {key!r}")
 
     def _article_input(self, shown: Shown) -> object:
@@ -444,7 +453,7 @@ class SiteRenderer:
         article, state = shown.article, shown.state
         meta = article.meta
         assert meta is not None
-        for key in ("code", "settings", "site", f"article:{article.id}"):
+        for key in ("code", "settings", "site", f"article:{article.id}", f"problems:{article.id}"):
             self.deps.use(key)
         rel_md = f"{article.id}.md"
         variants = [
@@ -489,6 +498,7 @@ class SiteRenderer:
             # One question for everyone, unless a wording asks it in its own words.
             worded_questions=len({v.question for v in variants}) > 1,
             summary=summary,
+            problems=self.problems.get(article.id, []),
             authors=self.authors(article, rel_md),
             history=self.history(article),
             citation=self.citation(shown),
@@ -623,6 +633,17 @@ def board_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
             editors=[m for m in site.board.members if m.role == "editor"],
         ),
     )
+
+
+@output
+def unreadable_articles(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    """In a live preview, an article that cannot be rendered at all keeps its address, and
+    its page says what is wrong instead of answering 404."""
+    for article_id, problems in site.unreadable.items():
+        yield (
+            f"{article_id}.md",
+            site.render("problem.md.j2", article_id=article_id, problems=problems),
+        )
 
 
 @output
@@ -777,12 +798,12 @@ def render_site(
     out_dir: Path,
     preview: bool,
     progress: Callable[[int, int], None] | None = None,
-    exclude: set[str] | None = None,
+    problems: dict[str, list[Diagnostic]] | None = None,
     links: Links | None = None,
     lang: str = "en",
 ) -> RenderResult:
     """Write the generated docs folder; return what was written and the navigation."""
-    renderer = SiteRenderer(project, preview, exclude or set(), links, lang)
+    renderer = SiteRenderer(project, preview, problems or {}, links, lang)
     result = RenderResult(
         nav=renderer.nav(),
         published=list(renderer.shown),
