@@ -40,8 +40,7 @@ from pipeline.history import FileCommit, commits_by_file
 from pipeline.links import Links
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
-from pipeline.outputs import Dependencies, DuplicatePage, Writer, digest, output
-from pipeline.outputs import page_digest as page_digest
+from pipeline.outputs import Dependencies, DuplicatePage, Writer, digest, output, page_digest
 from pipeline.references import ReferenceFormatter
 
 __all__ = ["DuplicatePage", "RenderResult", "SiteRenderer", "render_site"]
