@@ -104,7 +104,7 @@ def test_json_ld_medical_web_page(production: Path) -> None:
     assert data["lastReviewed"] == approval.day.isoformat()
     assert data["reviewedBy"][0]["name"].startswith("Example Reviewer A. Smith")
     assert {a["audienceType"] for a in data["audience"]} == {"Clinician", "Patient or caregiver"}
-    assert len(data["citation"]) == 5
+    assert len(data["citation"]) == 6  # five sources and the ACR contrast manual (issue 13)
 
 
 def test_production_publishes_approved_articles_only(production: Path) -> None:
