@@ -111,7 +111,7 @@ def test_json_ld_medical_web_page(production: Path) -> None:
     assert data["publisher"]["name"] == "Clinical Guideline Notes"
     assert data["datePublished"] <= data["lastReviewed"]
     assert data["description"].startswith("Staging combines")
-    assert len(data["citation"]) == 5
+    assert len(data["citation"]) == 6  # five sources and the ACR contrast manual
 
 
 def test_production_publishes_approved_articles_only(production: Path) -> None:
