@@ -215,7 +215,9 @@ def test_payloads_show_as_text(browser: Browser, hostile_sites: dict, mode: str)
     assert "{ onerror=window.__pwned=1 }" in question
     assert page.locator("meta[http-equiv=refresh]").count() == 0
     description = page.get_attribute("meta[name=description]", "content")
-    assert description is not None and description.startswith('x" http-equiv="refresh"')
+    assert description is not None and description.startswith("Levothyroxine monotherapy")
+    og_title = page.get_attribute("meta[property='og:title']", "content")
+    assert og_title is not None and og_title.startswith("<img src=x onerror=window.__pwned=1>")
     assert page.title().startswith("<img src=x onerror=window.__pwned=1> ![p]")
     body = page.inner_text('[data-audience-variant="clinician"] .gp-body')
     assert "clinicianwzxhzdk" not in body and "wzxhzdk:0" in body
