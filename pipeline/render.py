@@ -520,12 +520,31 @@ class SiteRenderer:
         return {
             "title": meta.title,
             "question": meta.question,
+            "worded": self.wordings(shown.article),
             "url": self.links.href(from_md, f"{shown.article.id}.md"),
             "status": STEP_LABELS[state.step],
             "approved": state.approved,
             "approved_on": state.approved_on and format_date(state.approved_on),
             "last_updated": format_date(meta.last_updated),
         }
+
+    def wordings(self, article: Article) -> list[dict[str, object]]:
+        """An article's title and question in each audience's wording, for listings that
+        follow the reader's choice; empty when every audience reads the same words."""
+        assert article.meta is not None
+        default = self.settings.default_audience.id
+        rows = [
+            {
+                "audience": a.id,
+                "title": article.bodies[a.id].title or article.meta.title,
+                "question": article.bodies[a.id].question or article.meta.question,
+                "default": a.id == default,
+            }
+            for a in self.settings.audiences
+            if a.id in article.bodies
+        ]
+        distinct = {(r["title"], r["question"]) for r in rows}
+        return rows if len(distinct) > 1 else []
 
     def recently_approved(self, count: int = 10) -> list[Shown]:
         """The shown texts whose approval holds, newest approval first."""
