@@ -683,10 +683,20 @@ def _parse_all(
     for many."""
     pack = cache.Pack(where, "sources") if where is not None else None
     results: list[Any] = [None] * len(sources)
-    jobs: list[tuple[int, _Job]] = []
+    workers = min(os.cpu_count() or 1, 8)
+    # With nothing to look up, workers start on the first files while the rest are read.
+    nothing_cached = pack is None or not pack.entries
+    pool = None
+    if workers >= 2 and len(sources) >= PARALLEL_THRESHOLD and nothing_cached:
+        pool = _Workers(workers, evidence, settings, board)
+    misses: list[tuple[int, _Job]] = []
     setting = "\0".join(evidence)
-    for index, source in enumerate(sources):
-        data, found = paths.read_source_bytes(root, source.path)
+    # Reference files first: they are the largest tasks.
+    order = sorted(range(len(sources)), key=lambda i: sources[i].kind != "references")
+    folders: set[str] = set()
+    for index in order:
+        source = sources[index]
+        data, found = paths.read_source_bytes(root, source.path, folders)
         if data is None:
             results[index] = _unread(source, found)
             continue
@@ -700,16 +710,81 @@ def _parse_all(
                 continue
             except Exception:  # noqa: BLE001 - an entry this code cannot read: parse again
                 pass
-        jobs.append((index, _Job(source, data, key)))
-    for (index, job), (result, blob) in zip(
-        jobs, _parse_jobs([job for _, job in jobs], evidence, settings, board, pack), strict=True
-    ):
-        results[index] = result
-        if pack is not None and blob is not None:
-            pack.put(job.key, blob)
+        misses.append((index, _Job(source, data, key)))
+        if pool is not None:
+            pool.add(misses[-1][1])
+    if pool is None and workers >= 2 and len(misses) >= PARALLEL_THRESHOLD:
+        pool = _Workers(workers, evidence, settings, board)
+        for _, job in misses:
+            pool.add(job)
+    if pool is not None:
+        parsed = pool.results()
+    else:
+        parsed = [_parse(job.source, job.data, evidence) for _, job in misses]
+    for (index, job), result in zip(misses, parsed, strict=True):
+        if isinstance(result, _Parsed):
+            results[index] = cache.load(result.blob)
+            if pack is not None:
+                pack.put(job.key, result.blob)
+        else:
+            results[index] = result
+            if pack is not None:
+                pack.put(job.key, cache.dump(result))
     if pack is not None:
         pack.save()
     return results
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    blob: bytes  # a result pickled by a worker: for this process and the cache alike
+
+
+class _Workers:
+    """Worker processes that parse jobs as they are added: each reference file alone, articles
+    and variants in chunks."""
+
+    def __init__(
+        self, workers: int, evidence: list[str], settings: Publication | None, board: Board | None
+    ) -> None:
+        import multiprocessing  # imported here: most runs parse too little to start workers
+        from concurrent.futures import ProcessPoolExecutor
+
+        cache.code_version()  # computed once, before the workers fork
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self.args = (evidence, settings, board)
+        self.chunk: list[_Job] = []
+        self.added: list[str] = []
+        self.submitted: list[tuple[list[_Job], Any]] = []
+
+    def add(self, job: _Job) -> None:
+        self.added.append(job.source.path)
+        if job.source.kind == "references":
+            self._submit([job])
+            return
+        self.chunk.append(job)
+        if len(self.chunk) >= _CHUNK:
+            self._submit(self.chunk)
+            self.chunk = []
+
+    def _submit(self, jobs: list[_Job]) -> None:
+        work = [(job.source, job.data) for job in jobs]
+        self.submitted.append((jobs, self.pool.submit(_parse_chunk, work, *self.args)))
+
+    def results(self) -> list[_Parsed]:
+        """Every job's result, in the order added."""
+        if self.chunk:
+            self._submit(self.chunk)
+            self.chunk = []
+        by_path: dict[str, _Parsed] = {}
+        with self.pool:
+            for jobs, future in self.submitted:
+                blobs, verdicts = future.result()
+                signing.remember(verdicts)
+                for job, blob in zip(jobs, blobs, strict=True):
+                    by_path[job.source.path] = _Parsed(blob)
+        return [by_path[path] for path in self.added]
 
 
 def _recall_verdicts(where: Path | None) -> cache.Pack | None:
@@ -737,44 +812,6 @@ def _keep_verdicts(pack: cache.Pack | None) -> None:
         else:
             pack.put(key, verdict.value.encode("ascii"))
     pack.save()
-
-
-def _parse_jobs(
-    jobs: list[_Job],
-    evidence: list[str],
-    settings: Publication | None,
-    board: Board | None,
-    pack: cache.Pack | None,
-) -> list[tuple[Any, bytes | None]]:
-    """(result, its pickle for the cache) of each job, in order."""
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(jobs) < PARALLEL_THRESHOLD:
-        results = [_parse(job.source, job.data, evidence) for job in jobs]
-        if pack is None:
-            return [(result, None) for result in results]
-        return [(result, cache.dump(result)) for result in results]
-    import multiprocessing  # imported here: most runs parse too little to start workers
-    from concurrent.futures import ProcessPoolExecutor
-
-    # Reference files are large: one task each, first; articles and variants in chunks.
-    big = [[job] for job in jobs if job.source.kind == "references"]
-    small = [job for job in jobs if job.source.kind != "references"]
-    chunks = big + [small[i : i + _CHUNK] for i in range(0, len(small), _CHUNK)]
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [
-            pool.submit(
-                _parse_chunk, [(j.source, j.data) for j in chunk], evidence, settings, board
-            )
-            for chunk in chunks
-        ]
-        by_source: dict[str, tuple[Any, bytes]] = {}
-        for chunk, future in zip(chunks, futures, strict=True):
-            blobs, verdicts = future.result()
-            signing.remember(verdicts)
-            for job, blob in zip(chunk, blobs, strict=True):
-                by_source[job.source.path] = (cache.load(blob), blob)
-    return [by_source[job.source.path] for job in jobs]
 
 
 @contextmanager

@@ -271,24 +271,32 @@ def read_source(root: Path, rel: str) -> tuple[str | None, list[Diagnostic]]:
     return decode_source(data, rel)
 
 
-def read_source_bytes(root: Path, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
+def read_source_bytes(
+    root: Path, rel: str, folders: set[str] | None = None
+) -> tuple[bytes | None, list[Diagnostic]]:
     """The bytes of a source file by its root-relative path: only a regular file inside the
     repository, judged by lstat before it is opened (a FIFO never blocks, a symlink is never
-    followed), within its size limit."""
+    followed), within its size limit. `folders` remembers the folders already judged to be
+    folders, for a caller that reads many files in one pass."""
     parts = rel.split("/")
     if rel.startswith("/") or ".." in parts or "" in parts:
         return _unreadable(rel, "its path leaves the repository")
-    current = root
+    current = str(root)
     for index, part in enumerate(parts):
-        current = current / part
+        current = f"{current}{os.sep}{part}"
+        last = index == len(parts) - 1
+        if not last and folders is not None and current in folders:
+            continue
         try:
             mode = os.lstat(current).st_mode
         except OSError as exc:
             return _unreadable(rel, exc.strerror or str(exc))
-        if index < len(parts) - 1 and not stat.S_ISDIR(mode):
+        if not last and not stat.S_ISDIR(mode):
             where = "/".join(parts[: index + 1])
             return None, [special_file(where, mode) or _not_a_folder(where)]
-        if index == len(parts) - 1 and (problem := special_file(rel, mode)) is not None:
+        if not last and folders is not None:
+            folders.add(current)
+        if last and (problem := special_file(rel, mode)) is not None:
             return None, [problem]
     return _read_regular(current, rel)
 
@@ -297,7 +305,7 @@ def _not_a_folder(rel: str) -> Diagnostic:
     return diag("content.special-file", rel, None, "This is a file where a folder should be.")
 
 
-def _read_regular(path: Path, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
+def _read_regular(path: str, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
     limit, _, _ = _limits(rel)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:

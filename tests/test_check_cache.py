@@ -98,9 +98,14 @@ def test_parallel_workers_fill_the_same_cache(
     monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(loader, "_CHUNK", 3)
     monkeypatch.setattr(loader.os, "cpu_count", lambda: 2)
-    assert _diagnostics(publication) == expected
+    assert _diagnostics(publication) == expected  # workers start while files are read
+    assert _diagnostics(publication) == expected  # all from the cache
+    replace_in(publication, "content/oncology/net-imaging.md", "no-such-key", "no-such-other")
+    changed = _uncached(publication, monkeypatch)
+    assert changed != expected
+    assert _diagnostics(publication) == changed  # workers for what the cache does not hold
     monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 10_000)
-    assert _diagnostics(publication) == expected
+    assert _diagnostics(publication) == changed
 
 
 def test_a_changed_file_is_parsed_again(publication: Path, parses: list[str]) -> None:
