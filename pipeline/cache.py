@@ -15,6 +15,7 @@ import hmac
 import os
 import pickle
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -92,23 +93,40 @@ def _tracked(root: Path) -> bool:
         return False
 
 
+def _real_folder(path: Path) -> bool | None:
+    """True for a folder, False for nothing there, None for anything else (a link, a file)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    return True if stat.S_ISDIR(mode) else None
+
+
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def folder(root: Path) -> Path | None:
     """The cache folder, made or cleared so that it holds only what this machine wrote; None
-    when caching is off or impossible (a read-only checkout)."""
+    when caching is off or impossible (a read-only checkout, a link where a folder should be:
+    nothing outside the repository is ever written or removed through one)."""
     if not enabled():
         return None
-    where = root / FOLDER
+    build, where = root / FOLDER.split("/")[0], root / FOLDER
     stamp = where / STAMP
+    if _real_folder(build) is None or (present := _real_folder(where)) is None:
+        return None
     try:
-        if os.path.lexists(where) and (
-            _tracked(root) or where.is_symlink() or not stamp.is_file() or stamp.is_symlink()
-        ):
-            if where.is_symlink():
-                where.unlink()
-            else:
-                shutil.rmtree(where, ignore_errors=True)
-        where.mkdir(parents=True, exist_ok=True)
-        if not stamp.is_file():
+        if present and (_tracked(root) or not _regular_file(stamp)):
+            shutil.rmtree(where)
+            present = False
+        if not present:
+            where.mkdir(parents=True, exist_ok=True)
             # Git ignores the folder even where .gitignore does not name build/ (as pytest's
             # and ruff's caches do), so `git add -A` never commits it.
             (where / ".gitignore").write_text("# made by pipeline: never commit\n*\n")

@@ -229,3 +229,16 @@ def test_the_cache_can_be_turned_off(publication: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv(cache.DISABLE, "1")
     _diagnostics(publication)
     assert not (publication / cache.FOLDER).exists()
+
+
+def test_a_linked_build_folder_is_never_written_or_cleared_through(
+    publication: Path, tmp_path: Path, parses: list[str]
+) -> None:
+    elsewhere = tmp_path / "someone-elses-folder"
+    (elsewhere / "cache").mkdir(parents=True)
+    (elsewhere / "cache" / "precious.txt").write_text("keep me")
+    (publication / "build").symlink_to(elsewhere, target_is_directory=True)
+    _diagnostics(publication)
+    _diagnostics(publication)
+    assert len(parses) == 2 * _sources(publication)  # no cache: both runs parse
+    assert sorted(p.name for p in (elsewhere / "cache").iterdir()) == ["precious.txt"]
