@@ -857,15 +857,19 @@ def _wanted_variants(
     return wanted, found
 
 
-def load(root: Path, today: dt.date | None = None, site_config: bool = True) -> Project:
+def load(
+    root: Path, today: dt.date | None = None, site_config: bool = True, use_cache: bool = True
+) -> Project:
     """The publication at `root`. Its configuration comes first: when publication.yml,
     board.yml or (unless `site_config` is false, as for a Git snapshot of one article)
-    mkdocs.yml is invalid, no content is read and the project holds only their problems."""
+    mkdocs.yml is invalid, no content is read and the project holds only their problems.
+    Unchanged files come from the parse cache (pipeline/cache.py) unless `use_cache` is false
+    or PIPELINE_NO_CACHE=1."""
     with _gc_paused():
-        return _load(root, today, site_config)
+        return _load(root, today, site_config, use_cache)
 
 
-def _load(root: Path, today: dt.date | None, site_config: bool) -> Project:
+def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool) -> Project:
     root = root.resolve()
     if not root.is_dir():
         raise EnvironmentProblem(f"{root} is not a folder")
@@ -888,7 +892,7 @@ def _load(root: Path, today: dt.date | None, site_config: bool) -> Project:
     variants, found = _wanted_variants(sources, main_ids, audiences, default_audience)
     diagnostics += found
     bibs = [s for s in sources if s.kind == "references"]
-    where = cache.folder(root)
+    where = cache.folder(root) if use_cache else None
     verdicts = _recall_verdicts(where)
     loaded = _parse_all(root, [*mains, *variants, *bibs], evidence, settings, board, where)
     loaded_mains = loaded[: len(mains)]
