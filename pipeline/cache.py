@@ -147,10 +147,11 @@ class Pack:
         self.kept: dict[bytes, bytes] = {}  # what this run used or made: what the next keeps
         self.changed = False
 
-    def _mac(self, body: bytes) -> bytes:
+    def _mac(self, body: bytes | memoryview) -> bytes:
         assert self.secret is not None
-        message = self.name.encode() + b"\0" + code_version() + body
-        return hmac.new(self.secret, message, hashlib.sha256).digest()
+        mac = hmac.new(self.secret, self.name.encode() + b"\0" + code_version(), hashlib.sha256)
+        mac.update(body)
+        return mac.digest()
 
     def _read(self) -> dict[bytes, bytes]:
         if self.path is None or self.secret is None:
@@ -163,7 +164,7 @@ class Pack:
         head = len(_MAGIC) + 32
         if len(data) < head or not data.startswith(_MAGIC):
             return {}
-        mac, body = data[len(_MAGIC) : head], data[head:]
+        mac, body = data[len(_MAGIC) : head], memoryview(data)[head:]  # no copy of the body
         if not hmac.compare_digest(mac, self._mac(body)):
             return {}  # not made here, with this code: never unpickled
         try:
@@ -192,7 +193,8 @@ class Pack:
             return
         body = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            paths.atomic_write_bytes(self.path, _MAGIC + self._mac(body) + body, durable=False)
+            chunks = [_MAGIC, self._mac(body), body]
+            paths.atomic_write_chunks(self.path, chunks, durable=False)
         except OSError:
             pass  # a cache that cannot be written is only slower
 

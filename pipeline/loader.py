@@ -710,9 +710,11 @@ def _parse_all(
                 continue
             except Exception:  # noqa: BLE001 - an entry this code cannot read: parse again
                 pass
-        misses.append((index, _Job(source, data, key)))
+        job = _Job(source, data, key)
         if pool is not None:
-            pool.add(misses[-1][1])
+            pool.add(job)
+            job = _Job(source, b"", key)  # the workers have the bytes: keep no second copy
+        misses.append((index, job))
     if pool is None and workers >= 2 and len(misses) >= PARALLEL_THRESHOLD:
         pool = _Workers(workers, evidence, settings, board)
         for _, job in misses:

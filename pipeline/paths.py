@@ -383,11 +383,17 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     """Write to a temporary file beside the target, fsync it (unless it need not survive a
     crash, like a cache), then rename it over the target: a reader sees the old file or the
     new one, never half of one."""
+    atomic_write_chunks(path, [data], durable)
+
+
+def atomic_write_chunks(path: Path, chunks: list[bytes], durable: bool = True) -> None:
+    """`atomic_write_bytes` of the chunks one after another, never joined in memory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
