@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import multiprocessing
 import os
 import re
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +17,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from pipeline import paths
+from pipeline import cache, paths, signing
 from pipeline.citations import BodyFacts, Citation, analyse
 from pipeline.diagnostics import Diagnostic, closest, diag, did_you_mean
 from pipeline.model import Board, FrontMatter, Publication, VariantFrontMatter
 from pipeline.paths import SourceFile
-from pipeline.references import Library, ParsedFile, combine, parse_file
+from pipeline.references import Library, ParsedFile, combine, parse_text
 
 DATE_FORMAT = "write dates as YYYY-MM-DD, for example 2024-03-15"
 
@@ -399,8 +397,19 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
 def load_article(
     root: Path, file: str, topic: str, slug: str, evidence: list[str]
 ) -> tuple[Article, list[Diagnostic]]:
+    data, found = paths.read_source_bytes(root, file)
+    if data is None:
+        return Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file), found
+    return article_from_bytes(data, file, topic, slug, evidence)
+
+
+def article_from_bytes(
+    data: bytes, file: str, topic: str, slug: str, evidence: list[str]
+) -> tuple[Article, list[Diagnostic]]:
+    """An article from the bytes of its file: a pure function of its arguments (the parse
+    cache relies on it)."""
     article = Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file)
-    text, found = paths.read_source(root, file)
+    text, found = paths.decode_source(data, file)
     if text is None:
         return article, found
     front, body, body_line = split_front_matter(text)
@@ -434,7 +443,17 @@ def load_article(
 def load_variant(
     root: Path, file: str, audience: str, evidence: list[str]
 ) -> tuple[Body | None, list[Diagnostic]]:
-    text, found = paths.read_source(root, file)
+    data, found = paths.read_source_bytes(root, file)
+    if data is None:
+        return None, found
+    return variant_from_bytes(data, file, audience, evidence)
+
+
+def variant_from_bytes(
+    data: bytes, file: str, audience: str, evidence: list[str]
+) -> tuple[Body | None, list[Diagnostic]]:
+    """An audience variant from the bytes of its file (pure, like `article_from_bytes`)."""
+    text, found = paths.decode_source(data, file)
     if text is None:
         return None, found
     front, body, body_line = split_front_matter(text)
@@ -587,59 +606,228 @@ def _policy_facts(settings: Publication | None, doc: YamlDoc | None) -> BodyFact
     return analyse(settings.editorial_policy, line + 1 if block else line)
 
 
-# Below this many files, parsing in one process is faster than starting workers.
+# Below this many files to parse, parsing in one process is faster than starting workers.
 PARALLEL_THRESHOLD = 400
 _CHUNK = 250
 
 
-def _load_mains(root: Path, tasks: list[SourceFile], evidence: list[str]) -> list:
-    return [load_article(root, s.path, *s.article_id.split("/"), evidence) for s in tasks]
+@dataclass(frozen=True)
+class _Job:
+    """One source file to make something of: its bytes as read, and its parse cache key."""
+
+    source: SourceFile
+    data: bytes
+    key: bytes
 
 
-def _load_variants(root: Path, tasks: list[SourceFile], evidence: list[str]) -> list:
-    return [load_variant(root, s.path, s.audience, evidence) for s in tasks]
+def _parse(source: SourceFile, data: bytes, evidence: list[str]) -> Any:
+    """What the loader makes of one source file's bytes (pure: cacheable by their digest)."""
+    if source.kind == "article":
+        topic, slug = (source.article_id or "").split("/")
+        return article_from_bytes(data, source.path, topic, slug, evidence)
+    if source.kind == "variant":
+        return variant_from_bytes(data, source.path, source.audience or "", evidence)
+    text, found = paths.decode_source(data, source.path)
+    if text is None:
+        return ParsedFile(source.path, [], [], found)
+    return parse_text(text, source.path)
+
+
+def _unread(source: SourceFile, found: list[Diagnostic]) -> Any:
+    """What a file that could not be read at all stands for (never cached)."""
+    if source.kind == "article":
+        topic, slug = (source.article_id or "").split("/")
+        return Article(id=source.article_id or "", topic=topic, slug=slug, file=source.path), found
+    if source.kind == "variant":
+        return None, found
+    return ParsedFile(source.path, [], [], found)
+
+
+def _verify_reviews(settings: Publication | None, board: Board | None, articles: list) -> None:
+    """Verify the signed review records of these articles now, so that the verdicts are known
+    (to `signing`) before any check asks: in the worker that parsed them, on every core."""
+    if settings is None or board is None:
+        return
+    from pipeline.approval import record_verdict  # the one decision of what a record's
+    # signature must be; imported here because approval builds on this module
+
+    for article in articles:
+        if isinstance(article, Article) and article.meta is not None:
+            for record in article.meta.reviews:
+                record_verdict(settings, board, article.id, record)
+
+
+def _parse_chunk(
+    jobs: list[tuple[SourceFile, bytes]],
+    evidence: list[str],
+    settings: Publication | None,
+    board: Board | None,
+) -> tuple[list[bytes], dict[bytes, signing.Verdict]]:
+    """In a worker: each file parsed and pickled (for the parent and the cache alike), and the
+    verdicts on the signatures of the articles among them."""
+    signing.forget_use()
+    results = [_parse(source, data, evidence) for source, data in jobs]
+    _verify_reviews(settings, board, [r[0] for r in results if isinstance(r, tuple)])
+    return [cache.dump(result) for result in results], signing.known_verdicts(used_only=True)
 
 
 def _parse_all(
     root: Path,
-    mains: list[SourceFile],
-    variants: list[SourceFile],
-    bibs: list[SourceFile],
+    sources: list[SourceFile],
     evidence: list[str],
-) -> tuple[list, list, list[ParsedFile]]:
-    """Articles, variants and reference files, parsed on every core for large publications."""
+    settings: Publication | None = None,
+    board: Board | None = None,
+    where: Path | None = None,
+) -> list:
+    """What each source file stands for, in order: from the parse cache in `where` when its
+    bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
+    for many."""
+    pack = cache.Pack(where, "sources") if where is not None else None
+    results: list[Any] = [None] * len(sources)
     workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(mains) + len(variants) < PARALLEL_THRESHOLD:
-        return (
-            _load_mains(root, mains, evidence),
-            _load_variants(root, variants, evidence),
-            [parse_file(root, bib.path) for bib in bibs],
-        )
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        bib_jobs = [pool.submit(parse_file, root, bib.path) for bib in bibs]
-        main_jobs = [
-            pool.submit(_load_mains, root, mains[i : i + _CHUNK], evidence)
-            for i in range(0, len(mains), _CHUNK)
-        ]
-        variant_jobs = [
-            pool.submit(_load_variants, root, variants[i : i + _CHUNK], evidence)
-            for i in range(0, len(variants), _CHUNK)
-        ]
-        loaded_mains = [item for job in main_jobs for item in job.result()]
-        loaded_variants = [item for job in variant_jobs for item in job.result()]
-        parsed = [job.result() for job in bib_jobs]
-    return loaded_mains, loaded_variants, parsed
+    # With nothing to look up, workers start on the first files while the rest are read.
+    nothing_cached = pack is None or not pack.entries
+    pool = None
+    if workers >= 2 and len(sources) >= PARALLEL_THRESHOLD and nothing_cached:
+        pool = _Workers(workers, evidence, settings, board)
+    misses: list[tuple[int, _Job]] = []
+    setting = "\0".join(evidence)
+    # Reference files first: they are the largest tasks.
+    order = sorted(range(len(sources)), key=lambda i: sources[i].kind != "references")
+    folders: set[str] = set()
+    for index in order:
+        source = sources[index]
+        data, found = paths.read_source_bytes(root, source.path, folders)
+        if data is None:
+            results[index] = _unread(source, found)
+            continue
+        # A body's facts depend on the evidence sections; a reference file's on itself alone.
+        reads = setting if source.kind != "references" else ""
+        key = cache.entry_key(source.kind, source.path, source.audience or "", reads, data)
+        blob = pack.get(key) if pack is not None else None
+        if blob is not None:
+            try:
+                results[index] = cache.load(blob)
+                continue
+            except Exception:  # noqa: BLE001 - an entry this code cannot read: parse again
+                pass
+        job = _Job(source, data, key)
+        if pool is not None:
+            pool.add(job)
+            job = _Job(source, b"", key)  # the workers have the bytes: keep no second copy
+        misses.append((index, job))
+    if pool is None and workers >= 2 and len(misses) >= PARALLEL_THRESHOLD:
+        pool = _Workers(workers, evidence, settings, board)
+        for _, job in misses:
+            pool.add(job)
+    if pool is not None:
+        parsed = pool.results()
+    else:
+        parsed = [_parse(job.source, job.data, evidence) for _, job in misses]
+    for (index, job), result in zip(misses, parsed, strict=True):
+        if isinstance(result, _Parsed):
+            results[index] = cache.load(result.blob)
+            if pack is not None:
+                pack.put(job.key, result.blob)
+        else:
+            results[index] = result
+            if pack is not None:
+                pack.put(job.key, cache.dump(result))
+    if pack is not None:
+        pack.save()
+    return results
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    blob: bytes  # a result pickled by a worker: for this process and the cache alike
+
+
+class _Workers:
+    """Worker processes that parse jobs as they are added: each reference file alone, articles
+    and variants in chunks."""
+
+    def __init__(
+        self, workers: int, evidence: list[str], settings: Publication | None, board: Board | None
+    ) -> None:
+        import multiprocessing  # imported here: most runs parse too little to start workers
+        from concurrent.futures import ProcessPoolExecutor
+
+        cache.code_version()  # computed once, before the workers fork
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self.args = (evidence, settings, board)
+        self.chunk: list[_Job] = []
+        self.added: list[str] = []
+        self.submitted: list[tuple[list[_Job], Any]] = []
+
+    def add(self, job: _Job) -> None:
+        self.added.append(job.source.path)
+        if job.source.kind == "references":
+            self._submit([job])
+            return
+        self.chunk.append(job)
+        if len(self.chunk) >= _CHUNK:
+            self._submit(self.chunk)
+            self.chunk = []
+
+    def _submit(self, jobs: list[_Job]) -> None:
+        work = [(job.source, job.data) for job in jobs]
+        self.submitted.append((jobs, self.pool.submit(_parse_chunk, work, *self.args)))
+
+    def results(self) -> list[_Parsed]:
+        """Every job's result, in the order added."""
+        if self.chunk:
+            self._submit(self.chunk)
+            self.chunk = []
+        by_path: dict[str, _Parsed] = {}
+        with self.pool:
+            for jobs, future in self.submitted:
+                blobs, verdicts = future.result()
+                signing.remember(verdicts)
+                for job, blob in zip(jobs, blobs, strict=True):
+                    by_path[job.source.path] = _Parsed(blob)
+        return [by_path[path] for path in self.added]
+
+
+def _recall_verdicts(where: Path | None) -> cache.Pack | None:
+    """This machine's verdicts on signatures it verified before, made known to `signing`."""
+    if where is None:
+        return None
+    pack = cache.Pack(where, "verdicts")
+    known = {}
+    for key, value in pack.entries.items():
+        try:
+            known[key] = signing.Verdict(value.decode("ascii"))
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            continue
+    signing.remember(known)
+    return pack
+
+
+def _keep_verdicts(pack: cache.Pack | None) -> None:
+    """Keep the verdicts this load asked for (and no others) for the next run."""
+    if pack is None:
+        return
+    for key, verdict in signing.known_verdicts(used_only=True).items():
+        if pack.entries.get(key) == verdict.value.encode("ascii"):
+            pack.get(key)
+        else:
+            pack.put(key, verdict.value.encode("ascii"))
+    pack.save()
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Loading builds many long-lived objects and no garbage; collecting meanwhile is waste."""
+    """Loading builds many long-lived objects and no garbage; collecting meanwhile is waste,
+    and so is scanning them again and again afterwards: once loaded they are frozen out of the
+    collector's view (they are still freed when nothing refers to them any more)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -672,15 +860,19 @@ def _wanted_variants(
     return wanted, found
 
 
-def load(root: Path, today: dt.date | None = None, site_config: bool = True) -> Project:
+def load(
+    root: Path, today: dt.date | None = None, site_config: bool = True, use_cache: bool = True
+) -> Project:
     """The publication at `root`. Its configuration comes first: when publication.yml,
     board.yml or (unless `site_config` is false, as for a Git snapshot of one article)
-    mkdocs.yml is invalid, no content is read and the project holds only their problems."""
+    mkdocs.yml is invalid, no content is read and the project holds only their problems.
+    Unchanged files come from the parse cache (pipeline/cache.py) unless `use_cache` is false
+    or PIPELINE_NO_CACHE=1."""
     with _gc_paused():
-        return _load(root, today, site_config)
+        return _load(root, today, site_config, use_cache)
 
 
-def _load(root: Path, today: dt.date | None, site_config: bool) -> Project:
+def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool) -> Project:
     root = root.resolve()
     if not root.is_dir():
         raise EnvironmentProblem(f"{root} is not a folder")
@@ -703,7 +895,12 @@ def _load(root: Path, today: dt.date | None, site_config: bool) -> Project:
     variants, found = _wanted_variants(sources, main_ids, audiences, default_audience)
     diagnostics += found
     bibs = [s for s in sources if s.kind == "references"]
-    loaded_mains, loaded_variants, parsed_bibs = _parse_all(root, mains, variants, bibs, evidence)
+    where = cache.folder(root) if use_cache else None
+    verdicts = _recall_verdicts(where)
+    loaded = _parse_all(root, [*mains, *variants, *bibs], evidence, settings, board, where)
+    loaded_mains = loaded[: len(mains)]
+    loaded_variants = loaded[len(mains) : len(mains) + len(variants)]
+    parsed_bibs = loaded[len(mains) + len(variants) :]
     articles: dict[str, Article] = {}
     for article, found in loaded_mains:
         if article.bodies:
@@ -719,6 +916,11 @@ def _load(root: Path, today: dt.date | None, site_config: bool) -> Project:
 
     library = combine(parsed_bibs)
     diagnostics += library.diagnostics
+    # Every signature verified now (known already for those parsed in workers or cached), so
+    # that the verdicts this run needs are the ones kept.
+    signing.forget_use()
+    _verify_reviews(settings, board, list(articles.values()))
+    _keep_verdicts(verdicts)
     return Project(
         root=root,
         settings=settings,

@@ -258,23 +258,40 @@ def _unreadable(file: str, reason: str) -> tuple[None, list[Diagnostic]]:
 
 
 def read_source(root: Path, rel: str) -> tuple[str | None, list[Diagnostic]]:
-    """Read a source file by its root-relative path: only a regular file inside the repository,
-    judged by lstat before it is opened (a FIFO never blocks, a symlink is never followed),
-    then `decode_source`."""
+    """Read a source file by its root-relative path: `read_source_bytes`, then
+    `decode_source`."""
+    data, found = read_source_bytes(root, rel)
+    if data is None:
+        return None, found
+    return decode_source(data, rel)
+
+
+def read_source_bytes(
+    root: Path, rel: str, folders: set[str] | None = None
+) -> tuple[bytes | None, list[Diagnostic]]:
+    """The bytes of a source file by its root-relative path: only a regular file inside the
+    repository, judged by lstat before it is opened (a FIFO never blocks, a symlink is never
+    followed), within its size limit. `folders` remembers the folders already judged to be
+    folders, for a caller that reads many files in one pass."""
     parts = rel.split("/")
     if rel.startswith("/") or ".." in parts or "" in parts:
         return _unreadable(rel, "its path leaves the repository")
-    current = root
+    current = str(root)
     for index, part in enumerate(parts):
-        current = current / part
+        current = f"{current}{os.sep}{part}"
+        last = index == len(parts) - 1
+        if not last and folders is not None and current in folders:
+            continue
         try:
             mode = os.lstat(current).st_mode
         except OSError as exc:
             return _unreadable(rel, exc.strerror or str(exc))
-        if index < len(parts) - 1 and not stat.S_ISDIR(mode):
+        if not last and not stat.S_ISDIR(mode):
             where = "/".join(parts[: index + 1])
             return None, [special_file(where, mode) or _not_a_folder(where)]
-        if index == len(parts) - 1 and (problem := special_file(rel, mode)) is not None:
+        if not last and folders is not None:
+            folders.add(current)
+        if last and (problem := special_file(rel, mode)) is not None:
             return None, [problem]
     return _read_regular(current, rel)
 
@@ -283,7 +300,7 @@ def _not_a_folder(rel: str) -> Diagnostic:
     return diag("content.special-file", rel, None, "This is a file where a folder should be.")
 
 
-def _read_regular(path: Path, rel: str) -> tuple[str | None, list[Diagnostic]]:
+def _read_regular(path: str, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
     limit, _, _ = _limits(rel)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
@@ -304,7 +321,9 @@ def _read_regular(path: Path, rel: str) -> tuple[str | None, list[Diagnostic]]:
         return _unreadable(rel, exc.strerror or str(exc))
     finally:
         os.close(fd)
-    return decode_source(data, rel)
+    if len(data) > limit:
+        return None, [_too_large(rel, len(data))]
+    return data, []
 
 
 def scan_sources(root: Path) -> tuple[list[SourceFile], list[Diagnostic]]:
@@ -355,16 +374,24 @@ def _scan(folder: Path, prefix: str, found: list[SourceFile], problems: list[Dia
 # --- writing --------------------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside the target, fsync it, then rename it over the target:
-    a reader sees the old file or the new one, never half of one."""
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary file beside the target, fsync it (unless it need not survive a
+    crash, like a cache), then rename it over the target: a reader sees the old file or the
+    new one, never half of one."""
+    atomic_write_chunks(path, [data], durable)
+
+
+def atomic_write_chunks(path: Path, chunks: list[bytes], durable: bool = True) -> None:
+    """`atomic_write_bytes` of the chunks one after another, never joined in memory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            for chunk in chunks:
+                handle.write(chunk)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:

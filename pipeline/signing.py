@@ -20,11 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
 # The SSH signature namespace: a signature made for Git commits or files does not verify here.
 NAMESPACE = "review@guideline-pipeline"
 REVIEW_STATEMENT = "guideline-pipeline review statement"
@@ -173,6 +168,12 @@ def _signed_data(namespace: str, hash_algorithm: str, message: bytes) -> bytes:
 
 
 def _verify_raw(key_line: str, sig: Signature, data: bytes) -> bool:
+    # Imported here: a run whose verdicts are all known (see `remember`) never needs them.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
     key = serialization.load_ssh_public_key(key_line.encode("ascii"))
     try:
         if isinstance(key, ed25519.Ed25519PublicKey) and sig.algorithm == "ssh-ed25519":
@@ -192,7 +193,18 @@ def _verify_raw(key_line: str, sig: Signature, data: bytes) -> bool:
     return True
 
 
+# Verdicts by `verdict_key`: a verdict is a pure function of what that key hashes, so a
+# statement is verified once per run (and, through `remember`, once per machine).
 _cache: dict[bytes, Verdict] = {}
+_used: set[bytes] = set()
+
+
+def verdict_key(
+    message: bytes, signature: str, allowed_keys: list[str], namespace: str = NAMESPACE
+) -> bytes:
+    """What a verdict depends on, hashed: the statement, the signature, the keys, the namespace."""
+    parts = [message, signature.encode(), "\n".join(allowed_keys).encode(), namespace.encode()]
+    return hashlib.sha256(b"\0".join(hashlib.sha256(p).digest() for p in parts)).digest()
 
 
 def verify(
@@ -205,14 +217,31 @@ def verify(
     key lines: the signer's current key first, then keys it used before)."""
     if not signature:
         return Verdict.MISSING
-    cache_key = hashlib.sha256(
-        message + b"\0" + signature.encode() + b"\0" + "\n".join(allowed_keys).encode()
-    ).digest()
-    if cache_key in _cache:
-        return _cache[cache_key]
-    verdict = _verdict(message, signature, allowed_keys, namespace)
-    _cache[cache_key] = verdict
+    cache_key = verdict_key(message, signature, allowed_keys, namespace)
+    _used.add(cache_key)
+    verdict = _cache.get(cache_key)
+    if verdict is None:
+        verdict = _verdict(message, signature, allowed_keys, namespace)
+        _cache[cache_key] = verdict
     return verdict
+
+
+def known_verdicts(used_only: bool = False) -> dict[bytes, Verdict]:
+    """The verdicts reached so far (or only those asked for since `forget_use`), by
+    `verdict_key`: for a parallel worker to hand back, or for a cache to keep."""
+    if used_only:
+        return {key: _cache[key] for key in _used if key in _cache}
+    return dict(_cache)
+
+
+def remember(verdicts: Mapping[bytes, Verdict]) -> None:
+    """Take verdicts reached elsewhere (a worker process, this machine's cache) as known. Only
+    the verifier's own results may be passed here: a verdict is never read from the content."""
+    _cache.update(verdicts)
+
+
+def forget_use() -> None:
+    _used.clear()
 
 
 def _verdict(message: bytes, signature: str, allowed_keys: list[str], namespace: str) -> Verdict:
@@ -233,9 +262,11 @@ def _verdict(message: bytes, signature: str, allowed_keys: list[str], namespace:
         return Verdict.FOREIGN
     if sig.namespace != namespace:
         return Verdict.BAD
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         ok = _verify_raw(key_line, sig, _signed_data(namespace, sig.hash_algorithm, message))
-    except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         return Verdict.MALFORMED
     return Verdict.VALID if ok else Verdict.BAD
 

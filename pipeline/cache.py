@@ -1,0 +1,217 @@
+"""The parse cache: what loading made of each source file, by the digest of its bytes, so that a
+publication checked before is read again without parsing what did not change.
+
+An entry is trusted only when this machine made it. The cache folder (build/cache/, never
+committed) is thrown away when Git tracks anything under build/ or when it lacks the stamp this
+machine leaves in it; and every pack carries an HMAC made with a secret kept outside the
+repository (in the user's cache folder), checked before a byte of it is unpickled. A committed,
+copied, truncated or edited pack is therefore read as empty: it can neither run code nor hide a
+diagnostic nor make a forged signature count. `PIPELINE_NO_CACHE=1` turns the cache off."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from pipeline import paths
+
+FOLDER = "build/cache"
+STAMP = ".made-here"
+DISABLE = "PIPELINE_NO_CACHE"
+_MAGIC = b"GPCACHE1"
+_SECRET_BYTES = 32
+
+
+def enabled() -> bool:
+    return os.environ.get(DISABLE, "") in ("", "0")
+
+
+_code: bytes | None = None
+
+
+def code_version() -> bytes:
+    """The digest of the code a cached result came from: every pipeline source file, Python
+    and the versions of the parsers it calls. Any change makes every entry a miss."""
+    global _code
+    if _code is None:
+        digest = hashlib.sha256(sys.version.encode())
+        package = Path(__file__).resolve().parent
+        for source in sorted(package.rglob("*.py")):
+            digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(source.read_bytes()).digest())
+        for name in ("yaml", "pydantic", "pydantic_core", "markdown_it", "pybtex", "nh3"):
+            module = sys.modules.get(name)
+            version = (
+                getattr(module, "__version__", getattr(module, "VERSION", "")) if module else ""
+            )
+            digest.update(f"{name}={version}\0".encode())
+        _code = digest.digest()
+    return _code
+
+
+def _secret_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "guideline-pipeline" / "cache-key"
+
+
+def _secret() -> bytes | None:
+    """This user's key for the cache's HMACs, made on first use; None when it cannot be kept."""
+    path = _secret_file()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    except OSError:
+        return None
+    if len(data) == _SECRET_BYTES:
+        return data
+    data = os.urandom(_SECRET_BYTES)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cache-key.")  # mode 0600
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        return None
+    return data
+
+
+def _tracked(root: Path) -> bool:
+    from pipeline import gitio
+
+    try:
+        return bool(gitio.git(root, "ls-files", "-z", "--", "build").strip("\0"))
+    except gitio.GitError:
+        return False
+
+
+def _real_folder(path: Path) -> bool | None:
+    """True for a folder, False for nothing there, None for anything else (a link, a file)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    return True if stat.S_ISDIR(mode) else None
+
+
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def folder(root: Path) -> Path | None:
+    """The cache folder, made or cleared so that it holds only what this machine wrote; None
+    when caching is off or impossible (a read-only checkout, a link where a folder should be:
+    nothing outside the repository is ever written or removed through one)."""
+    if not enabled():
+        return None
+    build, where = root / FOLDER.split("/")[0], root / FOLDER
+    stamp = where / STAMP
+    if _real_folder(build) is None or (present := _real_folder(where)) is None:
+        return None
+    try:
+        if present and (_tracked(root) or not _regular_file(stamp)):
+            shutil.rmtree(where)
+            present = False
+        if not present:
+            where.mkdir(parents=True, exist_ok=True)
+            # Git ignores the folder even where .gitignore does not name build/ (as pytest's
+            # and ruff's caches do), so `git add -A` never commits it.
+            (where / ".gitignore").write_text("# made by pipeline: never commit\n*\n")
+            stamp.touch()
+    except OSError:
+        return None
+    return where
+
+
+class Pack:
+    """One file of entries, entry key -> bytes, read and written whole."""
+
+    def __init__(self, where: Path | None, name: str) -> None:
+        self.path = where / f"{name}.pack" if where is not None else None
+        self.name = name
+        self.secret = _secret() if where is not None else None
+        self.entries: dict[bytes, bytes] = self._read()
+        self.kept: dict[bytes, bytes] = {}  # what this run used or made: what the next keeps
+        self.changed = False
+
+    def _mac(self, body: bytes | memoryview) -> bytes:
+        assert self.secret is not None
+        mac = hmac.new(self.secret, self.name.encode() + b"\0" + code_version(), hashlib.sha256)
+        mac.update(body)
+        return mac.digest()
+
+    def _read(self) -> dict[bytes, bytes]:
+        if self.path is None or self.secret is None:
+            return {}
+        try:
+            with open(self.path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return {}
+        head = len(_MAGIC) + 32
+        if len(data) < head or not data.startswith(_MAGIC):
+            return {}
+        mac, body = data[len(_MAGIC) : head], memoryview(data)[head:]  # no copy of the body
+        if not hmac.compare_digest(mac, self._mac(body)):
+            return {}  # not made here, with this code: never unpickled
+        try:
+            entries = pickle.loads(body)
+        except Exception:  # noqa: BLE001 - authenticated but unreadable: treat as empty
+            return {}
+        if not isinstance(entries, dict):
+            return {}
+        return entries
+
+    def get(self, key: bytes) -> bytes | None:
+        blob = self.entries.get(key)
+        if blob is not None:
+            self.kept[key] = blob
+        return blob
+
+    def put(self, key: bytes, blob: bytes) -> None:
+        self.kept[key] = blob
+        self.changed = True
+
+    def save(self) -> None:
+        """Write what this run used and made, when that differs from what was read."""
+        if self.path is None or self.secret is None:
+            return
+        if not self.changed and len(self.kept) == len(self.entries):
+            return
+        body = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            chunks = [_MAGIC, self._mac(body), body]
+            paths.atomic_write_chunks(self.path, chunks, durable=False)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+
+
+def entry_key(*parts: bytes | str) -> bytes:
+    """The key of one entry: the code version and every part, each hashed, so no part can
+    run into the next."""
+    digest = hashlib.sha256(code_version())
+    for part in parts:
+        digest.update(hashlib.sha256(part.encode() if isinstance(part, str) else part).digest())
+    return digest.digest()
+
+
+def load(blob: bytes) -> object:
+    """An entry's value. Only for blobs from a `Pack` (authenticated) or this run's workers."""
+    return pickle.loads(blob)
+
+
+def dump(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
