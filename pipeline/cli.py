@@ -43,10 +43,10 @@ def working(message: str):  # noqa: ANN201 - a context manager
     return Console(stderr=True).status(message)
 
 
-def load_project(root: Path) -> Project:
+def load_project(root: Path, use_cache: bool = True) -> Project:
     try:
         with working("Reading articles and references..."):
-            return load(root)
+            return load(root, use_cache=use_cache)
     except EnvironmentProblem as exc:
         raise Failure(str(exc)) from None
 
@@ -80,10 +80,11 @@ def cli(ctx: click.Context, root: Path) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("--no-cache", is_flag=True, help="Parse every file again, ignoring the parse cache.")
 @click.pass_obj
-def check(root: Path, fmt: str) -> None:
+def check(root: Path, fmt: str, no_cache: bool) -> None:
     """Validate everything and report every problem at once."""
-    project = load_project(root)
+    project = load_project(root, use_cache=not no_cache)
     stop_on_config(project, fmt)
     with working(f"Checking {len(project.articles)} articles..."):
         errors, warnings = diagnostics_mod.split(run_checks(project))

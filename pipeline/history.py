@@ -60,7 +60,8 @@ def article_at(root: Path, rev: str, article_id: str) -> Revision | None:
         with tempfile.TemporaryDirectory(prefix="pipeline-rev-") as tmp:
             gitio.extract(root, rev, sorted(entries), Path(tmp))
             (Path(tmp) / paths.CONTENT).mkdir(exist_ok=True)
-            project = load(Path(tmp), site_config=False)  # the snapshot holds no mkdocs.yml
+            # The snapshot holds no mkdocs.yml, and a temporary folder is no place for a cache.
+            project = load(Path(tmp), site_config=False, use_cache=False)
         article = project.article(article_id)
         if article is not None and article.meta is not None:
             sha = gitio.resolve(root, rev)
