@@ -15,6 +15,7 @@ from pipeline.citations import BodyFacts, NearMiss
 from pipeline.codes import CODES
 from pipeline.diagnostics import Diagnostic, diag, did_you_mean
 from pipeline.loader import Article, Body, Project
+from pipeline.model import Audience
 from pipeline.references import latex_text
 from pipeline.signing import Verdict, timestamp
 from pipeline.template import placeholder
@@ -444,6 +445,45 @@ def template_text(project: Project) -> Iterator[Diagnostic]:
                         f"('{found[:60]}'): replace it with the article's own words and the "
                         "sources that support them.",
                     )
+
+
+def readability_targets(project: Project) -> Iterator[tuple[Article, Body, Audience]]:
+    """Every body whose audience sets a `readability_grade`."""
+    if project.settings is None:
+        return
+    for audience in project.settings.audiences:
+        if audience.readability_grade is None:
+            continue
+        key = "default" if audience.default else audience.id
+        for article in project.articles.values():
+            body = article.bodies.get(key)
+            if body is not None:
+                yield article, body, audience
+
+
+@rule("readability.grade")
+def reading_grade(project: Project) -> Iterator[Diagnostic]:
+    from pipeline.readability import measure
+
+    for _article, body, audience in readability_targets(project):
+        measured = measure(body.text, body.first_line)
+        target = audience.readability_grade
+        if measured is None or target is None or measured.grade <= target:
+            continue
+        longest = measured.longest(3)
+        listed = "; ".join(
+            f"line {s.line} ({s.words} words: '{s.text[:50]}{'...' if len(s.text) > 50 else ''}')"
+            for s in longest
+        )
+        yield diag(
+            "readability.grade",
+            body.file,
+            longest[0].line,
+            f"This wording for '{audience.id}' reads at Flesch-Kincaid grade {measured.grade:g}, "
+            f"above its target of {target:g} (content/publication.yml); shorten the longest "
+            f"sentences and use everyday words: {listed}.",
+            severity=audience.readability_severity,
+        )
 
 
 # Settings fields that are addresses: judged as URLs, not only as text.

@@ -268,11 +268,19 @@ def status(root: Path, fmt: str) -> None:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     table = Table(title=f"{len(project.articles)} article(s)")
-    for column in ("article", "status", "approvals", "stale", "review due"):
+    graded = any(row.get("readability") for row in rows)
+    columns = ["article", "status", "approvals", "stale", "review due"]
+    for column in columns + (["reading grade"] if graded else []):
         table.add_column(column)
     for row in rows:
+        grades = row.get("readability") or {}
+        shown_grades = [
+            ", ".join(f"{a} {g['grade']:g} (target {g['target']:g})" for a, g in grades.items())
+            or "-"
+        ]
+        extra = shown_grades if graded else []
         if row["status"] == "invalid":
-            table.add_row(row["article"], "invalid", "-", "-", "-")
+            table.add_row(row["article"], "invalid", "-", "-", "-", *extra)
             continue
         due = row["review_due"] or "-"
         if row["overdue"]:
@@ -284,17 +292,30 @@ def status(root: Path, fmt: str) -> None:
             f"{row['approvals']}/{row['required']}",
             ", ".join(row["stale"]) or "-",
             due,
+            *extra,
         )
-    Console(width=120).print(table)
+    Console(width=160 if graded else 120).print(table)
 
 
 def status_rows(project: Project) -> list[dict[str, object]]:
     """One row per article, as `status` shows it (and `--format json` gives it)."""
     from pipeline.approval import article_state
+    from pipeline.checks import readability_targets
+    from pipeline.readability import measure
 
+    grades: dict[str, dict[str, dict[str, float]]] = {}
+    for article, body, audience in readability_targets(project):
+        measured = measure(body.text, body.first_line)
+        if measured is not None and audience.readability_grade is not None:
+            grades.setdefault(article.id, {})[audience.id] = {
+                "grade": measured.grade,
+                "target": audience.readability_grade,
+            }
     rows: list[dict[str, object]] = []
     for article_id, article in sorted(project.articles.items()):
         row: dict[str, object] = {"article": article_id, "file": article.file}
+        if article_id in grades:
+            row["readability"] = grades[article_id]
         if article.meta is None:
             rows.append({**row, "status": "invalid"})
             continue

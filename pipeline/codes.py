@@ -473,6 +473,24 @@ declare(
     "Delete the character on the line the message gives (retyping the line removes it).",
 )
 
+# --- plain language -------------------------------------------------------------------------
+
+declare(
+    "readability.grade",
+    "warning",
+    "an audience's wording reads above the audience's target grade",
+    """An audience in content/publication.yml may set `readability_grade`, the Flesch-Kincaid
+    grade its wording should not exceed (8 suits most patients). The grade is measured on the
+    text a reader sees: headings, bullets and paragraphs, without citations, links' addresses,
+    code or tables. Long sentences and long words raise it. It is a warning unless
+    `readability_severity: error` is set for the audience.""",
+    """Shorten the sentences the message lists (one idea per sentence) and use shorter, everyday
+    words (for example "high blood pressure" for "hypertension").""",
+    bad="- Antihypertensive pharmacotherapy is generally initiated with a thiazide diuretic.",
+    good="- Most people start with a water pill. It helps lower blood pressure.",
+    where="content/<topic>/<slug>.patient.md",
+)
+
 # --- configuration ------------------------------------------------------------------------------
 
 declare(
