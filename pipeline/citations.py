@@ -29,13 +29,27 @@ _LOOKS_LIKE_TAG = re.compile(r"<[A-Za-z/!?]")
 # Near misses of the citation syntax, looked for in the text a reader would see (never in code,
 # never in what was escaped). `\x00` stands for anything that is not plain text.
 _SEP = "\x00"
+MAX_NEAR_MISSES = 100  # per paragraph: past that, more of the same tells an editor nothing
 _ESCAPED = "\x01"  # a character escaped with a backslash: what follows it up to `]` is text
-_BRACKETED = re.compile(r"\[([^\[\]\n\x00]*?(?<![\w.+\-])@[^\[\]\n\x00]*)\]")
+_BRACKETED = re.compile(r"\[([^\[\]\n\x00]*)\]")
+_KEY_START = re.compile(r"(?<![\w.+\-])@")  # an @ that starts a key (not one in an email)
 _UNCLOSED = re.compile(rf"\[\s*@({CITE_KEY})")
 _BARE = re.compile(rf"(?<![\w@\[\x00\x01.+/\-\\])@({CITE_KEY})")
 _LOOSE_KEY = re.compile(rf"@\s*({CITE_KEY})")
 # Words or marks before a bare `@key` that say it is meant as a citation: "see @key", "(@key)".
 _SEE_BEFORE = re.compile(r"(?i)(?:\b(?:see|cf|cf\.|e\.g\.,?|i\.e\.,?|as in|per)|[(,;])\s*$")
+
+
+def _line_offset(state: StateInline) -> int:
+    """Lines before `state.pos` in the inline text, counted on from the last citation's: a
+    paragraph of many citations is read in one pass, never once per citation."""
+    counted = getattr(state, "_gp_lines", None)
+    if counted is None or counted[0] > state.pos:
+        counted = (0, 0)
+    at, lines = counted
+    lines += state.src.count("\n", at, state.pos)
+    state._gp_lines = (state.pos, lines)  # type: ignore[attr-defined]
+    return lines
 
 
 def _citation_rule(state: StateInline, silent: bool) -> bool:
@@ -53,7 +67,7 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
         token.meta = {
             "keys": [key for key, _ in items],
             "locators": [loc for _, loc in items],
-            "offset": state.src.count("\n", 0, state.pos),
+            "offset": _line_offset(state),
         }
     state.pos = match.end()
     return True
@@ -88,26 +102,39 @@ def _near_misses(scan: str) -> list[tuple[int, str, str, tuple[str, ...], bool]]
         return all(end <= a or start >= b for a, b in taken)
 
     for match in _BRACKETED.finditer(scan):
+        if len(found) >= MAX_NEAR_MISSES:
+            break
+        if "@" not in match.group(1) or not _KEY_START.search(match.group(1)):
+            continue
         suggestion, keys = _suggestion(match.group(1))
         if keys:
             taken.append(match.span())
             found.append((match.start(), match.group(0), suggestion, keys, True))
     for match in _UNCLOSED.finditer(scan):
+        if len(found) >= MAX_NEAR_MISSES:
+            break
         if free(*match.span()):
             key = match.group(1).rstrip(".,:;?")
             taken.append(match.span())
             found.append((match.start(), match.group(0), f"[@{key}]", (key,), True))
     for match in _BARE.finditer(scan):
+        if len(found) >= MAX_NEAR_MISSES:
+            break
         if free(*match.span()):
             key = match.group(1).rstrip(".,:;?")
-            line_start = scan.rfind("\n", 0, match.start()) + 1
-            before = scan[line_start : match.start()]
+            window = scan[max(0, match.start() - 200) : match.start()]  # bounded: long lines
+            before = window[window.rfind("\n") + 1 :]
             if _ESCAPED in before and "]" not in before[before.rindex(_ESCAPED) :]:
                 continue  # inside an escaped bracket, `\\[@a, @b]`: written as text on purpose
             see = _SEE_BEFORE.search(before) is not None and before.strip() != ""
             found.append((match.start(), "@" + key, f"[@{key}]", (key,), see))
     found.sort()
-    return [(scan.count("\n", 0, pos), *rest) for pos, *rest in found]
+    lines, counted, at = [], 0, 0
+    for pos, *rest in found[:MAX_NEAR_MISSES]:
+        counted += scan.count("\n", at, pos)
+        at = pos
+        lines.append((counted, *rest))
+    return lines
 
 
 def _mark_near_misses(state) -> None:  # noqa: ANN001 - markdown-it's StateCore

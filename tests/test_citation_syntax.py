@@ -121,3 +121,14 @@ def test_an_unknown_bare_word_after_at_is_not_reported(publication: Path) -> Non
     replace_in(publication, PATIENT, "(@nurse-team)", "ask @nurse-team")
     errors = run_cli(publication, "check", "--format", "json").json()["errors"]
     assert "citation.malformed" not in {d["code"] for d in errors}
+
+
+def test_a_flood_of_near_misses_is_bounded() -> None:
+    """Hostile bodies: each near miss is looked at once, at most 100 per paragraph are kept,
+    and a paragraph of many citations is read in one pass (lines counted on, not recounted)."""
+    floods = ["@a " * 20_000, "[@a, @b] " * 20_000, "see @x\n" * 20_000, "[" * 20_000 + "@x"]
+    for body in floods:
+        assert len(analyse(body, 1).near_misses) <= 100
+    many = "x [@a]\ny [@b; @c]\n" * 5_000
+    facts = analyse(many, 1)
+    assert len(facts.citations) == 15_000 and facts.citations[-1].line == 10_000
