@@ -4,9 +4,11 @@ with textstat (its syllables come from pyphen's bundled dictionaries; nothing is
 from __future__ import annotations
 
 import re
-import warnings
+import sys
+import types
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 from pipeline.citations import AUDIENCE, PARSER
 
@@ -76,9 +78,22 @@ def visible_sentences(text: str, first_line: int) -> list[Sentence]:
 
 @cache
 def _textstat():  # noqa: ANN202 - the textstat module
-    with warnings.catch_warnings():  # its pkg_resources import warns on newer setuptools
-        warnings.simplefilter("ignore")
+    """textstat 0.7.3 imports setuptools' pkg_resources (slow, deprecated, absent from new
+    environments) only to open its word lists: it gets a stand-in that opens package files,
+    for the import alone, so nobody else sees it."""
+    shim = types.ModuleType("pkg_resources")
+    shim.resource_stream = lambda package, name: (  # type: ignore[attr-defined]
+        resources.files(package).joinpath(name).open("rb")
+    )
+    saved = sys.modules.get("pkg_resources")
+    sys.modules["pkg_resources"] = shim
+    try:
         import textstat
+    finally:
+        if saved is None:
+            del sys.modules["pkg_resources"]
+        else:
+            sys.modules["pkg_resources"] = saved
     return textstat
 
 

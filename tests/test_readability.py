@@ -127,10 +127,12 @@ def test_textstat_works_offline_and_never_fetches_data() -> None:
         "print(measure('Take one pill a day. Drink lots of water.').grade)\n"
         "import textstat, importlib.metadata as m\n"
         "print(m.version('textstat'), any(n.startswith('nltk') for n in sys.modules))\n"
+        "print('pkg_resources' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    grade, info = done.stdout.splitlines()
+    grade, info, setuptools = done.stdout.splitlines()
     assert float(grade) < 5 and info == "0.7.3 False"
+    assert setuptools == "False"  # textstat's pkg_resources import got a stand-in, not setuptools
