@@ -11,12 +11,14 @@ from typing import Any
 
 from pipeline import paths, safety
 from pipeline.approval import approval_state, article_state
-from pipeline.citations import BodyFacts
+from pipeline.citations import BodyFacts, NearMiss
 from pipeline.codes import CODES
 from pipeline.diagnostics import Diagnostic, diag, did_you_mean
-from pipeline.loader import Article, Project
+from pipeline.loader import Article, Body, Project
+from pipeline.model import Audience
 from pipeline.references import latex_text
 from pipeline.signing import Verdict, timestamp
+from pipeline.template import placeholder
 
 Check = Callable[[Project], Iterator[Diagnostic]]
 
@@ -76,11 +78,43 @@ def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
                     )
 
 
+def malformed_citations(project: Project, body: Body) -> list[NearMiss]:
+    """The near misses of a body that are reported: every bracketed or "see @key" one, and a
+    bare `@word` only when the word is a key of the library (else it may be a name or handle)."""
+    return [
+        miss
+        for miss in body.facts.near_misses
+        if miss.certain or all(project.library.get(key) is not None for key in miss.keys)
+    ]
+
+
+@rule("citation.malformed")
+def near_miss_citations(project: Project) -> Iterator[Diagnostic]:
+    for article in project.articles.values():
+        for body in article.bodies.values():
+            for miss in malformed_citations(project, body):
+                uncited = {line for line, _ in body.facts.uncited_bullets}
+                counts = (
+                    "; until then this bullet cites no source" if miss.bullet in uncited else ""
+                )
+                yield diag(
+                    "citation.malformed",
+                    body.file,
+                    miss.line,
+                    f"'{miss.text[:60]}' is not read as a citation: write {miss.suggestion[:80]} "
+                    f"(keys in square brackets, separated by semicolons){counts}.",
+                )
+
+
 @rule("citation.missing")
 def uncited_bullets(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
         for body in article.bodies.values():
+            # A bullet whose citation is mistyped is reported once, as citation.malformed.
+            mistyped = {miss.bullet for miss in malformed_citations(project, body)}
             for line, section in body.facts.uncited_bullets:
+                if line in mistyped:
+                    continue
                 yield diag(
                     "citation.missing",
                     body.file,
@@ -382,6 +416,74 @@ def raw_html(project: Project) -> Iterator[Diagnostic]:
             if body.title_line is not None and body.title:
                 yield from _field_problems(body.file, body.title_line, "title", body.title)
             yield from _body_problems(body.file, body.facts)
+
+
+@rule("content.placeholder")
+def template_text(project: Project) -> Iterator[Diagnostic]:
+    for article in project.articles.values():
+        for loc, value in _strings(article.raw):
+            if loc and loc[0] == "reviews":
+                continue
+            found = placeholder(value)
+            if found is not None:
+                yield diag(
+                    "content.placeholder",
+                    article.file,
+                    article.line_of(*loc),
+                    f"The field `{_loc_name(loc)}` still holds the `pipeline new` template text "
+                    f"('{found[:60]}'): replace it with the article's own words.",
+                )
+        for body in article.bodies.values():
+            for offset, text in enumerate(body.text.split("\n")):
+                found = placeholder(text)
+                if found is not None:
+                    yield diag(
+                        "content.placeholder",
+                        body.file,
+                        body.first_line + offset,
+                        f"This line still holds the `pipeline new` template text "
+                        f"('{found[:60]}'): replace it with the article's own words and the "
+                        "sources that support them.",
+                    )
+
+
+def readability_targets(project: Project) -> Iterator[tuple[Article, Body, Audience]]:
+    """Every body whose audience sets a `readability_grade`."""
+    if project.settings is None:
+        return
+    for audience in project.settings.audiences:
+        if audience.readability_grade is None:
+            continue
+        key = "default" if audience.default else audience.id
+        for article in project.articles.values():
+            body = article.bodies.get(key)
+            if body is not None:
+                yield article, body, audience
+
+
+@rule("readability.grade")
+def reading_grade(project: Project) -> Iterator[Diagnostic]:
+    from pipeline.readability import measure
+
+    for _article, body, audience in readability_targets(project):
+        measured = measure(body.text, body.first_line)
+        target = audience.readability_grade
+        if measured is None or target is None or measured.grade <= target:
+            continue
+        longest = measured.longest(3)
+        listed = "; ".join(
+            f"line {s.line} ({s.words} words: '{s.text[:50]}{'...' if len(s.text) > 50 else ''}')"
+            for s in longest
+        )
+        yield diag(
+            "readability.grade",
+            body.file,
+            longest[0].line,
+            f"This wording for '{audience.id}' reads at Flesch-Kincaid grade {measured.grade:g}, "
+            f"above its target of {target:g} (content/publication.yml); shorten the longest "
+            f"sentences and use everyday words: {listed}.",
+            severity=audience.readability_severity,
+        )
 
 
 # Settings fields that are addresses: judged as URLs, not only as text.

@@ -5,6 +5,8 @@ Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one lin
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,20 +53,68 @@ def load_project(root: Path, use_cache: bool = True) -> Project:
         raise Failure(str(exc)) from None
 
 
-def stop_on_config(project: Project, fmt: str = "text") -> None:
+def at_terminal() -> bool:
+    """Colours and grouping for a person at a terminal; plain text in CI, pipes and files."""
+    return sys.stdout.isatty() and not os.environ.get("CI") and "NO_COLOR" not in os.environ
+
+
+def print_diagnostics(
+    fmt: str, errors: list, warnings: list, articles: int, title: str, **extra: object
+) -> None:
+    """One report in the chosen format; with `github`, also the job summary that GitHub
+    Actions names in $GITHUB_STEP_SUMMARY."""
+    if fmt == "json":
+        extra.pop("summary_extra", None)
+        click.echo(diagnostics_mod.format_json(errors, warnings, articles, **extra))
+    elif fmt == "text" and at_terminal():
+        click.echo(diagnostics_mod.format_terminal(errors, warnings, articles))
+    else:
+        click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, articles))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and summary:
+        text = diagnostics_mod.format_markdown(errors, warnings, articles, title)
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(text + str(extra.get("summary_extra", "")) + "\n")
+
+
+def stop_on_config(project: Project, fmt: str = "text", title: str = "pipeline check") -> None:
     """An invalid configuration means no content was read: report its problems alone, exit 1."""
     if not project.config_failed:
         return
     errors, warnings = diagnostics_mod.split(project.diagnostics)
-    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, 0))
+    print_diagnostics(fmt, errors, warnings, 0, title)
     click.echo(CONFIG_FIRST, err=True)
     sys.exit(1)
+
+
+def _show_version(ctx: click.Context) -> None:
+    click.echo(f"pipeline {_version()}")
+    ctx.exit(0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    from pipeline import __version__
+
+    try:  # the installed distribution's version, whatever the distribution is called
+        return version(packages_distributions().get("pipeline", ["guideline-pipeline"])[0])
+    except PackageNotFoundError:
+        return __version__
 
 
 CONFIG_FIRST = "pipeline: no article was read: fix the configuration first."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _show_version(ctx) if value else None,
+    help="Show the version and exit.",
+)
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -88,7 +138,7 @@ def check(root: Path, fmt: str, no_cache: bool) -> None:
     stop_on_config(project, fmt)
     with working(f"Checking {len(project.articles)} articles..."):
         errors, warnings = diagnostics_mod.split(run_checks(project))
-    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
+    print_diagnostics(fmt, errors, warnings, len(project.articles), "pipeline check")
     sys.exit(1 if errors else 0)
 
 
@@ -204,38 +254,87 @@ def new(root: Path, article_id: str, author: str) -> None:
 
 
 @cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
-def status(root: Path) -> None:
+def status(root: Path, fmt: str) -> None:
     """A table of every article: status, approvals, stale approvals, review due."""
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.approval import article_state
-
     project = load_project(root)
-    stop_on_config(project)
+    stop_on_config(project, fmt, "pipeline status")
+    rows = status_rows(project)
+    if fmt == "json":
+        report = {"version": diagnostics_mod.JSON_VERSION, "articles": rows}
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
     table = Table(title=f"{len(project.articles)} article(s)")
-    for column in ("article", "status", "approvals", "stale", "review due"):
+    graded = any(row.get("readability") for row in rows)
+    columns = ["article", "status", "approvals", "stale", "review due"]
+    for column in columns + (["reading grade"] if graded else []):
         table.add_column(column)
+    for row in rows:
+        grades = row.get("readability") or {}
+        shown_grades = [
+            ", ".join(f"{a} {g['grade']:g} (target {g['target']:g})" for a, g in grades.items())
+            or "-"
+        ]
+        extra = shown_grades if graded else []
+        if row["status"] == "invalid":
+            table.add_row(row["article"], "invalid", "-", "-", "-", *extra)
+            continue
+        due = row["review_due"] or "-"
+        if row["overdue"]:
+            due += " (overdue)"
+        shown = row["status"] + ("" if row["approval_holds"] else " (approval does not hold)")
+        table.add_row(
+            row["article"],
+            shown,
+            f"{row['approvals']}/{row['required']}",
+            ", ".join(row["stale"]) or "-",
+            due,
+            *extra,
+        )
+    Console(width=160 if graded else 120).print(table)
+
+
+def status_rows(project: Project) -> list[dict[str, object]]:
+    """One row per article, as `status` shows it (and `--format json` gives it)."""
+    from pipeline.approval import article_state
+    from pipeline.checks import readability_targets
+    from pipeline.readability import measure
+
+    grades: dict[str, dict[str, dict[str, float]]] = {}
+    for article, body, audience in readability_targets(project):
+        measured = measure(body.text, body.first_line)
+        if measured is not None and audience.readability_grade is not None:
+            grades.setdefault(article.id, {})[audience.id] = {
+                "grade": measured.grade,
+                "target": audience.readability_grade,
+            }
+    rows: list[dict[str, object]] = []
     for article_id, article in sorted(project.articles.items()):
+        row: dict[str, object] = {"article": article_id, "file": article.file}
+        if article_id in grades:
+            row["readability"] = grades[article_id]
         if article.meta is None:
-            table.add_row(article_id, "invalid", "-", "-", "-")
+            rows.append({**row, "status": "invalid"})
             continue
         state = article_state(project, article)
-        due = state.approval.due.isoformat() if state.approval.due else "-"
-        if state.overdue:
-            due += " (overdue)"
-        status = state.status + (
-            " (approval does not hold)" if state.claims_approval_that_fails else ""
+        rows.append(
+            {
+                **row,
+                "status": state.status,
+                "approval_holds": not state.claims_approval_that_fails,
+                "approvals": len(state.approval.valid),
+                "required": state.approval.required,
+                "approvers": sorted(r.reviewer for r in state.approval.valid),
+                "stale": list(state.stale_reviewers),
+                "review_due": state.approval.due.isoformat() if state.approval.due else None,
+                "overdue": bool(state.overdue),
+            }
         )
-        table.add_row(
-            article_id,
-            status,
-            f"{len(state.approval.valid)}/{state.approval.required}",
-            ", ".join(state.stale_reviewers) or "-",
-            due,
-        )
-    Console(width=120).print(table)
+    return rows
 
 
 @cli.command()
@@ -299,21 +398,38 @@ def gate(root: Path, base_ref: str, fmt: str) -> None:
     from pipeline.gitio import GitError
 
     project = load_project(root)
-    stop_on_config(project, fmt)
+    stop_on_config(project, fmt, "pipeline gate")
     try:
         result = run_gate(project, base_ref)
     except (GitError, GateProblem) as exc:
         raise Failure(str(exc)) from None
     found = run_checks(project) + result.diagnostics
     errors, warnings = diagnostics_mod.split(found)
+    verified = [{"article": r.article_id, "verified": list(r.verified)} for r in result.reports]
     if fmt == "text":
         click.echo(f"Changes since {result.base[:12]}: {len(result.reports)} article(s).")
         for report in result.reports:
             click.echo(f"  {report.article_id}")
             for line in report.verified:
                 click.echo(f"    - {line}")
-    click.echo(diagnostics_mod.FORMATTERS[fmt](errors, warnings, len(project.articles)))
+    extra: dict[str, object] = {}
+    if fmt == "json":
+        extra = {"base": result.base, "changed": verified}
+    elif fmt == "github":
+        extra = {"summary_extra": _gate_summary(result.base, verified)}
+    print_diagnostics(fmt, errors, warnings, len(project.articles), "pipeline gate", **extra)
     sys.exit(1 if errors else 0)
+
+
+def _gate_summary(base: str, verified: list[dict]) -> str:
+    """What the gate verified, for the job summary (names escaped: they come from the PR)."""
+    from pipeline.diagnostics import md_text
+
+    lines = ["", f"Changes since `{base[:12]}`: {len(verified)} article(s).", ""]
+    for item in verified:
+        lines.append(f"- **{md_text(item['article'])}**")
+        lines += [f"  - {md_text(line)}" for line in item["verified"]]
+    return "\n".join(lines) + "\n"
 
 
 @cli.command()

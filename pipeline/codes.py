@@ -187,6 +187,21 @@ declare(
     where=ARTICLE,
 )
 declare(
+    "citation.malformed",
+    "error",
+    "text that looks meant as a citation is not written as one",
+    """A citation is written [@key], several as [@key1; @key2], with an optional locator as
+    [@key, p. 5]. Text such as [@a, @b], [see @key], (@key), see @key or an unclosed [@key is
+    not read as a citation: readers would see it as typed, with no number and no reference,
+    and a bullet in an evidence section counts as citing nothing. A bare @word is reported only
+    when the word is the key of a reference in the library.""",
+    """Rewrite it as the message suggests: keys in square brackets, separated by semicolons,
+    words such as "see" outside the brackets, a page or chapter after a comma.""",
+    bad="- Start with a thiazide-like diuretic (see @aha-acc-htn-2025, @esc-htn-2024).",
+    good="- Start with a thiazide-like diuretic (see [@aha-acc-htn-2025; @esc-htn-2024]).",
+    where=ARTICLE,
+)
+declare(
     "reference.syntax",
     "error",
     "a `.bib` file does not parse",
@@ -418,6 +433,19 @@ declare(
     good="doi = {10.1056/NEJMoa1607427}",
 )
 declare(
+    "content.placeholder",
+    "error",
+    "an article still holds the `pipeline new` template text",
+    """`pipeline new` writes an article with TODO markers and instructions in every field and
+    section. Text left from that template would be published as it is: an instruction in place
+    of the question, and a citation picked only as an example.""",
+    """Replace each TODO line with the article's own words and cite the sources that support
+    them; delete any template line you do not need.""",
+    bad="question: TODO What clinical question does this article answer?",
+    good="question: What blood-pressure target suits adults with hypertension?",
+    where=ARTICLE,
+)
+declare(
     "content.unknown-file",
     "error",
     "a file under `content/` or `references/` that the publication does not know",
@@ -443,6 +471,24 @@ declare(
     """An invisible character other than a tab or line break can hide text from reviewers or
     break the page.""",
     "Delete the character on the line the message gives (retyping the line removes it).",
+)
+
+# --- plain language -------------------------------------------------------------------------
+
+declare(
+    "readability.grade",
+    "warning",
+    "an audience's wording reads above the audience's target grade",
+    """An audience in content/publication.yml may set `readability_grade`, the Flesch-Kincaid
+    grade its wording should not exceed (8 suits most patients). The grade is measured on the
+    text a reader sees: headings, bullets and paragraphs, without citations, links' addresses,
+    code or tables. Long sentences and long words raise it. It is a warning unless
+    `readability_severity: error` is set for the audience.""",
+    """Shorten the sentences the message lists (one idea per sentence) and use shorter, everyday
+    words (for example "high blood pressure" for "hypertension").""",
+    bad="- Antihypertensive pharmacotherapy is generally initiated with a thiazide diuretic.",
+    good="- Most people start with a water pill. It helps lower blood pressure.",
+    where="content/<topic>/<slug>.patient.md",
 )
 
 # --- configuration ------------------------------------------------------------------------------

@@ -4,11 +4,18 @@ sentence."""
 from __future__ import annotations
 
 import difflib
+import html
+import itertools
 import json
+import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 from pipeline.codes import CODES, Severity
+
+# The version of the JSON reports (`--format json` of check, gate and status). It changes only
+# when a key is removed or changes meaning; new keys may appear in any version.
+JSON_VERSION = 1
 
 
 @dataclass(frozen=True, order=True)
@@ -17,20 +24,29 @@ class Diagnostic:
     line: int | None
     code: str
     message: str
+    # A severity the publication chose for this code (e.g. readability as an error).
+    level: Severity | None = field(default=None, compare=False)
 
     @property
     def severity(self) -> Severity:
-        return CODES[self.code].severity
+        return self.level or CODES[self.code].severity
 
     def as_json(self) -> dict[str, object]:
-        data = asdict(self)
-        return {k: data[k] for k in ("code", "file", "line", "message")}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+        }
 
 
-def diag(code: str, file: str, line: int | None, message: str) -> Diagnostic:
+def diag(
+    code: str, file: str, line: int | None, message: str, severity: Severity | None = None
+) -> Diagnostic:
     if code not in CODES:
         raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
-    return Diagnostic(file=file, line=line, code=code, message=message)
+    return Diagnostic(file=file, line=line, code=code, message=message, level=severity)
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
@@ -57,27 +73,90 @@ def split(diagnostics: Iterable[Diagnostic]) -> tuple[list[Diagnostic], list[Dia
     return errors, warnings
 
 
+def _where(d: Diagnostic) -> str:
+    return f"{d.file}:{d.line}" if d.line else d.file
+
+
+def totals(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
+    return f"{articles} article(s) checked: {len(errors)} error(s), {len(warnings)} warning(s)."
+
+
 def format_text(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
-    lines = []
-    for d in errors + warnings:
-        where = f"{d.file}:{d.line}" if d.line else d.file
-        lines.append(f"{where}: {d.severity} [{d.code}] {d.message}")
-    lines.append(
-        f"{articles} article(s) checked: {len(errors)} error(s), {len(warnings)} warning(s)."
-    )
+    lines = [f"{_where(d)}: {d.severity} [{d.code}] {d.message}" for d in errors + warnings]
+    lines.append(totals(errors, warnings, articles))
     return "\n".join(lines)
 
 
-def format_json(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
-    return json.dumps(
-        {
-            "errors": [d.as_json() for d in errors],
-            "warnings": [d.as_json() for d in warnings],
-            "articles": articles,
-        },
-        indent=2,
-        ensure_ascii=False,
-    )
+def report(
+    errors: list[Diagnostic], warnings: list[Diagnostic], articles: int
+) -> dict[str, object]:
+    """The JSON report: SPEC 4.1's keys, with its version and each item's severity."""
+    return {
+        "version": JSON_VERSION,
+        "errors": [d.as_json() for d in errors],
+        "warnings": [d.as_json() for d in warnings],
+        "articles": articles,
+    }
+
+
+def format_json(
+    errors: list[Diagnostic], warnings: list[Diagnostic], articles: int, **extra: object
+) -> str:
+    return json.dumps({**report(errors, warnings, articles), **extra}, indent=2, ensure_ascii=False)
+
+
+def by_file(diagnostics: list[Diagnostic]) -> list[tuple[str, list[Diagnostic]]]:
+    """Diagnostics grouped by file, files in order, each file's by line."""
+    ordered = sorted(diagnostics, key=sort_key)
+    return [(f, list(items)) for f, items in itertools.groupby(ordered, key=lambda d: d.file)]
+
+
+_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def format_terminal(errors: list[Diagnostic], warnings: list[Diagnostic], articles: int) -> str:
+    """For a person at a terminal: grouped by file, in colour (ANSI), one line per problem."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(force_terminal=True, color_system="standard", width=200, record=False)
+    with console.capture() as captured:
+        for file, items in by_file(errors + warnings):
+            console.print(f"[bold underline]{escape(file)}[/]")
+            for d in items:
+                line = f"{d.line}" if d.line else "-"
+                console.print(
+                    f"  [dim]{line:>5}[/]  [{_STYLE[d.severity]}]{d.severity:<7}[/] "
+                    f"[cyan]{escape(d.code)}[/]  {escape(d.message)}",
+                    soft_wrap=True,
+                    highlight=False,
+                )
+        style = "bold red" if errors else "bold yellow" if warnings else "bold green"
+        console.print(f"[{style}]{escape(totals(errors, warnings, articles))}[/]", highlight=False)
+    return captured.get().rstrip("\n")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#!~|])")
+
+
+def md_text(text: str) -> str:
+    """Text as one Markdown table cell, never markup (content can be hostile)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
+
+
+def format_markdown(
+    errors: list[Diagnostic], warnings: list[Diagnostic], articles: int, title: str
+) -> str:
+    """A GitHub job summary: a heading with the totals, and a table of every problem."""
+    mark = "\u274c" if errors else "\u26a0\ufe0f" if warnings else "\u2705"
+    lines = [f"### {mark} {md_text(title)}", "", md_text(totals(errors, warnings, articles))]
+    if errors or warnings:
+        lines += ["", "| severity | code | where | problem |", "|---|---|---|---|"]
+        for d in errors + warnings:
+            lines.append(
+                f"| {d.severity} | `{d.code}` | {md_text(_where(d))} | {md_text(d.message)} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def _escape_property(value: str) -> str:

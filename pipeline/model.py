@@ -43,6 +43,16 @@ class Audience(Strict):
     description: str = Field("", description="One line under the label in the selector.")
     default: bool = Field(False, description="The audience of the main article file.")
     disclaimer: Identifier = Field(description="Key of the disclaimer shown to this audience.")
+    readability_grade: float | None = Field(
+        None,
+        ge=1,
+        le=20,
+        description="Highest Flesch-Kincaid grade this audience's wording should read at "
+        "(e.g. 8 for patients); `pipeline check` measures it (`readability.grade`).",
+    )
+    readability_severity: Literal["warning", "error"] = Field(
+        "warning", description="Whether wording above `readability_grade` is a warning or an error."
+    )
 
 
 class Disclaimer(Strict):

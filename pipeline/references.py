@@ -49,6 +49,8 @@ _ENTRY_START = re.compile(r"^[ \t]*@([A-Za-z]+)[ \t]*[{(][ \t]*([^,\s]+)[ \t]*,"
 _YEAR = re.compile(r"(\d{4})")
 _FIELD_START = re.compile(r"^[ \t]*([A-Za-z][\w:.+\-]*)[ \t]*=", re.MULTILINE)
 _NEEDS_LATEX = re.compile(r"[\\{}$~%&]")
+# Zotero (Better BibTeX) keeps a PubMed id in `note` ("PMID: 26551272", one line of several).
+_NOTE_PMID = re.compile(r"(?i)\bPMID:\s*(\d+)\b")
 
 
 def latex_text(value: str) -> Text:
@@ -144,8 +146,20 @@ def _normalize_entry(entry: Entry) -> Entry:
         year = _YEAR.search(fields[lower["date"]])
         if year:
             fields["year"] = year.group(1)
-    if "journal" not in lower and "journaltitle" in lower:
+    # The reference list is Vancouver-like: a journal's abbreviation (Zotero's `shortjournal`,
+    # e.g. "N Engl J Med") is shown in preference to its full title.
+    if "shortjournal" in lower and fields[lower["shortjournal"]].strip():
+        fields[lower.get("journal", "journal")] = fields[lower["shortjournal"]]
+    elif "journal" not in lower and "journaltitle" in lower:
         fields["journal"] = fields[lower["journaltitle"]]
+    if "pmid" not in lower:
+        kind = fields.get(lower.get("eprinttype", ""), "").strip().lower()
+        if kind in ("pmid", "pubmed") and fields.get(lower.get("eprint", ""), "").strip():
+            fields["pmid"] = fields[lower["eprint"]].strip()
+        elif "note" in lower:
+            found = _NOTE_PMID.search(fields[lower["note"]])
+            if found:
+                fields["pmid"] = found.group(1)
     if "institution" not in lower and "school" in lower:
         fields["institution"] = fields[lower["school"]]
     if "howpublished" not in lower and "url" in lower and entry.type.lower() == "online":

@@ -31,6 +31,7 @@ from pipeline.signing import (
     sign,
     timestamp,
 )
+from pipeline.template import ARTICLE_TEMPLATE
 
 # These codes are what a review settles, so they do not block a review.
 REVIEW_OUTCOME_CODES = {"review.stale", "review.insufficient", "review.overdue"}
@@ -489,24 +490,6 @@ def approve_settings(project: Project, reviewer: str, key: str | None = None) ->
     signature = signed(statement, signing_key(project, member, key))
     entry = governance.approval_entry(reviewer, date, digest, signature)
     return governance.append_approval(root, entry), digest
-
-
-ARTICLE_TEMPLATE = """\
----
-# Fill in every field marked TODO, then run `pipeline check`.
-question: TODO What clinical question does this article answer?
-title: TODO Title of the article
-authors: [{author}]
-status: submitted
-last_updated: {today}
-tags: [TODO]
-related: []
----
-TODO One-paragraph answer to the question, citing its sources like this [@{key}].
-
-## Recommendations
-- TODO One recommendation per bullet, each with a citation [@{key}].
-"""
 
 
 def scaffold(project: Project, article_id: str, author: str, today: dt.date | None = None) -> Path:

@@ -25,8 +25,8 @@ def test_json_format(publication: Path) -> None:
     _break(publication)
     run = run_cli(publication, "check", "--format", "json")
     report = run.json()
-    assert set(report) == {"errors", "warnings", "articles"}
-    assert report["errors"][0].keys() == {"code", "file", "line", "message"}
+    assert set(report) == {"version", "errors", "warnings", "articles"}
+    assert report["errors"][0].keys() == {"code", "severity", "file", "line", "message"}
     assert run.exit_code == 1
 
 

@@ -96,3 +96,71 @@ def test_issue_form_matches_the_intake_url() -> None:
     template = settings["question_intake_url"].split("template=")[1]
     form = yaml.safe_load((REPO / ".github/ISSUE_TEMPLATE" / template).read_text())
     assert form["name"] and any(item.get("id") == "question" for item in form["body"])
+
+
+# The oldest major of each action the workflows may use (each runs on Node 24).
+CURRENT = {
+    "actions/checkout": 6,
+    "actions/setup-python": 6,
+    "actions/upload-artifact": 7,
+    "actions/upload-pages-artifact": 5,
+    "actions/configure-pages": 6,
+    "actions/deploy-pages": 5,
+}
+
+
+def _steps(flow: dict) -> list[dict]:
+    return [step for job in flow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_actions_are_current_and_never_run_always() -> None:
+    for path in WORKFLOWS:
+        text = path.read_text()
+        assert "always()" not in text, f"{path.name}: use !cancelled(), which a cancel stops"
+        for step in _steps(_workflow(path.name)):
+            if "uses" not in step:
+                continue
+            name, _, version = step["uses"].partition("@")
+            assert name in CURRENT, f"{path.name}: {name} is not a known action"
+            assert int(version.lstrip("v").split(".")[0]) >= CURRENT[name], step["uses"]
+
+
+def test_check_and_gate_annotate_and_summarise() -> None:
+    for name, root in (("pull-request.yml", "pr"), ("deploy.yml", "site-repo")):
+        runs = [s.get("run", "") for s in _steps(_workflow(name))]
+        gate = next(r for r in runs if "gate --base" in r)
+        # `--format github` writes annotations and the job summary ($GITHUB_STEP_SUMMARY).
+        assert f"pipeline --root {root} gate" in gate and "--format github" in gate
+    runs = [s.get("run", "") for s in _steps(_workflow("pull-request.yml"))]
+    assert any("check --format github" in r for r in runs)
+
+
+def test_deploy_configures_pages_before_uploading() -> None:
+    steps = _workflow("deploy.yml")["jobs"]["build"]["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    assert uses.index("actions/configure-pages") < uses.index("actions/upload-pages-artifact")
+    assert _workflow("deploy.yml")["jobs"]["build"]["permissions"] == {
+        "contents": "read",
+        "pages": "read",
+    }
+
+
+def test_a_workflow_runs_the_test_suite_without_trust() -> None:
+    flow = _workflow("tests.yml")
+    assert "pull_request_target" not in flow["on"] and "pull_request" in flow["on"]
+    assert flow["permissions"] == {"contents": "read"}
+    steps = _steps(flow)
+    assert any(s.get("run", "").endswith("make test") for s in steps)
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["persist-credentials"] is False
+    # The judging workflow never runs the pull request's code.
+    pr_runs = " ".join(s.get("run", "") for s in _steps(_workflow("pull-request.yml")))
+    assert "make test" not in pr_runs and "pytest" not in pr_runs
+
+
+def test_dependabot_keeps_actions_and_packages_current() -> None:
+    config = yaml.safe_load((REPO / ".github/dependabot.yml").read_text())
+    assert config["version"] == 2
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "pip"}
+    assert all(u["directory"] == "/" and u["schedule"]["interval"] for u in config["updates"])
