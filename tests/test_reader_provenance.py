@@ -26,8 +26,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     replace_in(
         root,
         "content/publication.yml",
-        "id: clinical-guideline-notes\n",
-        f"id: clinical-guideline-notes\nsite_url: {SITE_URL}\n",
+        "site_url: https://example-org.github.io/clinical-guideline-notes/\n",
+        f"site_url: {SITE_URL}\n",
     )
     git(root, "init", "-q", "-b", "main")
     commit(root, EDITOR, "Oncology: imaging article")

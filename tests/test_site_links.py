@@ -63,13 +63,12 @@ def test_every_link_of_the_built_site_leads_somewhere(
         replace_in(
             publication, "mkdocs.yml", "use_directory_urls: true", "use_directory_urls: false"
         )
-    if site_url:
-        replace_in(
-            publication,
-            "content/publication.yml",
-            "id: clinical-guideline-notes\n",
-            f"id: clinical-guideline-notes\nsite_url: {site_url}\n",
-        )
+    replace_in(
+        publication,
+        "content/publication.yml",
+        "site_url: https://example-org.github.io/clinical-guideline-notes/\n",
+        f"site_url: {site_url}\n" if site_url else "",
+    )
     run = run_cli(publication, "build")
     assert run.exit_code == 0, run.output + run.stderr
     site = publication / "site"
@@ -88,7 +87,9 @@ def test_the_crawler_finds_a_broken_link(publication: Path) -> None:
         page.read_text(encoding="utf-8").replace("</body>", '<a href="../nowhere/">x</a></body>'),
         encoding="utf-8",
     )
-    assert crawl(site, "/") == ["board/index.html -> ../nowhere/ (no nowhere/index.html)"]
+    assert crawl(site, "/clinical-guideline-notes/") == [
+        "board/index.html -> ../nowhere/ (no nowhere/index.html)"
+    ]
 
 
 def test_site_name_and_description_come_from_publication_yml(publication: Path) -> None:
