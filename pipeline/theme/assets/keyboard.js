@@ -15,6 +15,10 @@
   }
 
   function init() {
+    // The search results box takes focus only through its results: empty, it is a dead stop.
+    document.querySelectorAll(".md-search__scrollwrap[tabindex]").forEach(function (box) {
+      box.removeAttribute("tabindex");
+    });
     document.querySelectorAll(".md-header label.md-header__button[for]").forEach(function (label) {
       var id = label.getAttribute("for");
       var toggle = document.getElementById(id);
@@ -25,11 +29,13 @@
       label.addEventListener("keydown", function (event) {
         if (event.key !== "Enter" && event.key !== " ") { return; }
         event.preventDefault();
+        event.stopPropagation(); // Material clicks a focused label on Enter too: once is enough
         label.click();
         if (toggle.checked) { window.setTimeout(function () { opened(id); }, 0); }
       });
     });
-    // Escape closes an open drawer and gives focus back to its button.
+    // Escape closes an open drawer and gives focus back to its button (before Material's own
+    // handler, which would close it and leave focus nowhere).
     document.addEventListener("keydown", function (event) {
       var drawer = document.getElementById("__drawer");
       if (event.key !== "Escape" || !drawer || !drawer.checked) { return; }
@@ -37,6 +43,13 @@
       drawer.dispatchEvent(new Event("change"));
       var button = document.querySelector(".md-header label.md-header__button[for=__drawer]");
       if (button) { button.focus(); }
+    }, true);
+    // Tabbing out of the open drawer closes it: focus never sits behind the overlay.
+    document.addEventListener("focusin", function (event) {
+      var drawer = document.getElementById("__drawer");
+      if (!drawer || !drawer.checked || event.target.closest(".md-sidebar--primary")) { return; }
+      drawer.checked = false;
+      drawer.dispatchEvent(new Event("change"));
     });
   }
 
