@@ -55,8 +55,11 @@ def test_article_page_shows_everything_a_reader_needs(production: Path) -> None:
     assert note.a["href"] == "../../board/"
     assert (production / "site/board/index.html").is_file()
     steps = [li.get_text() for li in article.select(".gp-stepper li")]
-    assert steps == ["Submitted", "Under Review", "Approved"]
-    assert article.select_one('.gp-stepper [aria-current="step"]').get_text() == "Approved"
+    # Each step names its state in words, not only in colour.
+    assert steps == ["Submitted (completed)", "Under Review (completed)", "Approved (current)"]
+    assert article.select_one('.gp-stepper [aria-current="step"]').get_text() == (
+        "Approved (current)"
+    )
     updated = article.select_one(".gp-updated")
     assert "Last updated: December 2, 2026" in updated.get_text(" ", strip=True)
     assert updated.select_one("a.gp-policy-link")["href"] == "../../editorial-policy/"
@@ -129,7 +132,7 @@ def test_preview_publishes_everything_with_banners(preview: Path) -> None:
     assert banner.get_text() == (
         "Educational purpose only - exercise caution: this content is pending human review"
     )
-    assert pending.select_one('[aria-current="step"]').get_text() == "Under Review"
+    assert pending.select_one('[aria-current="step"]').get_text() == "Under Review (current)"
     assert soup(preview, ARTICLE_PAGE).select_one(".gp-banner") is None
     dashboard = soup(preview, "review-dashboard/index.html").get_text()
     assert "Starting and monitoring levothyroxine" in dashboard and "0 of 1" in dashboard
