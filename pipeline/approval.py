@@ -122,7 +122,8 @@ def approval_state(project: Project, article: Article) -> ApprovalState:
 
 @dataclass(frozen=True)
 class ArticleState:
-    """An article's public state, decided once: every stage and template reads this."""
+    """An article's public state, decided once: the checks, `status`, the gate, rendering and
+    templates all read this (templates only present it)."""
 
     status: str  # as written in the front matter
     approval: ApprovalState
@@ -131,7 +132,17 @@ class ArticleState:
 
     @property
     def approvers(self) -> tuple[str, ...]:
-        return tuple(r.reviewer for r in self.approval.valid)
+        """Who approved this text; empty unless the approval holds."""
+        return tuple(r.reviewer for r in self.approval.valid) if self.approved else ()
+
+    @property
+    def approved_on(self) -> dt.date | None:
+        return self.approval.approved_on if self.approved else None
+
+    @property
+    def due(self) -> dt.date | None:
+        """When this text is due for review; None unless it is approved."""
+        return self.approval.due if self.approved else None
 
     @property
     def stale_reviewers(self) -> tuple[str, ...]:
@@ -141,13 +152,21 @@ class ArticleState:
     def claims_approval_that_fails(self) -> bool:
         return self.status == "approved" and not self.approved
 
+    @property
+    def step(self) -> str:
+        """The review step readers see: an approval that does not hold is still under review."""
+        return "under_review" if self.claims_approval_that_fails else self.status
+
 
 def article_state(project: Project, article: Article) -> ArticleState:
     assert article.meta is not None
-    approval = approval_state(project, article)
-    approved = article.meta.status == "approved" and approval.satisfied
-    overdue = approved and approval.due is not None and approval.due < project.today
-    return ArticleState(article.meta.status, approval, approved, overdue)
+    key = f"state:{article.id}@{article.revision or ''}"
+    if key not in project.memo:
+        approval = approval_state(project, article)
+        approved = article.meta.status == "approved" and approval.satisfied
+        overdue = approved and approval.due is not None and approval.due < project.today
+        project.memo[key] = ArticleState(article.meta.status, approval, approved, overdue)
+    return project.memo[key]
 
 
 def is_approved(project: Project, article: Article) -> bool:
@@ -157,11 +176,15 @@ def is_approved(project: Project, article: Article) -> bool:
 
 @dataclass(frozen=True)
 class Publishing:
-    """What production shows of an article: the version readers get, or why none."""
+    """What a build shows of an article: the version readers get, or why none."""
 
     article: Article | None  # the current article, or its last approved revision
     reason: str  # why it is shown as it is, or held back
     under_review: bool = False  # a newer revision than the one shown awaits review
+
+    def state(self, project: Project) -> ArticleState | None:
+        """The public state of the text shown (of that revision, when it is an older one)."""
+        return article_state(project, self.article) if self.article is not None else None
 
 
 def last_approved_revision(project: Project, article: Article) -> Article | None:
@@ -206,11 +229,14 @@ def has_history(project: Project) -> bool:
     return project.memo["has_history"]
 
 
-def publishing(project: Project, article: Article) -> Publishing:
-    """Production publishes the current text when its approval holds, else the last approved
-    revision from Git history; an article never approved is held back."""
+def publishing(project: Project, article: Article, preview: bool = False) -> Publishing:
+    """What readers are shown. A preview shows the working text, whatever its state; production
+    publishes the current text when its approval holds, else the last approved revision from
+    Git history; an article never approved is held back."""
     if article.meta is None:
         return Publishing(None, "front matter errors")
+    if preview:
+        return Publishing(article, "preview of the working text")
     if is_approved(project, article):
         return Publishing(article, "approved")
     key = f"publishing:{article.id}"
@@ -228,3 +254,41 @@ def publishing(project: Project, article: Article) -> Publishing:
             result = Publishing(None, f"status {article.meta.status}, never approved")
         project.memo[key] = result
     return project.memo[key]
+
+
+@dataclass(frozen=True)
+class ApprovedVersion:
+    """One version of an article that the board approved, from its signed records."""
+
+    fingerprint: str
+    day: dt.date  # when its last required approval was signed
+    first_day: dt.date  # when its first approval was signed
+    approvers: tuple[str, ...]
+    notes: tuple[str, ...]  # the reviewers' notes on it, if any
+
+
+def approved_versions(project: Project, article: Article) -> list[ApprovedVersion]:
+    """Every version of the article that gathered enough signed approvals, oldest first."""
+    assert article.meta is not None
+    state = approval_state(project, article)
+    rejected = {u.index for u in state.unverified}
+    groups: dict[str, list[ReviewRecord]] = {}
+    for index, record in enumerate(article.meta.reviews):
+        if index in rejected or record.decision != "approved":
+            continue
+        if eligible_reviewer(project.board, article.meta.authors, record.reviewer):
+            groups.setdefault(record.fingerprint, []).append(record)
+    versions = []
+    for fp, records in groups.items():
+        approvers: dict[str, ReviewRecord] = {}
+        for record in records:
+            approvers.setdefault(record.reviewer, record)
+        if len(approvers) < state.required:
+            continue
+        days = sorted(r.day for r in approvers.values())
+        notes = tuple(r.note for r in approvers.values() if r.note)
+        versions.append(
+            ApprovedVersion(fp, days[state.required - 1], days[0], tuple(approvers), notes)
+        )
+    versions.sort(key=lambda v: v.day)
+    return versions

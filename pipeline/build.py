@@ -1,7 +1,7 @@
 """Building: check, render into build/<mode>/, run MkDocs, swap the new site into place.
 
-`pipeline build` and a bare `mkdocs build`/`mkdocs serve` share this code: the root mkdocs.yml
-names `pipeline/hooks.py`, which calls `on_startup` and `on_config` below."""
+`pipeline build` and a bare `mkdocs build`/`mkdocs serve` share this code through the MkDocs
+plugin (`pipeline/plugin.py`), which renders the pages and registers them with MkDocs."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ import shutil
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -23,8 +21,12 @@ from pipeline import diagnostics as diagnostics_mod
 from pipeline import paths
 from pipeline.checks import run_checks
 from pipeline.diagnostics import Diagnostic
-from pipeline.loader import EnvironmentProblem, Project, load
-from pipeline.render import DuplicatePage, RenderResult, render_site
+from pipeline.loader import Project, load
+from pipeline.outputs import DuplicatePage
+
+if TYPE_CHECKING:
+    from pipeline.links import Links
+    from pipeline.render import RenderResult
 
 log = logging.getLogger("mkdocs.plugins.pipeline")
 
@@ -35,20 +37,6 @@ class BuildFailed(Exception):
     def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None) -> None:
         super().__init__(message)
         self.diagnostics = diagnostics or []
-
-
-@dataclass
-class Session:
-    """What `pipeline build` already did, so that the MkDocs hook does not do it again."""
-
-    project: Project
-    preview: bool
-    exclude: set[str] = field(default_factory=set)
-    result: RenderResult | None = None
-
-
-_session: Session | None = None
-_command: str | None = None
 
 
 def generated_dir(root: Path, preview: bool) -> Path:
@@ -91,24 +79,37 @@ def _untrusted_cache(root: Path, out_dir: Path) -> None:
         stamp.touch()
 
 
-def render(project: Project, preview: bool, exclude: set[str] | None = None) -> RenderResult:
+def render(
+    project: Project,
+    preview: bool,
+    problems: dict[str, list[Diagnostic]] | None = None,
+    links: Links | None = None,
+    language: str = "en",
+) -> RenderResult:
+    from pipeline.render import render_site
+
     out_dir = generated_dir(project.root, preview)
     _untrusted_cache(project.root, out_dir)
     progress, update = _progress_callback()
     if progress is None:
-        return render_site(project, out_dir, preview, exclude=exclude)
+        return render_site(project, out_dir, preview, problems=problems, links=links, lang=language)
     with progress:
-        return render_site(project, out_dir, preview, update, exclude=exclude)
+        return render_site(
+            project, out_dir, preview, update, problems=problems, links=links, lang=language
+        )
 
 
-def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]:
-    files = {d.file for d in errors}
-    return {
-        article.id
-        for article in project.articles.values()
-        if article.meta is None
-        or files & ({article.file} | {b.file for b in article.bodies.values()})
-    }
+def problems_by_article(project: Project, errors: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    """Each article's errors (in its own file or one of its wordings), for the preview's
+    error banner; an article whose front matter did not load always has some."""
+    found: dict[str, list[Diagnostic]] = {}
+    for article in project.articles.values():
+        files = {article.file} | {b.file for b in article.bodies.values()}
+        stem = article.file[: -len(".md")] + "."
+        mine = [d for d in errors if d.file in files or d.file.startswith(stem)]
+        if mine or article.meta is None:
+            found[article.id] = mine
+    return found
 
 
 def check_for_build(project: Project) -> list[Diagnostic]:
@@ -116,54 +117,6 @@ def check_for_build(project: Project) -> list[Diagnostic]:
     would be published."""
     errors, _ = diagnostics_mod.split(run_checks(project))
     return errors
-
-
-# --- MkDocs hooks (see pipeline/hooks.py) ---------------------------------------------------
-
-
-def on_startup(command: str, dirty: bool) -> None:
-    global _command
-    _command = command
-
-
-def on_config(config):  # noqa: ANN001, ANN201 - MkDocs hook signature
-    from mkdocs.exceptions import PluginError
-
-    root = Path(config.config_file_path).parent
-    session = _session
-    if session is None:
-        preview = _command == "serve" or os.environ.get("PIPELINE_PREVIEW") == "1"
-        try:
-            project = load(root)
-        except EnvironmentProblem as exc:
-            raise PluginError(str(exc)) from exc
-        errors = check_for_build(project)
-        exclude: set[str] = set()
-        if errors:
-            text = diagnostics_mod.format_text(errors, [], len(project.articles))
-            if _command != "serve" or project.config_failed:
-                raise PluginError(f"pipeline check found errors:\n{text}")
-            exclude = articles_with_errors(project, errors)
-            log.warning("pipeline check found errors; these articles are left out:\n%s", text)
-        session = Session(project=project, preview=preview, exclude=exclude)
-    if session.result is None:
-        session.result = render(session.project, session.preview, session.exclude)
-    config["docs_dir"] = str(generated_dir(root, session.preview))
-    config["nav"] = session.result.nav
-    return config
-
-
-# --- `pipeline build` ----------------------------------------------------------------------
-
-
-@contextmanager
-def _session_for(session: Session) -> Iterator[None]:
-    global _session
-    _session = session
-    try:
-        yield
-    finally:
-        _session = None
 
 
 # --- the site folder: `site` is a symbolic link to one complete build in `site.builds/` -------
@@ -295,12 +248,35 @@ def _show_mkdocs_warnings() -> None:
         logger.addHandler(handler)
 
 
+class _ServeProgress(logging.Filter):
+    """The server's own news (its address, each rebuild) at INFO; everything else from
+    WARNING up, as for a build."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name in SERVE_LOGGERS
+
+
+SERVE_LOGGERS = ("mkdocs.livereload", "mkdocs.commands.serve")
+
+
+def _show_serve_progress() -> None:
+    for name in SERVE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    for handler in logging.getLogger("mkdocs").handlers:
+        if getattr(handler, "_pipeline", False):
+            handler.setLevel(logging.INFO)
+            handler.addFilter(_ServeProgress())
+
+
 def build(
     root: Path, preview: bool = False, site_dir: Path | None = None
 ) -> tuple[Project, RenderResult]:
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
+
+    from pipeline.plugin import Session, ensure_plugin
+    from pipeline.render import RenderResult
 
     _show_mkdocs_warnings()
     project = load(root)
@@ -313,31 +289,25 @@ def build(
     session = Session(project=project, preview=preview)
     tmp_site = new_build_dir(site)
     try:
-        with _session_for(session):
-            # The repository's `hooks:` are never loaded: a pull request's checkout could name
-            # any Python file there, and a reviewer previews it. The installed pipeline's own
-            # hook module takes their place.
-            config = load_config(
-                str(project.root / paths.MKDOCS_FILE),
-                site_dir=str(tmp_site),
-                strict=True,
-                hooks=[],
-            )
-            from pipeline import hooks as trusted_hooks
-
-            config.plugins["hooks/pipeline"] = trusted_hooks  # type: ignore[assignment]
-            config.plugins.on_startup(command="build", dirty=False)
+        # The repository's `hooks:` are never loaded: a pull request's checkout could name any
+        # Python file there, and a reviewer previews it. The installed pipeline's own plugin
+        # runs, whether or not mkdocs.yml names it.
+        config = load_config(
+            str(project.root / paths.MKDOCS_FILE), site_dir=str(tmp_site), strict=True, hooks=[]
+        )
+        ensure_plugin(config).session = session
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            # The loaded publication stays alive during the MkDocs build; freezing it keeps the
+            # garbage collector from walking it again and again.
+            gc.collect()
+            gc.freeze()
             try:
-                # The loaded publication stays alive during the MkDocs build; freezing it keeps
-                # the garbage collector from walking it again and again.
-                gc.collect()
-                gc.freeze()
-                try:
-                    mkdocs_build(config)
-                finally:
-                    gc.unfreeze()
+                mkdocs_build(config)
             finally:
-                config.plugins.on_shutdown()
+                gc.unfreeze()
+        finally:
+            config.plugins.on_shutdown()
     except (MkDocsException, OSError) as exc:
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise BuildFailed(f"MkDocs failed ({exc}); site/ was not changed") from exc
@@ -359,14 +329,17 @@ def build(
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise
     swap_into_place(tmp_site, site)
-    assert session.result is not None
+    assert isinstance(session.result, RenderResult)
     return project, session.result
 
 
 def serve(root: Path, dev_addr: str | None = None) -> None:
     from mkdocs.commands.serve import serve as mkdocs_serve
 
-    global _command
-    _command = "serve"
+    from pipeline import plugin
+
+    _show_mkdocs_warnings()
+    _show_serve_progress()
+    plugin.on_serve_command()
     kwargs = {"dev_addr": dev_addr} if dev_addr else {}
     mkdocs_serve(config_file=str(root.resolve() / paths.MKDOCS_FILE), livereload=True, **kwargs)

@@ -91,7 +91,7 @@ def uncited_bullets(project: Project) -> Iterator[Diagnostic]:
 
 
 def cited_keys(project: Project) -> set[str]:
-    return {c.key.lower() for a in project.articles.values() for c in a.citations()}
+    return {key for a in project.articles.values() for key in a.cited_keys()}
 
 
 @rule("reference.missing-field")

@@ -99,6 +99,8 @@ class BodyFacts:
     # The body as HTML, parsed once: AUDIENCE stands for the audience id in ids and anchors.
     html: str = ""
     toc: list[tuple[str, str, int]] = field(default_factory=list)  # (id, text, level)
+    # Each cited key (lower case) and its number, by first citation: computed once, here.
+    numbers: dict[str, int] = field(default_factory=dict)
 
 
 def _inline_line(token: Token, offset: int) -> int:
@@ -161,8 +163,8 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                         facts.unsafe_links.append((line, href))
                     elif child.type == "image" and is_external_url(href):
                         facts.external_images.append((line, href))
-    numbers = number_citations(c.key for c in facts.citations)
-    html = PARSER.renderer.render(tokens, PARSER.options, {"numbers": numbers})
+    facts.numbers = number_citations(c.key for c in facts.citations)
+    html = PARSER.renderer.render(tokens, PARSER.options, {"numbers": facts.numbers})
     facts.html = sanitize_html(html)
     return facts
 

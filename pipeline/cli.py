@@ -230,7 +230,7 @@ def status(root: Path) -> None:
         table.add_row(
             article_id,
             status,
-            f"{len(state.approvers)}/{state.approval.required}",
+            f"{len(state.approval.valid)}/{state.approval.required}",
             ", ".join(state.stale_reviewers) or "-",
             due,
         )
@@ -239,8 +239,9 @@ def status(root: Path) -> None:
 
 @cli.command()
 @click.option("--preview", is_flag=True, help="Publish every article, with status banners.")
+@click.option("-v", "--verbose", is_flag=True, help="Say why each page was rendered again.")
 @click.pass_obj
-def build(root: Path, preview: bool) -> None:
+def build(root: Path, preview: bool, verbose: bool) -> None:
     """Render and build the site into site/ (production: approved articles only)."""
     from pipeline.build import BuildFailed
     from pipeline.build import build as run_build
@@ -262,6 +263,9 @@ def build(root: Path, preview: bool) -> None:
     )
     for article_id in result.last_approved:
         click.echo(f"  {article_id}: its last approved revision (a revision is under review)")
+    if verbose:
+        for page, inputs in sorted(result.why.items()):
+            click.echo(f"  rendered {page}: {'; '.join(inputs)}")
     if result.held_back:
         click.echo(f"Held back {len(result.held_back)} article(s):")
         for article_id, reason in sorted(result.held_back)[:50]:

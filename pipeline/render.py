@@ -1,17 +1,20 @@
 """Rendering: the checked model -> Markdown/HTML pages for MkDocs, through Jinja templates.
 
-Python decides (what is published, citation numbers, status, links); templates only present.
-Output files are rewritten only when their content changes, and an article page is re-rendered
-only when something it depends on changed (its fingerprint, review state, related articles,
-the settings or the templates)."""
+Python decides (what is shown, citation numbers, status, links); templates only present. What
+an article page shows comes from `approval.publishing` and `approval.article_state`; links come
+from MkDocs' URL logic (`links.Links`). An article page is re-rendered only when an input it
+recorded while it was rendered has changed (`outputs.Dependencies`); site-wide pages are
+registered outputs (`outputs.output`), rendered every build and written when they change."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import functools
+import html as htmllib
 import json
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -21,31 +24,58 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipeline import paths, safety
-from pipeline.approval import ApprovalState, approval_state, is_approved, publishing
-from pipeline.citations import AUDIENCE, number_citations, slugify
+from pipeline import outputs, paths, safety
+from pipeline.approval import (
+    ApprovedVersion,
+    ArticleState,
+    approved_versions,
+    article_state,
+    has_history,
+    publishing,
+)
+from pipeline.citations import AUDIENCE, slugify
+from pipeline.diagnostics import Diagnostic
+from pipeline.gitio import GitError
+from pipeline.history import FileCommit, commits_by_file
+from pipeline.links import Links
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
+from pipeline.outputs import Dependencies, DuplicatePage, Writer, digest, output, page_digest
 from pipeline.references import ReferenceFormatter
 
-TEMPLATES = Path(str(resources.files("pipeline") / "templates"))
-MANIFEST = ".pipeline-manifest.json"
+__all__ = ["DuplicatePage", "RenderResult", "SiteRenderer", "render_site"]
+
+PACKAGE = Path(str(resources.files("pipeline")))
+TEMPLATES = PACKAGE / "templates"
 BANNER = "Educational purpose only - exercise caution: this content is pending human review"
 STEP_LABELS = {"submitted": "Submitted", "under_review": "Under Review", "approved": "Approved"}
 
 
-def page_url(rel_md: str) -> str:
-    """MkDocs directory URL of a generated page, from the site root."""
-    if rel_md == "index.md":
+# schema.org MedicalAudienceType for the audiences it names; others keep their label.
+AUDIENCE_TYPES = {"clinician": "Clinician", "patient": "Patient", "student": "MedicalResearcher"}
+SUMMARY_LENGTH = 160  # characters of a meta description that search engines show
+
+
+def summary_of(html: str) -> str:
+    """The first paragraph of a body, as plain text of at most SUMMARY_LENGTH characters."""
+    match = re.search(r"<p>(.*?)</p>", html, re.S)
+    if not match:
         return ""
-    if rel_md.endswith("/index.md"):
-        return rel_md[: -len("index.md")]
-    return rel_md[: -len(".md")] + "/"
+    without_citations = re.sub(r'<sup class="gp-cite">.*?</sup>', "", match.group(1), flags=re.S)
+    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", "", without_citations)).split())
+    text = re.sub(r"\s+([.,;:])", r"\1", text)
+    if len(text) <= SUMMARY_LENGTH:
+        return text
+    return text[: SUMMARY_LENGTH - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
 
 
-def relative_url(from_md: str, to_md: str) -> str:
-    depth = page_url(from_md).count("/")
-    return "../" * depth + page_url(to_md) or "./"
+def ama_name(member: object, member_id: str) -> str:
+    """'Jordan Doe' -> 'Doe J', as medical journals cite authors."""
+    name = getattr(member, "name", None) or member_id
+    words = name.replace(",", " ").split()
+    if len(words) < 2:
+        return name
+    return words[-1] + " " + "".join(w[0] for w in words[:-1] if w[0].isalpha())
 
 
 def format_date(day: dt.date) -> str:
@@ -54,6 +84,15 @@ def format_date(day: dt.date) -> str:
 
 def topic_label(topic: str) -> str:
     return topic.replace("-", " ").capitalize()
+
+
+@functools.cache
+def code_digest() -> str:
+    """Every module and template of the pipeline: a change to any of them re-renders."""
+    files = sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.glob("*"))
+    return digest(
+        b"".join(p.relative_to(PACKAGE).as_posix().encode() + p.read_bytes() for p in files)
+    )
 
 
 @dataclass(frozen=True)
@@ -69,12 +108,29 @@ class VariantView:
     audience: str
     label: str
     title: str
+    question: str
     html: str
     toc: list[tuple[str, str, int]]
     references: list[ReferenceView]
     disclaimer_title: str
     disclaimer_text: str
     is_default: bool
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    state: str  # "completed", "current" or "not yet": said in text, not only in colour
+    current: bool  # the step the article is at (an approved article is at "Approved")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One article as a build shows it."""
+
+    article: Article  # the text on the page: the working text, or an older approved revision
+    state: ArticleState  # the public state of exactly that text
+    newer_under_review: bool  # production shows an older revision while a newer one is reviewed
 
 
 @dataclass
@@ -88,15 +144,26 @@ class RenderResult:
     published: list[str] = field(default_factory=list)
     last_approved: list[str] = field(default_factory=list)  # shown at an earlier revision
     formatted_references: int = 0  # pybtex formatting runs: once per cited entry per build
+    pages: list[str] = field(default_factory=list)  # every file of the generated folder
+    why: dict[str, list[str]] = field(default_factory=dict)  # page -> inputs that changed
 
 
 class SiteRenderer:
-    def __init__(self, project: Project, preview: bool, exclude: set[str]) -> None:
+    def __init__(
+        self,
+        project: Project,
+        preview: bool,
+        problems: dict[str, list[Diagnostic]],
+        links: Links | None = None,
+        language: str = "en",
+    ) -> None:
         assert project.settings is not None and project.board is not None
         self.project = project
         self.settings = project.settings
         self.board = project.board
         self.preview = preview
+        self.links = links or Links(site_url=self.settings.site_url)
+        self.language = language
         self.formatter = ReferenceFormatter()
         self.revision_formatters: dict[str | None, ReferenceFormatter] = {}
         self.env = Environment(
@@ -109,53 +176,108 @@ class SiteRenderer:
         )
         self.env.filters["e"] = safety.escape_html
         self.env.filters["meta_text"] = meta_text
-        self.settings_digest = hashlib.sha256(
-            self.settings.model_dump_json().encode() + self.board.model_dump_json().encode()
-        ).hexdigest()
-        # What each page shows: in preview the working text; in production the current text
-        # when approved, else the last approved revision from Git history.
-        self.published: dict[str, Article] = {}
-        self.under_review: set[str] = set()
+        self.settings_digest = digest(
+            [self.settings.model_dump(mode="json"), self.board.model_dump(mode="json")]
+        )
+        self.deps = Dependencies(self._digest_of)
+        self.shown: dict[str, Shown] = {}
+        self.held_back: list[tuple[str, str]] = []
+        # Errors never reach production (they stop the build); a live preview shows them.
+        self.problems = problems if preview else {}
+        self.unreadable: dict[str, list[Diagnostic]] = {}  # preview: no page can be made
         for article in sorted(project.articles.values(), key=lambda a: a.id):
-            if article.meta is None or article.id in exclude:
+            if article.id in problems and not preview:
+                self.held_back.append((article.id, "left out: it has errors"))
                 continue
-            if preview:
-                self.published[article.id] = article
+            if article.meta is None and article.id in self.problems:
+                self.unreadable[article.id] = self.problems[article.id]
                 continue
-            shown = publishing(project, article)
-            if shown.article is not None:
-                self.published[article.id] = shown.article
-                if shown.under_review:
-                    self.under_review.add(article.id)
+            version = publishing(project, article, preview)
+            state = version.state(project)
+            if version.article is None or state is None:
+                self.held_back.append((article.id, version.reason))
+                continue
+            self.shown[article.id] = Shown(version.article, state, version.under_review)
+
+    # --- what each page is made from ----------------------------------------------------------
+
+    def _digest_of(self, key: str) -> str:
+        """The one place that knows what each recorded input is (see `outputs.Dependencies`)."""
+        kind, _, name = key.partition(":")
+        if kind == "code":
+            return code_digest()
+        if kind == "settings":
+            return self.settings_digest
+        if kind == "site":
+            return digest([self.links.digest_input, self.preview, self.language])
+        if kind == "article":
+            shown = self.shown.get(name)
+            return digest(self._article_input(shown) if shown else None)
+        if kind == "listed":  # what a link to an article shows
+            shown = self.shown.get(name)
+            return digest(self._titles(shown.article) if shown else None)
+        if kind == "reference":
+            reference = self.project.library.get(name)
+            return digest(reference.shown() if reference else None)
+        if kind == "problems":
+            return digest([d.as_json() for d in self.problems.get(name, [])])
+        raise ValueError(f"unknown input {key!r}")
+
+    def _article_input(self, shown: Shown) -> object:
+        article, state = shown.article, shown.state
+        assert article.meta is not None
+        return {
+            "revision": article.revision,
+            "meta": article.meta.model_dump(mode="json"),
+            "bodies": [(b.audience, b.title, b.text) for b in article.bodies.values()],
+            "state": [
+                state.step,
+                state.approved,
+                state.approvers,
+                str(state.approved_on),
+                str(state.due),
+                state.approval.fingerprint,
+            ],
+            "newer_under_review": shown.newer_under_review,
+        }
 
     # --- article pages ------------------------------------------------------------------------
+
+    def _titles(self, article: Article) -> dict[str, str]:
+        """An article's title by audience (a variant may give its own)."""
+        assert article.meta is not None
+        return {b.audience: b.title or article.meta.title for b in article.bodies.values()}
 
     def _variant(self, article: Article, body: Body) -> VariantView:
         audience = self.settings.audience(body.audience)
         assert audience is not None and article.meta is not None
         library = self.library(article)
-        # Numbered as in the body's HTML: every cited key, by first citation.
-        numbers = number_citations(c.key for c in body.facts.citations)
         html = body.facts.html.replace(AUDIENCE, body.audience)
         toc = [
             (hid.replace(AUDIENCE, body.audience), text, lvl) for hid, text, lvl in body.facts.toc
         ]
-        references = [
-            ReferenceView(
-                number=n,
-                anchor=f"ref-{body.audience}-{n}",
-                label=reference.type_label,
-                html=self.formatter_for(article).html(reference),
+        references = []
+        for key, number in body.facts.numbers.items():
+            reference = library.get(key)
+            if reference is None:
+                continue
+            if article.library is None:
+                self.deps.use(f"reference:{key}")
+            references.append(
+                ReferenceView(
+                    number=number,
+                    anchor=f"ref-{body.audience}-{number}",
+                    label=reference.type_label,
+                    html=self.formatter_for(article).html(reference),
+                )
             )
-            for key, n in numbers.items()
-            if (reference := library.get(key)) is not None
-        ]
         disclaimer_id = article.meta.disclaimer or audience.disclaimer
         disclaimer = self.settings.disclaimers[disclaimer_id]
         return VariantView(
             audience=audience.id,
             label=audience.label,
             title=body.title or article.meta.title,
+            question=body.question or article.meta.question,
             html=html,
             toc=toc,
             references=references,
@@ -164,11 +286,23 @@ class SiteRenderer:
             is_default=audience.default,
         )
 
-    def _json_ld(self, article: Article, state: ApprovalState, variants: list[VariantView]) -> str:
+    def _person(self, member_id: str) -> dict[str, str]:
+        """A board member as a schema.org Person: credentials in their own property."""
+        member = self.board.member(member_id)
+        person = {"@type": "Person", "name": member.name if member else member_id}
+        if member and member.credentials:
+            person["honorificSuffix"] = member.credentials
+        url = self.links.absolute("board.md")
+        if url:
+            person["url"] = f"{url}#{member_id}"
+        return person
+
+    def _json_ld(self, shown: Shown, variants: list[VariantView], summary: str) -> str:
+        article, state = shown.article, shown.state
         meta = article.meta
         assert meta is not None
         cited = []
-        for key in dict.fromkeys(c.key.lower() for c in article.citations()):
+        for key in dict.fromkeys(k for v in article.bodies.values() for k in v.facts.numbers):
             reference = self.library(article).get(key)
             if reference is None:
                 continue
@@ -177,23 +311,109 @@ class SiteRenderer:
             if url:
                 item["url"] = url
             cited.append(item)
-        data = {
+        publisher = {"@type": "Organization", "name": self.settings.name}
+        if self.links.site_url:
+            publisher["url"] = self.links.site_url
+        data: dict[str, object] = {
             "@context": "https://schema.org",
             "@type": "MedicalWebPage",
             "name": meta.title,
             "headline": meta.question,
+            "description": summary,
+            "inLanguage": self.language,
             "dateModified": meta.last_updated.isoformat(),
             "keywords": meta.tags,
-            "audience": [{"@type": "MedicalAudience", "audienceType": v.label} for v in variants],
+            "author": [self._person(a) for a in meta.authors],
+            "publisher": publisher,
+            "medicalAudience": [
+                {
+                    "@type": "MedicalAudience",
+                    "audienceType": AUDIENCE_TYPES.get(v.audience, v.label),
+                }
+                for v in variants
+            ],
             "citation": cited,
         }
-        if state.valid:
-            data["lastReviewed"] = max(r.day for r in state.valid).isoformat()
-            data["reviewedBy"] = [
-                {"@type": "Person", "name": self._member_name(r.reviewer)} for r in state.valid
-            ]
+        url = self.links.absolute(f"{article.id}.md")
+        if url:
+            data["url"] = url
+        versions = self.versions(article)
+        if versions:
+            data["datePublished"] = versions[0].day.isoformat()
+        if state.approved_on:
+            data["lastReviewed"] = state.approved_on.isoformat()
+            data["reviewedBy"] = [self._person(r) for r in state.approvers]
         text = json.dumps(data, ensure_ascii=False, indent=None, separators=(",", ":"))
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    # --- provenance ---------------------------------------------------------------------------
+
+    def versions(self, article: Article) -> list[ApprovedVersion]:
+        key = f"versions:{article.id}@{article.revision or ''}"
+        if key not in self.project.memo:
+            self.project.memo[key] = approved_versions(self.project, article)
+        return self.project.memo[key]
+
+    def _commits(self) -> dict[str, list[FileCommit]]:
+        if "commits_by_file" not in self.project.memo:
+            commits: dict[str, list[FileCommit]] = {}
+            if has_history(self.project):
+                try:
+                    commits = commits_by_file(self.project.root)
+                except GitError:
+                    commits = {}
+            self.project.memo["commits_by_file"] = commits
+        return self.project.memo["commits_by_file"]
+
+    def history(self, article: Article) -> list[dict[str, object]]:
+        """Each approved version, newest first: date, approvers and what changed, in the words
+        of the board editor's last commit to it (its subject), else the reviewers' notes."""
+        editors = {m.git_email.lower() for m in self.board.members if m.role == "editor"}
+        commits = self._commits().get(article.file, [])
+        rows = []
+        for version in reversed(self.versions(article)):
+            edits = [
+                c
+                for c in commits
+                if c.day <= version.first_day.isoformat() and c.author_email in editors
+            ]
+            change = (edits[0].subject if edits else "; ".join(version.notes)).rstrip(".")
+            rows.append(
+                {
+                    "date": format_date(version.day),
+                    "iso": version.day.isoformat(),
+                    "approvers": [self.member_name(r) for r in version.approvers],
+                    "change": change or "Approved by the Medical Advisory Board",
+                }
+            )
+        return rows
+
+    def summary(self, article: Article) -> str:
+        """What search results and feeds show: the first paragraph of the default wording."""
+        assert article.meta is not None
+        default = self.settings.default_audience.id
+        body = article.bodies.get(default) or next(iter(article.bodies.values()))
+        return summary_of(body.facts.html) or article.meta.title
+
+    def authors(self, article: Article, from_md: str) -> list[tuple[str, str]]:
+        assert article.meta is not None
+        board = self.links.href(from_md, "board.md")
+        return [(self.member_name(a), f"{board}#{a}") for a in article.meta.authors]
+
+    def citation(self, shown: Shown) -> str:
+        """A suggested citation in the publication's own style (AMA-like)."""
+        article, state = shown.article, shown.state
+        meta = article.meta
+        assert meta is not None
+        names = ", ".join(ama_name(self.board.member(a), a) for a in meta.authors)
+        parts = [f"{names}. {meta.title}. {self.settings.name}."]
+        parts.append(f"Updated {format_date(meta.last_updated)}.")
+        if state.approved_on:
+            parts.append(f"Reviewed {format_date(state.approved_on)}.")
+        url = self.links.absolute(f"{article.id}.md")
+        if url:
+            parts.append(url)
+        return " ".join(parts)
 
     def formatter_for(self, article: Article) -> ReferenceFormatter:
         """A revision from history formats its own entries, never the current ones' cache."""
@@ -207,16 +427,33 @@ class SiteRenderer:
         """The references as the shown revision cites them."""
         return article.library or self.project.library
 
-    def _member_name(self, member_id: str) -> str:
+    def member_name(self, member_id: str) -> str:
         member = self.board.member(member_id)
         if member is None:
             return member_id
         return f"{member.name}, {member.credentials}" if member.credentials else member.name
 
-    def article_page(self, article: Article) -> str:
+    def steps(self, state: ArticleState) -> list[Step]:
+        current = STATUSES.index(state.step)
+        return [
+            Step(
+                STEP_LABELS[status],
+                "completed"
+                if i < current or (i == current and state.approved)
+                else "current"
+                if i == current
+                else "not yet",
+                i == current,
+            )
+            for i, status in enumerate(STATUSES)
+        ]
+
+    def article_page(self, shown: Shown) -> str:
+        article, state = shown.article, shown.state
         meta = article.meta
         assert meta is not None
-        state = approval_state(self.project, article)
+        for key in ("code", "settings", "site", f"article:{article.id}", f"problems:{article.id}"):
+            self.deps.use(key)
         rel_md = f"{article.id}.md"
         variants = [
             self._variant(article, article.bodies[a.id])
@@ -224,13 +461,16 @@ class SiteRenderer:
             if a.id in article.bodies
         ]
         missing = [a for a in self.settings.audiences if a.id not in article.bodies]
-        related = [
-            (self.published[r].meta.title, relative_url(rel_md, f"{r}.md"))
-            for r in meta.related
-            if r in self.published and r != article.id
-        ]
-        approved = is_approved(self.project, article)
-        step = STATUSES.index(meta.status) if (approved or meta.status != "approved") else 1
+        related = []
+        for other in meta.related:
+            if other == article.id:
+                continue
+            self.deps.use(f"listed:{other}")
+            if other in self.shown:
+                title = self._titles(self.shown[other].article)[self.settings.default_audience.id]
+                related.append((title, self.links.href(rel_md, f"{other}.md")))
+        board = self.links.href(rel_md, "board.md")
+        summary = self.summary(article)
         return self.env.get_template("article.md.j2").render(
             article=article,
             meta=meta,
@@ -238,135 +478,60 @@ class SiteRenderer:
             missing=missing,
             default_audience=self.settings.default_audience,
             audiences=self.settings.audiences,
-            steps=[STEP_LABELS[s] for s in STATUSES],
-            step=step,
-            banner=BANNER if not approved else None,
-            revision_under_review=article.id in self.under_review,
+            steps=self.steps(state),
+            banner=None if state.approved else BANNER,
+            revision_under_review=shown.newer_under_review,
             last_updated=format_date(meta.last_updated),
-            reviewers=[self._member_name(r.reviewer) for r in state.valid],
-            board_url=relative_url(rel_md, "board.md"),
-            policy_url=relative_url(rel_md, "editorial-policy.md"),
-            topic_url=relative_url(rel_md, f"{article.topic}/index.md"),
+            approvers=[(self.member_name(r), f"{board}#{r}") for r in state.approvers],
+            approved_on=state.approved_on and format_date(state.approved_on),
+            due=state.due and format_date(state.due),
+            board_url=board,
+            policy_url=self.links.href(rel_md, "editorial-policy.md"),
+            topic_url=self.links.href(rel_md, f"{article.topic}/index.md"),
             topic_label=topic_label(article.topic),
-            tags_url=relative_url(rel_md, "tags.md"),
+            tags_url=self.links.href(rel_md, "tags.md"),
             tags=[(t, slugify(t)) for t in meta.tags],
             related=related,
             intake_url=self.settings.question_intake_url,
-            json_ld=self._json_ld(article, state, variants),
+            json_ld=self._json_ld(shown, variants, summary),
+            # One question for everyone, unless a wording asks it in its own words.
+            worded_questions=len({v.question for v in variants}) > 1,
+            summary=summary,
+            problems=self.problems.get(article.id, []),
+            authors=self.authors(article, rel_md),
+            history=self.history(article),
+            citation=self.citation(shown),
+            bibtex_url=self.links.href(rel_md, f"{article.id}.bib"),
+            ris_url=self.links.href(rel_md, f"{article.id}.ris"),
         )
 
-    def article_inputs(self, article: Article, template_hash: str) -> str:
-        """Everything an article page depends on, hashed: unchanged inputs, no re-render."""
-        meta = article.meta
-        assert meta is not None
-        related = [
-            (r, self.published[r].meta.title if r in self.published else None) for r in meta.related
-        ]
-        reviewers = [(r.reviewer, self._member_name(r.reviewer)) for r in meta.reviews]
-        payload = {
-            "template": template_hash,
-            "settings": self.settings_digest,
-            "fingerprint": approval_state(self.project, article).fingerprint,
-            "review": [
-                meta.status,
-                meta.last_updated.isoformat(),
-                [r.model_dump(mode="json") for r in meta.reviews],
-            ],
-            "reviewers": reviewers,
-            "related": related,
-            "preview": self.preview,
-            "revision": article.revision,
-            "under_review": article.id in self.under_review,
-        }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    # --- what site-wide pages list ------------------------------------------------------------
 
-    # --- site pages ---------------------------------------------------------------------------
-
-    def topics(self) -> dict[str, list[Article]]:
-        topics: dict[str, list[Article]] = {}
-        for article in self.published.values():
-            topics.setdefault(article.topic, []).append(article)
+    def topics(self) -> dict[str, list[Shown]]:
+        topics: dict[str, list[Shown]] = {}
+        for shown in self.shown.values():
+            topics.setdefault(shown.article.id.split("/")[0], []).append(shown)
         return dict(sorted(topics.items()))
 
-    def _entry(self, article: Article, from_md: str) -> dict:
-        meta = article.meta
+    def entry(self, shown: Shown, from_md: str) -> dict:
+        meta = shown.article.meta
+        assert meta is not None
+        state = shown.state
         return {
             "title": meta.title,
             "question": meta.question,
-            "url": relative_url(from_md, f"{article.id}.md"),
-            "status": STEP_LABELS[meta.status],
-            "approved": is_approved(self.project, article),
+            "url": self.links.href(from_md, f"{shown.article.id}.md"),
+            "status": STEP_LABELS[state.step],
+            "approved": state.approved,
+            "approved_on": state.approved_on and format_date(state.approved_on),
             "last_updated": format_date(meta.last_updated),
         }
 
-    def site_pages(self) -> dict[str, str]:
-        topics = self.topics()
-        pages: dict[str, str] = {}
-        recent = sorted(
-            (a for a in self.published.values() if approval_state(self.project, a).valid),
-            key=lambda a: (approval_state(self.project, a).approved_on, a.id),
-            reverse=True,
-        )[:10]
-        pages["index.md"] = self.env.get_template("home.md.j2").render(
-            settings=self.settings,
-            recent=[self._entry(a, "index.md") for a in recent],
-            topics=[
-                (topic_label(t), relative_url("index.md", f"{t}/index.md"), len(items))
-                for t, items in topics.items()
-            ],
-            preview=self.preview,
-            board_url=relative_url("index.md", "board.md"),
-            policy_url=relative_url("index.md", "editorial-policy.md"),
-            dashboard_url=relative_url("index.md", "review-dashboard.md"),
-        )
-        for topic, items in topics.items():
-            rel_md = f"{topic}/index.md"
-            pages[rel_md] = self.env.get_template("topic.md.j2").render(
-                label=topic_label(topic),
-                articles=[self._entry(a, rel_md) for a in items],
-            )
-        tags: dict[str, list[Article]] = {}
-        for article in self.published.values():
-            for tag in article.meta.tags:
-                tags.setdefault(tag, []).append(article)
-        pages["tags.md"] = self.env.get_template("tags.md.j2").render(
-            tags=[
-                (tag, slugify(tag), [self._entry(a, "tags.md") for a in items])
-                for tag, items in sorted(tags.items(), key=lambda kv: kv[0].lower())
-            ]
-        )
-        policy = self.project.policy
-        pages["editorial-policy.md"] = self.env.get_template("policy.md.j2").render(
-            policy_html=policy.html.replace(AUDIENCE, "policy") if policy else "",
-            approvals_required=self.settings.review.approvals_required,
-            board_url=relative_url("editorial-policy.md", "board.md"),
-        )
-        pages["board.md"] = self.env.get_template("board.md.j2").render(
-            reviewers=[m for m in self.board.members if m.role == "reviewer"],
-            editors=[m for m in self.board.members if m.role == "editor"],
-        )
-        if self.preview:
-            rows = []
-            for article in sorted(self.project.articles.values(), key=lambda a: a.id):
-                if article.meta is None:
-                    continue
-                state = approval_state(self.project, article)
-                rows.append(
-                    {
-                        **self._entry(article, "review-dashboard.md"),
-                        "id": article.id,
-                        "raw_status": article.meta.status,
-                        "valid": len(state.valid),
-                        "required": state.required,
-                        "stale": ", ".join(r.reviewer for r in state.stale) or "-",
-                        "due": state.due.isoformat() if state.due else "-",
-                        "overdue": bool(state.due and state.due < self.project.today),
-                    }
-                )
-            pages["review-dashboard.md"] = self.env.get_template("dashboard.md.j2").render(
-                rows=rows
-            )
-        return pages
+    def recently_approved(self, count: int = 10) -> list[Shown]:
+        """The shown texts whose approval holds, newest approval first."""
+        approved = [s for s in self.shown.values() if s.state.approved]
+        approved.sort(key=lambda s: (s.state.approved_on, s.article.id), reverse=True)
+        return approved[:count]
 
     def nav(self) -> list:
         nav: list = [{"Home": "index.md"}]
@@ -382,6 +547,133 @@ class SiteRenderer:
             nav.append({"Review dashboard": "review-dashboard.md"})
         return nav
 
+    def render(self, template: str, **context: object) -> str:
+        return self.env.get_template(template).render(**context)
+
+
+# --- site-wide pages: each a registered output ------------------------------------------------
+
+
+@output
+def home_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    here = "index.md"
+    yield (
+        here,
+        site.render(
+            "home.md.j2",
+            settings=site.settings,
+            recent=[site.entry(s, here) for s in site.recently_approved()],
+            topics=[
+                (topic_label(t), site.links.href(here, f"{t}/index.md"), len(items))
+                for t, items in site.topics().items()
+            ],
+            preview=site.preview,
+            board_url=site.links.href(here, "board.md"),
+            policy_url=site.links.href(here, "editorial-policy.md"),
+            dashboard_url=site.links.href(here, "review-dashboard.md"),
+        ),
+    )
+
+
+@output
+def topic_pages(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    for topic, items in site.topics().items():
+        here = f"{topic}/index.md"
+        yield (
+            here,
+            site.render(
+                "topic.md.j2",
+                label=topic_label(topic),
+                articles=[site.entry(s, here) for s in items],
+            ),
+        )
+
+
+@output
+def tags_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    tags: dict[str, list[Shown]] = {}
+    for shown in site.shown.values():
+        assert shown.article.meta is not None
+        for tag in shown.article.meta.tags:
+            tags.setdefault(tag, []).append(shown)
+    yield (
+        "tags.md",
+        site.render(
+            "tags.md.j2",
+            tags=[
+                (tag, slugify(tag), [site.entry(s, "tags.md") for s in items])
+                for tag, items in sorted(tags.items(), key=lambda kv: kv[0].lower())
+            ],
+        ),
+    )
+
+
+@output
+def policy_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    policy = site.project.policy
+    yield (
+        "editorial-policy.md",
+        site.render(
+            "policy.md.j2",
+            policy_html=policy.html.replace(AUDIENCE, "policy") if policy else "",
+            approvals_required=site.settings.review.approvals_required,
+            board_url=site.links.href("editorial-policy.md", "board.md"),
+        ),
+    )
+
+
+@output
+def board_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    yield (
+        "board.md",
+        site.render(
+            "board.md.j2",
+            reviewers=[m for m in site.board.members if m.role == "reviewer"],
+            editors=[m for m in site.board.members if m.role == "editor"],
+        ),
+    )
+
+
+@output
+def unreadable_articles(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    """In a live preview, an article that cannot be rendered at all keeps its address, and
+    its page says what is wrong instead of answering 404."""
+    for article_id, problems in site.unreadable.items():
+        yield (
+            f"{article_id}.md",
+            site.render("problem.md.j2", article_id=article_id, problems=problems),
+        )
+
+
+@output
+def review_dashboard(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    """The preview's table of every article and its review state (never in production)."""
+    if not site.preview:
+        return
+    here = "review-dashboard.md"
+    rows = []
+    for article in sorted(site.project.articles.values(), key=lambda a: a.id):
+        if article.meta is None or article.id not in site.shown:
+            continue
+        state = article_state(site.project, article)
+        status = STEP_LABELS[article.meta.status]
+        if state.claims_approval_that_fails:
+            status += " (approval does not hold)"
+        due = state.approval.due
+        rows.append(
+            {
+                "title": article.meta.title,
+                "url": site.links.href(here, f"{article.id}.md"),
+                "status": status,
+                "valid": len(state.approval.valid),
+                "required": state.approval.required,
+                "stale": ", ".join(state.stale_reviewers) or "-",
+                "due": due.isoformat() if due else "-",
+                "overdue": state.overdue,
+            }
+        )
+    yield here, site.render("dashboard.md.j2", rows=rows)
+
 
 def meta_text(value: object) -> str:
     """A field for a generated page's front matter, as a YAML string. MkDocs themes insert
@@ -389,20 +681,16 @@ def meta_text(value: object) -> str:
     return json.dumps(safety.escape_html(value), ensure_ascii=False)
 
 
-def template_hash() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(TEMPLATES.glob("*")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    # The code that turns a body and its references into HTML is an input of every page too.
-    for module in ("render.py", "citations.py", "references.py", "safety.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
-    return digest.hexdigest()
+# Outputs in modules of their own register themselves when imported.
+from pipeline import citefiles, feed, robots  # noqa: E402, F401
 
+# --- article pages, on every core for large sites ---------------------------------------------
 
 # Below this many pages to render, one process is faster than starting workers.
 PARALLEL_THRESHOLD = 300
 _worker_renderer: SiteRenderer | None = None  # inherited by forked workers
+
+Written = tuple[str, bool, str, dict[str, str]]  # (page, changed?, digest, recorded inputs)
 
 
 def _format_chunk(keys: list[str]) -> dict[str, str]:
@@ -411,21 +699,15 @@ def _format_chunk(keys: list[str]) -> dict[str, str]:
     return {key: renderer.formatter.html(renderer.project.library.get(key)) for key in keys}
 
 
-Written = tuple[str, bool, str]  # (page, whether its file changed, digest of its content)
-
-
-def page_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _write_articles(renderer: SiteRenderer, out_dir: Path, article_ids: list[str]) -> list[Written]:
-    """Render and write article pages (atomically)."""
+    """Render and write article pages (atomically), with what each was made from."""
     done = []
     for article_id in article_ids:
         rel_md = f"{article_id}.md"
-        page = renderer.article_page(renderer.published[article_id])
+        with renderer.deps.recording() as inputs:
+            page = renderer.article_page(renderer.shown[article_id])
         changed = paths.write_if_changed(out_dir / rel_md, page)
-        done.append((rel_md, changed, page_digest(page.encode("utf-8"))))
+        done.append((rel_md, changed, page_digest(page.encode("utf-8")), dict(inputs)))
     return done
 
 
@@ -449,12 +731,14 @@ def _render_articles(
         for chunk in _chunks(article_ids, 50):
             yield from _write_articles(renderer, out_dir, chunk)
         return
+    library = renderer.project.library
     keys = sorted(
         {
-            c.key.lower()
+            key
             for i in article_ids
-            for c in renderer.published[i].citations()
-            if renderer.published[i].library is None and renderer.project.library.get(c.key)
+            if renderer.shown[i].article.library is None
+            for key in renderer.shown[i].article.cited_keys()
+            if library.get(key)
         }
     )
     context = multiprocessing.get_context("fork")
@@ -473,46 +757,39 @@ def _render_articles(
         _worker_renderer = None
 
 
-class DuplicatePage(Exception):
-    """Two pages of one build would be written to one path."""
-
-    def __init__(self, rel_md: str) -> None:
-        super().__init__(rel_md)
-        self.rel_md = rel_md
-
-
-class PageWriter:
-    """Refuses to write one output path twice in a build (as Pelican's writer does): a
-    collision is an error, never a silent overwrite."""
-
-    def __init__(self) -> None:
-        self.claimed: set[str] = set()
-
-    def claim(self, rel_md: str) -> None:
-        if rel_md in self.claimed:
-            raise DuplicatePage(rel_md)
-        self.claimed.add(rel_md)
+_INPUT_NAMES = {
+    "code": "the pipeline's code or templates changed",
+    "settings": "publication.yml or board.yml changed",
+    "site": "the site's address or URL scheme changed",
+    "article": "the article {} changed (text or review state)",
+    "listed": "the related article {} changed or was withdrawn",
+    "reference": "the reference {} changed",
+}
 
 
-def _read_manifest(path: Path) -> dict[str, dict[str, str]]:
-    """What each generated page was made from and its digest; {} when unreadable or old."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, dict)}
+def describe(key: str) -> str:
+    """Why a page is rendered again, in words: one recorded input that changed."""
+    kind, _, name = key.partition(":")
+    return _INPUT_NAMES.get(kind, key).format(name)
 
 
-def _intact(path: Path, digest: str | None) -> bool:
-    """A generated page is reused only when it is exactly the page the manifest recorded."""
-    if digest is None:
-        return False
-    try:
-        return page_digest(path.read_bytes()) == digest
-    except OSError:
-        return False
+def outdated_articles(renderer: SiteRenderer, writer: Writer, result: RenderResult) -> list[str]:
+    """Sphinx's `get_outdated_docs`: the article pages to render, decided before any is
+    written. A page is reused when every input it recorded is unchanged and its file is the
+    one the last build wrote; otherwise the changed inputs say why it is rendered."""
+    outdated = []
+    for article_id in renderer.shown:
+        rel_md = f"{article_id}.md"
+        writer.claim(rel_md)
+        old = writer.reusable(rel_md)
+        changed = renderer.deps.changed(old.inputs) if old and old.inputs else []
+        if old is not None and old.inputs and not changed:
+            writer.keep(rel_md, old)
+            result.skipped_renders += 1
+        else:
+            result.why[rel_md] = [describe(key) for key in changed] or ["not built before"]
+            outdated.append(article_id)
+    return outdated
 
 
 def render_site(
@@ -520,73 +797,32 @@ def render_site(
     out_dir: Path,
     preview: bool,
     progress: Callable[[int, int], None] | None = None,
-    exclude: set[str] | None = None,
+    problems: dict[str, list[Diagnostic]] | None = None,
+    links: Links | None = None,
+    lang: str = "en",
 ) -> RenderResult:
     """Write the generated docs folder; return what was written and the navigation."""
-    renderer = SiteRenderer(project, preview, exclude or set())
+    renderer = SiteRenderer(project, preview, problems or {}, links, lang)
     result = RenderResult(
         nav=renderer.nav(),
-        published=list(renderer.published),
-        last_approved=sorted(renderer.under_review),
+        published=list(renderer.shown),
+        last_approved=sorted(i for i, s in renderer.shown.items() if s.newer_under_review),
+        held_back=list(renderer.held_back),
     )
-    for article in project.articles.values():
-        if article.id not in renderer.published:
-            reason = "left out of the preview" if preview else publishing(project, article).reason
-            result.held_back.append((article.id, reason))
-    manifest_path = out_dir / MANIFEST
-    old_manifest = _read_manifest(manifest_path)
-    manifest: dict[str, dict[str, str]] = {}
-    expected: set[str] = set()
-    templates = template_hash()
-    writer = PageWriter()
-
-    def emit(rel_md: str, text: str) -> None:
-        writer.claim(rel_md)
-        expected.add(rel_md)
-        if paths.write_if_changed(out_dir / rel_md, text):
-            result.written.append(rel_md)
-        else:
-            result.unchanged += 1
-
-    stale = []
-    for article in renderer.published.values():
-        rel_md = f"{article.id}.md"
-        writer.claim(rel_md)
-        inputs = renderer.article_inputs(article, templates)
-        old = old_manifest.get(rel_md, {})
-        if old.get("inputs") == inputs and _intact(out_dir / rel_md, old.get("digest")):
-            manifest[rel_md] = old
-            expected.add(rel_md)
-            result.skipped_renders += 1
-            result.unchanged += 1
-        else:
-            manifest[rel_md] = {"inputs": inputs}
-            stale.append(article.id)
-    rendered = _render_articles(renderer, out_dir, stale)
-    for done, (rel_md, changed, digest) in enumerate(rendered, 1):
-        manifest[rel_md]["digest"] = digest
-        expected.add(rel_md)
-        if changed:
-            result.written.append(rel_md)
-        else:
-            result.unchanged += 1
+    writer = Writer(out_dir)
+    outdated = outdated_articles(renderer, writer, result)
+    for done, (rel_md, changed, page_hash, inputs) in enumerate(
+        _render_articles(renderer, out_dir, outdated), 1
+    ):
+        writer.record(rel_md, changed, page_hash, inputs)
         if progress:
-            progress(done, len(stale))
-    for rel_md, text in renderer.site_pages().items():
-        emit(rel_md, text)
+            progress(done, len(outdated))
+    for produce in outputs.OUTPUTS:
+        for rel, text in produce(renderer):
+            writer.write(rel, text)
     result.formatted_references = renderer.formatter.formatted_count
-    if out_dir.is_dir():
-        # Whatever this build did not write goes, whatever its kind: MkDocs would publish any
-        # file left in its docs folder.
-        for path in sorted(out_dir.rglob("*"), reverse=True):
-            rel_md = path.relative_to(out_dir).as_posix()
-            if rel_md in expected or rel_md in (MANIFEST, ".made-here"):
-                continue
-            if path.is_dir() and not path.is_symlink():
-                if not any(path.iterdir()):
-                    path.rmdir()
-                continue
-            path.unlink()
-            result.removed.append(rel_md)
-    paths.write_if_changed(manifest_path, json.dumps(manifest, indent=0, sort_keys=True))
+    result.removed = writer.finish()
+    result.written = writer.written
+    result.unchanged = writer.unchanged
+    result.pages = sorted(writer.entries)
     return result

@@ -352,7 +352,7 @@ def _article(project: Project, article_id: str) -> Article:
 
 def _blocking_errors(project: Project, article: Article) -> list[str]:
     files = {article.file} | {b.file for b in article.bodies.values()}
-    cited = {c.key.lower() for c in article.citations()}
+    cited = article.cited_keys()
     bib_files = {r.file for k in cited if (r := project.library.get(k)) is not None}
     return [
         f"{d.file}:{d.line or ''} [{d.code}] {d.message}"

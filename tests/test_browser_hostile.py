@@ -128,7 +128,7 @@ def hostile_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             patch.setattr(
                 pipeline.render,
                 "publishing",
-                lambda project, article: Publishing(article, "forced by the test"),
+                lambda project, article, preview=False: Publishing(article, "forced by the test"),
             )
             pipeline.build.build(root, preview=preview)
         gen = _serve(root / "site")

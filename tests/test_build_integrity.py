@@ -119,16 +119,12 @@ def test_leftovers_of_killed_runs_are_cleaned(publication: Path) -> None:
 
 
 def test_a_build_writing_one_page_twice_fails(publication: Path, monkeypatch) -> None:
-    from pipeline import render
+    from pipeline import outputs
 
-    original = render.SiteRenderer.site_pages
+    def colliding(site):  # noqa: ANN001, ANN202 - an output that claims an article's path
+        yield "endocrinology/hypothyroidism-levothyroxine.md", "# Collides\n"
 
-    def colliding(self):  # noqa: ANN001, ANN202
-        pages = original(self)
-        pages["endocrinology/hypothyroidism-levothyroxine.md"] = "# Collides\n"
-        return pages
-
-    monkeypatch.setattr(render.SiteRenderer, "site_pages", colliding)
+    monkeypatch.setattr(outputs, "OUTPUTS", [*outputs.OUTPUTS, colliding])
     run = run_cli(publication, "build", "--preview")
     assert run.exit_code == 1 and "build.duplicate-page" in run.stderr
 

@@ -55,11 +55,9 @@ def test_article_page_shows_everything_a_reader_needs(production: Path) -> None:
     assert note.a["href"] == "../../board/"
     assert (production / "site/board/index.html").is_file()
     steps = [li.get_text() for li in article.select(".gp-stepper li")]
-    # Each step names its state in words, not only in colour.
-    assert steps == ["Submitted (completed)", "Under Review (completed)", "Approved (current)"]
-    assert article.select_one('.gp-stepper [aria-current="step"]').get_text() == (
-        "Approved (current)"
-    )
+    assert steps == ["Submitted: completed", "Under Review: completed", "Approved: completed"]
+    current = article.select_one('.gp-stepper [aria-current="step"]')
+    assert current.get_text() == "Approved: completed"
     updated = article.select_one(".gp-updated")
     assert "Last updated: December 2, 2026" in updated.get_text(" ", strip=True)
     assert updated.select_one("a.gp-policy-link")["href"] == "../../editorial-policy/"
@@ -105,9 +103,15 @@ def test_json_ld_medical_web_page(production: Path) -> None:
     assert data["@type"] == "MedicalWebPage"
     approval = load(production).article("oncology/net-imaging").meta.reviews[-1]
     assert data["lastReviewed"] == approval.day.isoformat()
-    assert data["reviewedBy"][0]["name"].startswith("Example Reviewer A. Smith")
-    assert {a["audienceType"] for a in data["audience"]} == {"Clinician", "Patient or caregiver"}
-    assert len(data["citation"]) == 5
+    reviewer = data["reviewedBy"][0]
+    assert reviewer["name"] == "Example Reviewer A. Smith"
+    assert reviewer["honorificSuffix"].startswith("MD")  # credentials in their own property
+    assert {a["audienceType"] for a in data["medicalAudience"]} == {"Clinician", "Patient"}
+    assert data["author"][0]["name"] == "Jordan Doe" and data["inLanguage"] == "en"
+    assert data["publisher"]["name"] == "Clinical Guideline Notes"
+    assert data["datePublished"] <= data["lastReviewed"]
+    assert data["description"].startswith("Staging combines")
+    assert len(data["citation"]) == 6  # five sources and the ACR contrast manual
 
 
 def test_production_publishes_approved_articles_only(production: Path) -> None:
@@ -132,7 +136,7 @@ def test_preview_publishes_everything_with_banners(preview: Path) -> None:
     assert banner.get_text() == (
         "Educational purpose only - exercise caution: this content is pending human review"
     )
-    assert pending.select_one('[aria-current="step"]').get_text() == "Under Review (current)"
+    assert pending.select_one('[aria-current="step"]').get_text() == "Under Review: current"
     assert soup(preview, ARTICLE_PAGE).select_one(".gp-banner") is None
     dashboard = soup(preview, "review-dashboard/index.html").get_text()
     assert "Starting and monitoring levothyroxine" in dashboard and "0 of 1" in dashboard
@@ -270,7 +274,8 @@ def test_mkdocs_yml_uses_only_standard_settings() -> None:
 
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
     assert config["theme"]["name"] == "material" and config["theme"]["font"] is False
-    assert config["plugins"] == ["search"]
+    assert config["plugins"] == ["search", "guideline"]  # the pipeline's plugin, by entry point
+    assert "hooks" not in config
 
 
 def test_each_cited_entry_is_formatted_once_per_build(publication: Path) -> None:

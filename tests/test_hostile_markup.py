@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from pipeline import safety
 from pipeline.loader import load
+from pipeline.outputs import OUTPUTS
 from pipeline.render import TEMPLATES, SiteRenderer
 from tests.conftest import copy_publication, line_of, replace_in, run_cli, snapshot, write
 from tests.hostile_payloads import (
@@ -238,8 +239,9 @@ def _pages_with(project, title: str, question: str, tag: str, bio: str) -> dict[
     project = dataclasses.replace(
         project, articles={**project.articles, article.id: changed}, board=board, memo={}
     )
-    renderer = SiteRenderer(project, preview=True, exclude=set())
-    return {**renderer.site_pages(), f"{article.id}.md": renderer.article_page(changed)}
+    renderer = SiteRenderer(project, preview=True, problems={})
+    pages = dict(page for produce in OUTPUTS for page in produce(renderer))
+    return {**pages, f"{article.id}.md": renderer.article_page(renderer.shown[article.id])}
 
 
 def _as_mkdocs_renders(page: str) -> tuple[dict, BeautifulSoup]:

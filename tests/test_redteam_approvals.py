@@ -263,7 +263,8 @@ def _forge_generated_page(repo: Path, mode: str) -> None:
     forged = text.replace(ORIGINAL, "ATTACKER: double every dose, FDG PET adds prognostic")
     page.write_text(forged, encoding="utf-8")
     manifest = json.loads((out / ".pipeline-manifest.json").read_text())
-    manifest["oncology/net-imaging.md"]["digest"] = hashlib.sha256(forged.encode()).hexdigest()
+    entry = manifest["files"]["oncology/net-imaging.md"]
+    entry["digest"] = hashlib.sha256(forged.encode()).hexdigest()
     (out / ".pipeline-manifest.json").write_text(json.dumps(manifest, indent=0, sort_keys=True))
     git(repo, "add", "-f", f"build/{mode}/oncology/net-imaging.md")
     git(repo, "add", "-f", f"build/{mode}/.pipeline-manifest.json")
@@ -327,9 +328,7 @@ def test_preview_of_a_pull_request_does_not_run_its_hooks(repo: Path, tmp_path: 
         "evil_hook.py",
         f"from pathlib import Path\nPath({str(marker)!r}).write_text('pwned')\n",
     )
-    replace_in(
-        repo, "mkdocs.yml", "  - pipeline/hooks.py\n", "  - pipeline/hooks.py\n  - evil_hook.py\n"
-    )
+    replace_in(repo, "mkdocs.yml", "  - guideline\n", "  - guideline\n\nhooks:\n  - evil_hook.py\n")
     commit(repo, EDITOR, "Add a hook")
     assert gate(repo)[0] == 1  # the gate refuses the change...
     run_cli(repo, "build", "--preview")  # ...but the reviewer previews it first

@@ -1,0 +1,189 @@
+"""What a build writes into the generated folder, and what each file was made from.
+
+- `Dependencies` records, where the renderer reads something, what an output was made from
+  (as Sphinx's and Lektor's builders do): an incremental build re-renders an output only when
+  one of its recorded inputs changed, and can say which.
+- `OUTPUTS` is the registry of site-wide outputs (listing pages, feeds, ...): a new output is
+  one function decorated with `@output`, in its own module.
+- `Writer` refuses to write one path twice in a build (as Pelican's writer does), writes only
+  what changed, keeps the manifest, and removes whatever the previous build wrote and this one
+  did not."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline import paths
+
+if TYPE_CHECKING:
+    from pipeline.render import SiteRenderer
+
+MANIFEST = ".pipeline-manifest.json"
+STAMP = ".made-here"  # this machine made the folder (see build.py); never published
+BOOKKEEPING = frozenset({MANIFEST, STAMP})
+
+
+def digest(value: Any) -> str:
+    """A stable digest of JSON-like data or bytes."""
+    data = value if isinstance(value, bytes) else json.dumps(value, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+class Dependencies:
+    """The inputs each output was made from, recorded where they are read.
+
+    A key names one input (`article:<id>`, `reference:<key>`, `settings`, `code`, ...); its
+    digest comes from `resolve`, the one function that knows what each kind of input is."""
+
+    def __init__(self, resolve: Callable[[str], str]) -> None:
+        self._resolve = resolve
+        self._digests: dict[str, str] = {}
+        self._current: dict[str, str] | None = None
+
+    def digest_of(self, key: str) -> str:
+        if key not in self._digests:
+            self._digests[key] = self._resolve(key)
+        return self._digests[key]
+
+    def use(self, key: str) -> None:
+        """The output being made reads this input."""
+        if self._current is not None:
+            self._current[key] = self.digest_of(key)
+
+    @contextmanager
+    def recording(self) -> Iterator[dict[str, str]]:
+        outer, self._current = self._current, {}
+        try:
+            yield self._current
+        finally:
+            self._current = outer
+
+    def changed(self, recorded: dict[str, str]) -> list[str]:
+        """The recorded inputs whose digest is not what it was: why an output is outdated."""
+        return sorted(key for key, old in recorded.items() if self.digest_of(key) != old)
+
+
+# --- site-wide outputs ------------------------------------------------------------------------
+
+Produced = Iterable[tuple[str, str]]  # (path in the generated folder, text)
+OUTPUTS: list[Callable[[SiteRenderer], Produced]] = []
+
+
+def output(function: Callable[[SiteRenderer], Produced]) -> Callable[[SiteRenderer], Produced]:
+    """Register a site-wide output: a function of the renderer yielding (path, text)."""
+    OUTPUTS.append(function)
+    return function
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+class DuplicatePage(Exception):
+    """Two outputs of one build would be written to one path."""
+
+    def __init__(self, rel_md: str) -> None:
+        super().__init__(rel_md)
+        self.rel_md = rel_md
+
+
+@dataclass
+class Entry:
+    """One file of the last build, in the manifest."""
+
+    digest: str
+    inputs: dict[str, str] = field(default_factory=dict)  # recorded dependency -> digest
+
+
+def page_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, Entry]:
+    """What each generated file was made from, and its digest; {} when unreadable or old."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != 2:
+        return {}
+    entries = {}
+    for name, item in (data.get("files") or {}).items():
+        if isinstance(item, dict) and isinstance(item.get("digest"), str):
+            inputs = item.get("inputs")
+            entries[name] = Entry(item["digest"], inputs if isinstance(inputs, dict) else {})
+    return entries
+
+
+class Writer:
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.previous = read_manifest(out_dir / MANIFEST)
+        self.entries: dict[str, Entry] = {}
+        self.written: list[str] = []
+        self.unchanged = 0
+
+    def claim(self, rel: str) -> None:
+        if rel in self.entries or rel in BOOKKEEPING:
+            raise DuplicatePage(rel)
+        self.entries[rel] = Entry("")
+
+    def reusable(self, rel: str) -> Entry | None:
+        """The previous build's entry, when the file on disk is still exactly what it wrote."""
+        old = self.previous.get(rel)
+        if old is None:
+            return None
+        try:
+            intact = page_digest((self.out_dir / rel).read_bytes()) == old.digest
+        except OSError:
+            return None
+        return old if intact else None
+
+    def keep(self, rel: str, entry: Entry) -> None:
+        """The file is left as the previous build wrote it."""
+        self.entries[rel] = entry
+        self.unchanged += 1
+
+    def record(self, rel: str, changed: bool, file_digest: str, inputs: dict[str, str]) -> None:
+        """A file was written (or found identical) by a renderer, possibly in a worker."""
+        self.entries[rel] = Entry(file_digest, inputs)
+        if changed:
+            self.written.append(rel)
+        else:
+            self.unchanged += 1
+
+    def write(self, rel: str, text: str, inputs: dict[str, str] | None = None) -> None:
+        self.claim(rel)
+        changed = paths.write_if_changed(self.out_dir / rel, text)
+        self.record(rel, changed, page_digest(text.encode("utf-8")), inputs or {})
+
+    def finish(self) -> list[str]:
+        """Remove whatever this build did not write, whatever its kind (MkDocs would publish
+        any file left in the folder), and save the manifest. Returns the removed paths."""
+        removed = []
+        if self.out_dir.is_dir():
+            for path in sorted(self.out_dir.rglob("*"), reverse=True):
+                rel = path.relative_to(self.out_dir).as_posix()
+                if rel in self.entries or rel in BOOKKEEPING:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    if not any(path.iterdir()):
+                        path.rmdir()
+                    continue
+                path.unlink()
+                removed.append(rel)
+        manifest = {
+            "version": 2,
+            "files": {
+                rel: {"digest": e.digest, "inputs": e.inputs} for rel, e in self.entries.items()
+            },
+        }
+        paths.write_if_changed(
+            self.out_dir / MANIFEST, json.dumps(manifest, indent=0, sort_keys=True)
+        )
+        return removed

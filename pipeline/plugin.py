@@ -1,0 +1,131 @@
+"""The MkDocs plugin (`plugins: [guideline]` in mkdocs.yml, registered by entry point).
+
+`mkdocs build`, `mkdocs serve` and `pipeline build` all run the pipeline through it:
+- `on_config` takes the site's name, description and address from `publication.yml` (their one
+  home), checks the publication and renders the generated pages with MkDocs' URL scheme;
+- `on_files` registers the generated pages as MkDocs files (`File.generated`), so MkDocs owns
+  the site's structure and nothing else in the docs folder is published."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from pipeline import diagnostics as diagnostics_mod
+from pipeline.links import Links, site_url_of
+from pipeline.loader import EnvironmentProblem, Project, load
+
+log = logging.getLogger("mkdocs.plugins.guideline")
+
+NAME = "guideline"  # the entry point name: `plugins: [guideline]`
+
+
+@dataclass
+class Session:
+    """What `pipeline build` already did, so that the plugin does not do it again."""
+
+    project: Project
+    preview: bool
+    problems: dict[str, list] = field(default_factory=dict)  # a preview's articles with errors
+    result: object | None = None  # a render.RenderResult
+    verbose: bool = False
+
+
+_command: str | None = None  # `mkdocs serve` calls on_startup once, on its first plugin
+
+
+def on_serve_command() -> None:
+    """`pipeline serve`: the plugin renders the preview."""
+    global _command
+    _command = "serve"
+
+
+class GuidelinePlugin(BasePlugin):
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: Session | None = None
+        self.out_dir: Path | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        global _command
+        _command = command
+
+    def _session(self, root: Path) -> Session:
+        from pipeline.build import check_for_build, problems_by_article
+
+        preview = _command == "serve" or os.environ.get("PIPELINE_PREVIEW") == "1"
+        try:
+            project = load(root)
+        except EnvironmentProblem as exc:
+            raise PluginError(str(exc)) from exc
+        errors = check_for_build(project)
+        problems: dict[str, list] = {}
+        if errors:
+            text = diagnostics_mod.format_text(errors, [], len(project.articles))
+            if _command != "serve" or project.config_failed:
+                raise PluginError(f"pipeline check found errors:\n{text}")
+            # The live preview keeps every article in view, with its errors on the page.
+            problems = problems_by_article(project, errors)
+            log.warning("pipeline check found errors; they are shown on the pages:\n%s", text)
+        return Session(project=project, preview=preview, problems=problems)
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        from pipeline.build import generated_dir, render
+
+        root = Path(config.config_file_path).parent
+        session = self.session or self._session(root)
+        self.session = session
+        settings = session.project.settings
+        assert settings is not None
+        config.site_name = settings.name
+        config.site_description = settings.description or None
+        if settings.site_url and _command != "serve":  # serve sets its own local address
+            config.site_url = site_url_of(settings.site_url)
+        config.extra["guideline_preview"] = session.preview  # main.html: noindex, no feed
+        links = Links(config.use_directory_urls, site_url_of(config.site_url))
+        if session.result is None:
+            language = config.theme.get("language") or "en"
+            session.result = render(
+                session.project, session.preview, session.problems, links, language
+            )
+        self.out_dir = generated_dir(root, session.preview)
+        config.nav = session.result.nav  # type: ignore[attr-defined]
+        return config
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self.session = None  # `mkdocs serve` keeps its plugins: the next build starts afresh
+
+    def on_build_error(self, *, error: Exception) -> None:
+        self.session = None
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        """The docs folder's own files give way to the generated pages; theme files stay."""
+        assert self.out_dir is not None and self.session is not None
+        docs_dir = os.path.abspath(config.docs_dir) + os.sep
+        kept = [f for f in files if not os.path.abspath(f.abs_src_path or "/").startswith(docs_dir)]
+        for rel in self.session.result.pages:  # type: ignore[attr-defined]
+            kept.append(File.generated(config, rel, abs_src_path=str(self.out_dir / rel)))
+        return Files(kept)
+
+
+def ensure_plugin(config: MkDocsConfig) -> GuidelinePlugin:
+    """The installed pipeline's plugin, in a configuration that may not name it (a pull
+    request's mkdocs.yml could drop it): a build without it would publish nothing reviewed."""
+    for name, plugin in config.plugins.items():
+        if isinstance(plugin, GuidelinePlugin):
+            return plugin
+        if name == NAME:
+            raise PluginError(f"`{NAME}` in mkdocs.yml is not this pipeline's plugin")
+    plugin = GuidelinePlugin()
+    plugin.load_config({}, config.config_file_path)
+    config.plugins[NAME] = plugin
+    return plugin
