@@ -30,6 +30,23 @@
       button.setAttribute("aria-pressed", on ? "true" : "false");
     });
     document.documentElement.setAttribute("data-audience", wanted);
+    return available;
+  }
+
+  function announce(article, wanted, available) {
+    // A polite live region: a screen reader hears that the wording changed, and to which.
+    var status = article.querySelector("[data-audience-status]");
+    if (!status) { return; }
+    var text;
+    if (available) {
+      var button = article.querySelector('[data-audience-choice="' + wanted + '"]');
+      text = "Showing the wording for " + (button ? button.textContent.trim() : wanted) + ".";
+    } else {
+      var note = article.querySelector('[data-audience-missing="' + wanted + '"]');
+      text = note ? note.textContent.trim() : "";
+    }
+    status.textContent = "";
+    window.setTimeout(function () { status.textContent = text; }, 50);
   }
 
   function revealTarget(article) {
@@ -54,7 +71,7 @@
       button.addEventListener("click", function () {
         var id = button.getAttribute("data-audience-choice");
         remember(id);
-        apply(article, id);
+        announce(article, id, apply(article, id));
       });
     });
     revealTarget(article);
