@@ -485,6 +485,8 @@ class SiteRenderer:
             approvers=[(self.member_name(r), f"{board}#{r}") for r in state.approvers],
             approved_on=state.approved_on and format_date(state.approved_on),
             due=state.due and format_date(state.due),
+            approved_on_iso=state.approved_on.isoformat() if state.approved_on else "",
+            due_iso=state.due.isoformat() if state.due else "",
             board_url=board,
             policy_url=self.links.href(rel_md, "editorial-policy.md"),
             topic_url=self.links.href(rel_md, f"{article.topic}/index.md"),

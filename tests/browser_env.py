@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -42,11 +43,13 @@ def require_chromium() -> None:
 class _Site(SimpleHTTPRequestHandler):
     """A static host like GitHub Pages: a missing path gets the site's 404.html, status 404."""
 
+    not_found: Path | None = None  # the site's 404.html, wherever the site is mounted
+
     def log_message(self, *args: object) -> None:
         pass
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
+        page = self.not_found or Path(self.directory) / "404.html"
         if code != 404 or not page.is_file():
             super().send_error(code, message, explain)
             return
@@ -60,15 +63,31 @@ class _Site(SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Site, directory=str(folder)))
+def serve(folder: Path, mount: str = "/") -> Iterator[str]:
+    """Serve the site at `mount`, its `site_url` path (a project site lives at /<name>/)."""
+    top = folder
+    if mount.strip("/"):
+        top = Path(tempfile.mkdtemp(prefix="host-"))
+        (top / mount.strip("/")).symlink_to(folder.resolve(), target_is_directory=True)
+    handler = type("Site", (_Site,), {"not_found": folder / "404.html"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(top)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield f"http://127.0.0.1:{server.server_address[1]}{mount}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def site_path(root: Path) -> str:
+    """The path of the publication's `site_url` ("/" when it has none)."""
+    from urllib.parse import urlsplit
+
+    from pipeline.loader import load_config
+
+    settings, _, _ = load_config(root)
+    return urlsplit(settings.site_url or "/").path or "/" if settings else "/"
 
 
 @contextlib.contextmanager
@@ -80,5 +99,5 @@ def example_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             root = copy_publication(tmp_path_factory.mktemp(mode) / "pub")
             result = run_cli(root, *args)
             assert result.exit_code == 0, result.output + result.stderr
-            out[mode] = stack.enter_context(serve(root / "site"))
+            out[mode] = stack.enter_context(serve(root / "site", site_path(root)))
         yield out

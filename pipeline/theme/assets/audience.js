@@ -1,4 +1,5 @@
-// Audience personalisation: one choice, kept in localStorage, applied on every article page.
+// Audience personalisation: one choice, kept in localStorage, applied on every page: an
+// article's wording, its question and the page title, and the titles in listings.
 // Without JavaScript the selector stays hidden and the default audience's wording shows.
 (function () {
   "use strict";
@@ -30,7 +31,29 @@
       button.setAttribute("aria-pressed", on ? "true" : "false");
     });
     document.documentElement.setAttribute("data-audience", wanted);
+    retitle(article);
     return available;
+  }
+
+  function retitle(article) {
+    // The tab's title follows the question in the wording shown.
+    var question = article.querySelector(".gp-question");
+    if (!question || !question.querySelector("[data-audience-variant]")) { return; }
+    var parts = document.title.split(" - ");
+    var site = parts.length > 1 ? parts[parts.length - 1] : "";
+    var shown = question.querySelector("[data-audience-variant]:not([hidden])");
+    if (shown) { document.title = shown.textContent.trim() + (site ? " - " + site : ""); }
+  }
+
+  function applyListings(wanted) {
+    // Home, topic and tag pages: each title in the reader's wording where one exists.
+    document.querySelectorAll(".gp-worded").forEach(function (group) {
+      var options = group.querySelectorAll("[data-audience-variant]");
+      var has = group.querySelector('[data-audience-variant="' + wanted + '"]');
+      options.forEach(function (option) {
+        option.hidden = has ? option !== has : !option.hasAttribute("data-audience-default");
+      });
+    });
   }
 
   function announce(article, wanted, available) {
@@ -56,12 +79,17 @@
     if (!target) { return; }
     var variant = target.closest("[data-audience-variant]");
     if (variant && variant.hidden) {
-      apply(article, variant.getAttribute("data-audience-variant"));
+      // Arriving from a search hit in another wording is a choice too: remember it.
+      var id = variant.getAttribute("data-audience-variant");
+      remember(id);
+      apply(article, id);
       target.scrollIntoView();
     }
   }
 
   function init() {
+    var chosen = stored();
+    if (chosen) { applyListings(chosen); }
     var article = document.querySelector(".gp-article");
     if (!article) { return; }
     var selector = article.querySelector(".gp-audience");
