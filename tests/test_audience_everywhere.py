@@ -91,3 +91,19 @@ def test_arriving_on_another_wordings_heading_remembers_it(browser: Browser, sit
     page.goto(site + "oncology/")
     assert "Scans used to check a neuroendocrine tumor" in page.inner_text(".gp-listing")
     page.close()
+
+
+def test_home_is_built_for_finding_an_answer(browser: Browser, site: str) -> None:
+    """Search first: the home's own search field opens the site search with the words typed."""
+    page = browser.new_page()
+    page.goto(site)
+    headings = page.eval_on_selector_all(".gp-home h2", "els => els.map(e => e.id)")
+    assert headings[:2] == ["topics", "recently-approved"]
+    assert page.locator(".gp-topics li").first.inner_text().endswith("article)") or "articles)" in (
+        page.locator(".gp-topics li").first.inner_text()
+    )
+    page.fill("#gp-find-input", "anticoagulation")
+    page.click(".gp-find button")
+    page.locator(".md-search-result__item").first.wait_for(timeout=10000)
+    assert "anticoagulation" in page.input_value(".md-search__input")
+    page.close()
