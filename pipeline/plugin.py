@@ -19,6 +19,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
 from pipeline import diagnostics as diagnostics_mod
+from pipeline import safety
 from pipeline.links import Links, site_url_of
 from pipeline.loader import EnvironmentProblem, Project, load
 
@@ -86,8 +87,9 @@ class GuidelinePlugin(BasePlugin):
         self.session = session
         settings = session.project.settings
         assert settings is not None
-        config.site_name = settings.name
-        config.site_description = settings.description or None
+        # Material inserts both into pages unescaped (as render.meta_text explains): escaped HTML.
+        config.site_name = safety.escape_html(settings.name)
+        config.site_description = safety.escape_html(settings.description) or None
         if settings.site_url and _command != "serve":  # serve sets its own local address
             config.site_url = site_url_of(settings.site_url)
         config.extra["guideline_preview"] = session.preview  # main.html: noindex, no feed

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,22 +30,15 @@ if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
+from tests import browser_env  # noqa: E402
+
 pytestmark = pytest.mark.browser
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def _serve(folder: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
+    """The built site at its `site_url` path (the publication is the folder's parent)."""
+    with browser_env.serve(folder, browser_env.site_path(folder.parent)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

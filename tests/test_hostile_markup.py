@@ -151,8 +151,8 @@ def test_a_script_site_url_is_named(pub: Path, value: str) -> None:
     replace_in(
         pub,
         PUBLICATION,
-        "question_intake_url:",
-        f"site_url: {json.dumps(value)}\n" + "question_intake_url:",
+        "site_url: https://example-org.github.io/clinical-guideline-notes/\n",
+        f"site_url: {json.dumps(value)}\n",
     )
     assert _named(
         _check(pub), "content.raw-html", PUBLICATION, line_of(pub, PUBLICATION, "site_url:")
