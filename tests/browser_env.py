@@ -101,3 +101,22 @@ def example_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             assert result.exit_code == 0, result.output + result.stderr
             out[mode] = stack.enter_context(serve(root / "site", site_path(root)))
         yield out
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Fixture: the example sites, production and preview, served (import it to use it)."""
+    with example_sites(tmp_path_factory) as out:
+        yield out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Fixture: Debian's Chromium through Playwright (import it to use it)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield instance
+        instance.close()

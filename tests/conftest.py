@@ -14,6 +14,9 @@ from pipeline.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The browser tests' shared fixtures (`browser`, `sites`) live in tests/browser_env.py.
+pytest_plugins = ["tests.browser_env"]
+
 
 @dataclass
 class Run:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.browser_env import ARGS, CHROMIUM, WIDTHS, example_sites, require_chromium
+from tests.browser_env import WIDTHS, require_chromium
 
 require_chromium()
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -39,20 +37,6 @@ CASES = [
     for mode in ("production", "preview")
     for name, path in {**PAGES, **(PREVIEW_ONLY if mode == "preview" else {})}.items()
 ]
-
-
-@pytest.fixture(scope="module")
-def sites(tmp_path_factory) -> Iterator[dict[str, str]]:
-    with example_sites(tmp_path_factory) as out:
-        yield out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def assert_no_violations(page: Page, what: str) -> None:

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_env import ARGS, CHROMIUM, require_chromium, serve, site_path
+from tests.browser_env import require_chromium, serve, site_path
 from tests.conftest import copy_publication, run_cli
 
 require_chromium()
 
-from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
 PATIENT_QUESTION = "Which scans show where a neuroendocrine tumor is?"
 
@@ -33,14 +33,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert run.exit_code == 0, run.output + run.stderr
     with serve(root / "site", site_path(root)) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def test_a_patient_sees_patient_wording_on_every_page(browser: Browser, site: str) -> None:

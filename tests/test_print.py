@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_env import ARGS, CHROMIUM, example_sites, require_chromium
+from tests.browser_env import require_chromium
 
 require_chromium()
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -28,20 +27,6 @@ CONTROLS = [
     "View editorial policy",
     "Related articles",
 ]
-
-
-@pytest.fixture(scope="module")
-def sites(tmp_path_factory) -> Iterator[dict[str, str]]:
-    with example_sites(tmp_path_factory) as out:
-        yield out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def _printed(page: Page) -> list[str]:

@@ -3,23 +3,18 @@ stepper, and a follow-up link that warns questions are public."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.browser_env import (
-    ARGS,
-    CHROMIUM,
     DESKTOP,
     PHONE,
     WIDTHS,
-    example_sites,
     require_chromium,
 )
 
 require_chromium()
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -55,20 +50,6 @@ LINE_LENGTHS = """() => {
   }
   return out;
 }"""
-
-
-@pytest.fixture(scope="module")
-def sites(tmp_path_factory) -> Iterator[dict[str, str]]:
-    with example_sites(tmp_path_factory) as out:
-        yield out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def _open(browser: Browser, url: str, viewport: dict, audience: str) -> Page:
