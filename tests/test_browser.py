@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser_env import ARGS, CHROMIUM, require_chromium  # noqa: E402
 from tests.conftest import copy_publication, run_cli
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"browser tests must run in CI, but {CHROMIUM} is missing")
-    pytest.skip(f"{CHROMIUM} is not installed (CI installs it)", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
