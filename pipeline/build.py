@@ -15,18 +15,19 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from pipeline import diagnostics as diagnostics_mod
 from pipeline import paths
-from pipeline.checks import run_checks
 from pipeline.diagnostics import Diagnostic
-from pipeline.loader import Project, load
-from pipeline.outputs import DuplicatePage
 
+# Loading, checking and rendering are imported where they run: a build with nothing to do
+# (`stamp.py`) needs none of them.
 if TYPE_CHECKING:
+    import jinja2
+
     from pipeline.links import Links
+    from pipeline.loader import Project
     from pipeline.render import RenderResult
+    from pipeline.stamp import Unchanged
 
 log = logging.getLogger("mkdocs.plugins.pipeline")
 
@@ -62,15 +63,20 @@ def _progress_callback():
     return progress, update
 
 
-def _untrusted_cache(root: Path, out_dir: Path) -> None:
-    """Generated pages are reused only when this machine made them: a build folder that came
-    with the repository (committed, copied) is thrown away, never trusted."""
+def tracks_output(root: Path) -> bool:
+    """Whether the repository commits build output (build/ or site/)."""
     from pipeline import gitio
 
     try:
-        tracked = gitio.git(root, "ls-files", "-z", "--", "build", "site").strip("\0")
+        return bool(gitio.git(root, "ls-files", "-z", "--", "build", "site").strip("\0"))
     except gitio.GitError:
-        tracked = ""
+        return False
+
+
+def _untrusted_cache(root: Path, out_dir: Path) -> None:
+    """Generated pages are reused only when this machine made them: a build folder that came
+    with the repository (committed, copied) is thrown away, never trusted."""
+    tracked = tracks_output(root)
     stamp = out_dir / ".made-here"
     if out_dir.exists() and (tracked or not stamp.is_file()):
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -106,6 +112,8 @@ def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]
 def check_for_build(project: Project) -> list[Diagnostic]:
     """Errors stop a production build and a preview alike: what a reviewer previews is what
     would be published."""
+    from pipeline.checks import run_checks
+
     errors, _ = diagnostics_mod.split(run_checks(project))
     return errors
 
@@ -239,25 +247,55 @@ def _show_mkdocs_warnings() -> None:
         logger.addHandler(handler)
 
 
+def pages_manifest(root: Path, preview: bool) -> Path:
+    """What the plugin reused or wrote for each page of the current site (pagecache.py)."""
+    return root / "build" / f".pages-{'preview' if preview else 'production'}.json"
+
+
 def build(
     root: Path, preview: bool = False, site_dir: Path | None = None
-) -> tuple[Project, RenderResult]:
+) -> tuple[Project | None, RenderResult | Unchanged]:
+    """Check, render and build into a new folder, then swap it in as `site/`. With nothing
+    changed since the last build (stamp.py), nothing is loaded and (None, summary) returned."""
+    from pipeline import stamp
+
+    site = site_dir or root.resolve() / paths.SITE
+    inputs = stamp.inputs_digest(root, preview)
+    if (last := stamp.unchanged(root, site, inputs)) is not None:
+        return None, last
+    project, result = _full_build(root, preview, site)
+    if stamp.inputs_digest(root, preview) == inputs:  # nothing changed while it built
+        stamp.record(root, site, inputs, result)
+    else:
+        stamp.forget(root)
+    return project, result
+
+
+def _full_build(root: Path, preview: bool, site: Path) -> tuple[Project, RenderResult]:
+    import jinja2
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
+    from pipeline import stamp
+    from pipeline.loader import load
+    from pipeline.outputs import DuplicatePage
+    from pipeline.pagecache import SiteStore, previous_site
     from pipeline.plugin import Session, ensure_plugin
     from pipeline.render import RenderResult
 
     _show_mkdocs_warnings()
+    stamp.forget(root)  # from here on, site/ may be replaced
     project = load(root)
     errors = check_for_build(project)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
-    site = site_dir or project.root / paths.SITE
     clean_leftovers(site)
     clean_generated(generated_dir(project.root, preview))
-    session = Session(project=project, preview=preview)
+    # A page's previous HTML is reused only from the site this machine built (pagecache.py).
+    reusable = None if tracks_output(project.root) else previous_site(site)
+    pages = SiteStore(pages_manifest(project.root, preview), reusable)
+    session = Session(project=project, preview=preview, pages=pages)
     tmp_site = new_build_dir(site)
     try:
         # The repository's `hooks:` are never loaded: a pull request's checkout could name any
@@ -300,6 +338,7 @@ def build(
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise
     swap_into_place(tmp_site, site)
+    pages.commit_for(tmp_site.resolve())
     assert isinstance(session.result, RenderResult)
     return project, session.result
 

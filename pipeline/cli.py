@@ -10,9 +10,14 @@ from pathlib import Path
 
 import click
 
+from typing import TYPE_CHECKING
+
 from pipeline import diagnostics as diagnostics_mod
-from pipeline.checks import run_checks
-from pipeline.loader import EnvironmentProblem, Project, load
+
+# Loading and checking are imported where a command uses them: `pipeline build` with nothing
+# changed must not pay for them (pipeline/stamp.py).
+if TYPE_CHECKING:
+    from pipeline.loader import Project
 
 
 class Failure(click.ClickException):
@@ -44,6 +49,8 @@ def working(message: str):  # noqa: ANN201 - a context manager
 
 
 def load_project(root: Path) -> Project:
+    from pipeline.loader import EnvironmentProblem, load
+
     try:
         with working("Reading articles and references..."):
             return load(root)
@@ -83,6 +90,8 @@ def cli(ctx: click.Context, root: Path) -> None:
 @click.pass_obj
 def check(root: Path, fmt: str) -> None:
     """Validate everything and report every problem at once."""
+    from pipeline.checks import run_checks
+
     project = load_project(root)
     stop_on_config(project, fmt)
     with working(f"Checking {len(project.articles)} articles..."):
@@ -237,6 +246,12 @@ def status(root: Path) -> None:
     Console(width=120).print(table)
 
 
+def _environment_problem() -> type[Exception]:
+    from pipeline.loader import EnvironmentProblem
+
+    return EnvironmentProblem
+
+
 @cli.command()
 @click.option("--preview", is_flag=True, help="Publish every article, with status banners.")
 @click.option("-v", "--verbose", is_flag=True, help="Say why each page was rendered again.")
@@ -247,8 +262,8 @@ def build(root: Path, preview: bool, verbose: bool) -> None:
     from pipeline.build import build as run_build
 
     try:
-        project, result = run_build(root, preview=preview)
-    except EnvironmentProblem as exc:
+        _, result = run_build(root, preview=preview)
+    except _environment_problem() as exc:  # evaluated only when something was raised
         raise Failure(str(exc)) from None
     except BuildFailed as exc:
         if exc.diagnostics:
@@ -257,10 +272,16 @@ def build(root: Path, preview: bool, verbose: bool) -> None:
         click.echo(f"pipeline: build failed: {exc}", err=True)
         sys.exit(1)
     mode = "preview" if preview else "production"
-    click.echo(
-        f"Built the {mode} site into site/: {len(result.published)} article(s) published, "
-        f"{len(result.written)} page(s) rewritten, {result.unchanged} unchanged."
-    )
+    if getattr(result, "nothing_changed", False):
+        click.echo(
+            f"Nothing changed since the last {mode} build: site/ is up to date "
+            f"({len(result.published)} article(s) published)."
+        )
+    else:
+        click.echo(
+            f"Built the {mode} site into site/: {len(result.published)} article(s) published, "
+            f"{len(result.written)} page(s) rewritten, {result.unchanged} unchanged."
+        )
     for article_id in result.last_approved:
         click.echo(f"  {article_id}: its last approved revision (a revision is under review)")
     if verbose:
@@ -293,6 +314,7 @@ def serve(root: Path, dev_addr: str | None) -> None:
 @click.pass_obj
 def gate(root: Path, base_ref: str, fmt: str) -> None:
     """The pull-request gate: every change since BASE checked against git history."""
+    from pipeline.checks import run_checks
     from pipeline.gate import GateProblem
     from pipeline.gate import gate as run_gate
     from pipeline.gitio import GitError
