@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-
-from typing import TYPE_CHECKING
 
 from pipeline import diagnostics as diagnostics_mod
 

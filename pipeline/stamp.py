@@ -148,7 +148,8 @@ def _site_files(build_dir: Path) -> dict[str, list[int]]:
             path = os.path.join(top, name)
             info = os.lstat(path)
             rel = os.path.relpath(path, build_dir)
-            files[rel] = [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+            files[rel] = [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+            files[rel].append(info.st_ino)
     return files
 
 
