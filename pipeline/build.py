@@ -261,11 +261,11 @@ def build(
 
     site = site_dir or root.resolve() / paths.SITE
     inputs = stamp.inputs_digest(root, preview)
-    if (last := stamp.unchanged(root, site, inputs)) is not None:
+    if (last := stamp.unchanged(root, site, preview, inputs)) is not None:
         return None, last
     project, result = _full_build(root, preview, site)
     if stamp.inputs_digest(root, preview) == inputs:  # nothing changed while it built
-        stamp.record(root, site, inputs, result)
+        stamp.record(root, site, preview, inputs, result)
     else:
         stamp.forget(root)
     return project, result

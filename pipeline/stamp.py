@@ -135,14 +135,33 @@ def inputs_digest(root: Path, preview: bool) -> str | None:
     for folder in [paths.CONTENT, "references", *folders]:
         _tree(hashed, root, root / folder)
     _tree(hashed, root, Path(__file__).resolve().parent)  # the pipeline that builds
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = _today()
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     hashed.update(json.dumps([packages_digest(), git[0], today, epoch]).encode())
     return hashed.hexdigest()
 
 
+def _outputs(root: Path, build_dir: Path, preview: bool) -> dict[str, list[int]]:
+    """Every file of the site and of the generated pages it was built from, with its times."""
+    generated = root.resolve() / "build" / ("preview" if preview else "production")
+    files = {f"site/{rel}": info for rel, info in _site_files(build_dir).items()}
+    files.update({f"generated/{rel}": info for rel, info in _site_files(generated).items()})
+    return files
+
+
+def _file_of(root: Path, build_dir: Path, preview: bool, key: str) -> Path:
+    kind, _, rel = key.partition("/")
+    if kind == "site":
+        return build_dir / rel
+    return root.resolve() / "build" / ("preview" if preview else "production") / rel
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()  # as the loader takes it
+
+
 def _site_files(build_dir: Path) -> dict[str, list[int]]:
-    files = {}
+    files: dict[str, list[int]] = {}
     for top, dirs, names in os.walk(build_dir):
         for name in names + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
             path = os.path.join(top, name)
@@ -175,22 +194,23 @@ class Unchanged:
         return len(self.published)
 
 
-def record(root: Path, site: Path, inputs: str | None, result) -> None:  # noqa: ANN001
+def record(root: Path, site: Path, preview: bool, inputs: str | None, result) -> None:  # noqa: ANN001
     """After a build swapped `site` into place: what it was made from and what it wrote."""
     path = root.resolve() / STAMP_FILE
     build_dir = _current(site)
     if inputs is None or build_dir is None:
         path.unlink(missing_ok=True)
         return
-    files = _site_files(build_dir)
+    files = _outputs(root, build_dir, preview)
     now = time.time_ns()
-    racy = {
-        rel: _sha((build_dir / rel).read_bytes())
-        for rel, info in files.items()
-        if info[3] >= now - RACY_NS and os.path.isfile(build_dir / rel)
-    }
+    racy = {}
+    for key, info in files.items():
+        file = _file_of(root, build_dir, preview, key)
+        if info[3] >= now - RACY_NS and file.is_file() and not file.is_symlink():
+            racy[key] = _sha(file.read_bytes())
     data = {
         "version": VERSION,
+        "preview": preview,
         "inputs": inputs,
         "site": str(build_dir),
         "recorded": now,
@@ -217,7 +237,7 @@ def _current(site: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
-def unchanged(root: Path, site: Path, inputs: str | None) -> Unchanged | None:
+def unchanged(root: Path, site: Path, preview: bool, inputs: str | None) -> Unchanged | None:
     """The last build's summary when `inputs` are its inputs and `site` is still its site."""
     if inputs is None:
         return None
@@ -230,11 +250,11 @@ def unchanged(root: Path, site: Path, inputs: str | None) -> Unchanged | None:
     build_dir = _current(site)
     if data.get("inputs") != inputs or build_dir is None or data.get("site") != str(build_dir):
         return None
-    if _site_files(build_dir) != data.get("files"):
+    if data.get("preview") != preview or _outputs(root, build_dir, preview) != data.get("files"):
         return None
-    for rel, digest in (data.get("racy") or {}).items():
+    for key, digest in (data.get("racy") or {}).items():
         try:
-            if _sha((build_dir / rel).read_bytes()) != digest:
+            if _sha(_file_of(root, build_dir, preview, key).read_bytes()) != digest:
                 return None
         except OSError:
             return None
