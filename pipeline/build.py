@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pipeline.links import Links
     from pipeline.loader import Project
     from pipeline.render import RenderResult
+    from pipeline.shards import Shard
     from pipeline.stamp import Unchanged
 
 log = logging.getLogger("mkdocs.plugins.pipeline")
@@ -86,7 +87,11 @@ def _untrusted_cache(root: Path, out_dir: Path) -> None:
 
 
 def render(
-    project: Project, preview: bool, exclude: set[str] | None = None, links: Links | None = None
+    project: Project,
+    preview: bool,
+    exclude: set[str] | None = None,
+    links: Links | None = None,
+    only: set[str] | None = None,
 ) -> RenderResult:
     from pipeline.render import render_site
 
@@ -94,9 +99,11 @@ def render(
     _untrusted_cache(project.root, out_dir)
     progress, update = _progress_callback()
     if progress is None:
-        return render_site(project, out_dir, preview, exclude=exclude, links=links)
+        return render_site(project, out_dir, preview, exclude=exclude, links=links, only=only)
     with progress:
-        return render_site(project, out_dir, preview, update, exclude=exclude, links=links)
+        return render_site(
+            project, out_dir, preview, update, exclude=exclude, links=links, only=only
+        )
 
 
 def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]:
@@ -271,7 +278,41 @@ def build(
     return project, result
 
 
-def _full_build(root: Path, preview: bool, site: Path) -> tuple[Project, RenderResult]:
+def build_shard(root: Path, spec: str, preview: bool = False) -> tuple[Path, RenderResult]:
+    """`pipeline build --shard I/N`: this machine's share of the pages, into
+    build/shard-I-of-N/, for `pipeline merge` (shards.py)."""
+    from pipeline import shards, stamp
+
+    index, count = shards.parse(spec)
+    inputs = stamp.inputs_digest(root, preview)
+    out = shards.shard_dir(root.resolve(), index, count)
+    shard = shards.Shard(index, count, articles=set())  # its articles are known once loaded
+    _, result = _full_build(root, preview, out, shard)
+    shard.save(out, inputs)
+    return out, result
+
+
+def merge_shards(root: Path, folders: list[Path], site_dir: Path | None = None) -> int:
+    """`pipeline merge DIR...`: the shards' pages, search index and sitemap as one site,
+    swapped in as `site/` like any build; returns the number of pages."""
+    from pipeline import shards, stamp
+
+    site = site_dir or root.resolve() / paths.SITE
+    clean_leftovers(site)
+    tmp_site = new_build_dir(site)
+    try:
+        pages = shards.merge(folders, tmp_site)
+    except BaseException:
+        shutil.rmtree(tmp_site, ignore_errors=True)
+        raise
+    stamp.forget(root)
+    swap_into_place(tmp_site, site)
+    return pages
+
+
+def _full_build(
+    root: Path, preview: bool, site: Path, shard: Shard | None = None
+) -> tuple[Project, RenderResult]:
     import jinja2
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -290,13 +331,25 @@ def _full_build(root: Path, preview: bool, site: Path) -> tuple[Project, RenderR
     errors = check_for_build(project)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
-    clean_leftovers(site)
     clean_generated(generated_dir(project.root, preview))
-    # A page's previous HTML is reused only from the site this machine built (pagecache.py).
-    reusable = None if tracks_output(project.root) else previous_site(site)
-    pages = SiteStore(pages_manifest(project.root, preview), reusable)
-    session = Session(project=project, preview=preview, pages=pages)
-    tmp_site = new_build_dir(site)
+    if shard is None:
+        clean_leftovers(site)
+        # A page's previous HTML is reused only from the site this machine built (pagecache.py).
+        reusable = None if tracks_output(project.root) else previous_site(site)
+        pages = SiteStore(pages_manifest(project.root, preview), reusable)
+        session = Session(project=project, preview=preview, pages=pages)
+        tmp_site = new_build_dir(site)
+    else:
+        from pipeline.shards import assign
+
+        shard_of = assign(sorted(project.articles), shard.count)
+        shard.articles = {a for a in project.articles if shard_of[a.split("/")[0]] == shard.index}
+        shard.others = set(project.articles) - shard.articles
+        pages = SiteStore(pages_manifest(project.root, preview), None)  # nothing to reuse
+        session = Session(project=project, preview=preview, pages=pages, shard=shard)
+        tmp_site = site
+        shutil.rmtree(tmp_site, ignore_errors=True)
+        tmp_site.mkdir(parents=True)
     try:
         # The repository's `hooks:` are never loaded: a pull request's checkout could name any
         # Python file there, and a reviewer previews it. The installed pipeline's own plugin
@@ -337,8 +390,9 @@ def _full_build(root: Path, preview: bool, site: Path) -> tuple[Project, RenderR
     except BaseException:
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise
-    swap_into_place(tmp_site, site)
-    pages.commit_for(tmp_site.resolve())
+    if shard is None:
+        swap_into_place(tmp_site, site)
+        pages.commit_for(tmp_site.resolve())
     assert isinstance(session.result, RenderResult)
     return project, session.result
 

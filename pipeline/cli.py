@@ -5,6 +5,7 @@ Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one lin
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -254,15 +255,39 @@ def _environment_problem() -> type[Exception]:
 @cli.command()
 @click.option("--preview", is_flag=True, help="Publish every article, with status banners.")
 @click.option("-v", "--verbose", is_flag=True, help="Say why each page was rendered again.")
+@click.option(
+    "--shard",
+    "shard",
+    default=None,
+    metavar="I/N",
+    help="Build share I of N of the topics into build/shard-I-of-N/, for `pipeline merge`.",
+)
+@click.option(
+    "--shard-matrix",
+    is_flag=True,
+    help="Print the shards publication.yml asks for (`build: {shards: N}`) as a JSON list.",
+)
 @click.pass_obj
-def build(root: Path, preview: bool, verbose: bool) -> None:
+def build(root: Path, preview: bool, verbose: bool, shard: str | None, shard_matrix: bool) -> None:
     """Render and build the site into site/ (production: approved articles only)."""
-    from pipeline.build import BuildFailed
+    from pipeline.build import BuildFailed, build_shard
     from pipeline.build import build as run_build
+    from pipeline.shards import ShardProblem
 
+    if shard_matrix:
+        project = load_project(root)
+        stop_on_config(project)
+        count = project.settings.build.shards
+        click.echo(json.dumps([f"{i}/{count}" for i in range(1, count + 1)]))
+        return
     try:
-        _, result = run_build(root, preview=preview)
+        if shard:
+            out, result = build_shard(root, shard, preview=preview)
+        else:
+            _, result = run_build(root, preview=preview)
     except _environment_problem() as exc:  # evaluated only when something was raised
+        raise Failure(str(exc)) from None
+    except ShardProblem as exc:
         raise Failure(str(exc)) from None
     except BuildFailed as exc:
         if exc.diagnostics:
@@ -271,7 +296,9 @@ def build(root: Path, preview: bool, verbose: bool) -> None:
         click.echo(f"pipeline: build failed: {exc}", err=True)
         sys.exit(1)
     mode = "preview" if preview else "production"
-    if getattr(result, "nothing_changed", False):
+    if shard:
+        click.echo(f"Built shard {shard} of the {mode} site into {out}.")
+    elif getattr(result, "nothing_changed", False):
         click.echo(
             f"Nothing changed since the last {mode} build: site/ is up to date "
             f"({len(result.published)} article(s) published)."
@@ -292,6 +319,23 @@ def build(root: Path, preview: bool, verbose: bool) -> None:
             click.echo(f"  {article_id}: {reason}")
         if len(result.held_back) > 50:
             click.echo(f"  ... and {len(result.held_back) - 50} more")
+
+
+@cli.command()
+@click.argument(
+    "folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.pass_obj
+def merge(root: Path, folders: tuple[Path, ...]) -> None:
+    """Assemble the shards of `pipeline build --shard` into site/."""
+    from pipeline.build import merge_shards
+    from pipeline.shards import ShardProblem
+
+    try:
+        pages = merge_shards(root, list(folders))
+    except ShardProblem as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"Merged {len(folders)} shard(s) into site/: {pages} page(s).")
 
 
 @cli.command()

@@ -12,7 +12,7 @@ mkdocs.yml, the settings the plugin sets, the nav, the theme, the pipeline's cod
 installed package). When the key is the one recorded with the page's previous HTML, MkDocs still
 sees the page in its place (sitemap, `pages`, order), but it is neither converted nor templated:
 its previous HTML and its previous search entries go where MkDocs would put the new ones. Pages in
-the nav are always built (their nav marks them active and links their neighbours).
+the nav are always built: every page's nav shows their titles and metadata.
 
 Where the previous HTML comes from: `pipeline build` reads it from the site it replaces, each file
 checked against the digest recorded when it was written (a changed file is built again);
@@ -175,20 +175,26 @@ class SiteStore:
 class PageCache:
     """One build's reuse of unchanged pages; the plugin forwards MkDocs' events here."""
 
-    def __init__(self, store: MemoryStore | SiteStore) -> None:
+    def __init__(self, store: MemoryStore | SiteStore, shard=None) -> None:  # noqa: ANN001
         self.store = store
+        self.shard = shard  # a shards.Shard: other shards' article pages are not built
         self.context: str | None = None
         self.entries: list | None = None  # the search index being built, or None: no reuse
         self.seen = 0
         self.reused: dict[str, Previous] = {}
         self.keys: dict[str, str] = {}
         self.pages: set[str] = set()
+        self.skipped: set[str] = set()
+        self.nav_pages: set[str] = set()
 
-    def start(self, config, serving: bool) -> None:  # noqa: ANN001 - an MkDocsConfig
+    def start(self, config, nav, serving: bool) -> None:  # noqa: ANN001 - MkDocs' config, nav
         """At `on_nav`: everything the pages share is known."""
         from material.plugins.search.plugin import SearchPlugin
 
         self.seen, self.reused, self.keys, self.pages = 0, {}, {}, set()
+        # Pages in the nav are always built: every page's nav shows their title and metadata.
+        self.nav_pages = {page.file.src_uri for page in nav.pages}
+        self.skipped = set()
         searches = [p for p in config.plugins.values() if isinstance(p, SearchPlugin)]
         other = [n for n in config.plugins if n.split("/")[-1] == "search"]
         self.entries = None
@@ -203,10 +209,16 @@ class PageCache:
     def prepare(self, page: Page) -> None:
         """At `on_pre_page`: a page whose key is unchanged is not converted or templated."""
         if self.context is None or page.file.abs_src_path is None:
-            return
-        if page.file.inclusion.is_in_nav():
+            if self.shard is not None:
+                raise RuntimeError("a shard cannot be built: its pages' inputs are unknown")
             return
         src, dest = page.file.src_uri, page.file.dest_uri
+        if src in self.nav_pages:
+            return
+        if self.shard is not None and self.shard.outside(src):
+            self.skipped.add(src)
+            _stub(page)
+            return
         with open(page.file.abs_src_path, "rb") as handle:
             markdown = handle.read()
         key = _sha(f"{self.context}\0{src}\0{dest}\0".encode() + markdown)
@@ -215,16 +227,7 @@ class PageCache:
         if previous is None:
             return
         self.reused[src] = previous
-
-        def read_source(config) -> None:  # noqa: ANN001
-            page.markdown = ""
-            page.meta = {"template": REUSED_TEMPLATE, "search": {"exclude": True}}
-
-        def render(config, files) -> None:  # noqa: ANN001
-            page.content = ""
-
-        page.read_source = read_source  # type: ignore[method-assign]
-        page.render = render  # type: ignore[method-assign]
+        _stub(page)
 
     def env(self, env):  # noqa: ANN001, ANN201 - a jinja2 Environment
         env.loader = ChoiceLoader([DictLoader({REUSED_TEMPLATE: ""}), env.loader])
@@ -236,8 +239,13 @@ class PageCache:
             return output
         src = page.file.src_uri
         self.pages.add(src)
+        if self.shard is not None:
+            self.shard.order.append(src)
         previous = self.reused.get(src)
-        if previous is not None:
+        if src in self.skipped:  # another shard's page: neither written nor indexed here
+            del self.entries[self.seen :]
+            output = ""
+        elif previous is not None:
             del self.entries[self.seen :]
             self.entries.extend(previous.entries)
             output = previous.html
@@ -245,8 +253,24 @@ class PageCache:
         elif src in self.keys and output.strip():
             entries = json.loads(json.dumps(self.entries[self.seen :], default=str))
             self.store.put(src, page.file.dest_uri, self.keys[src], output, entries)
+        if self.shard is not None and src not in self.skipped:
+            self.shard.entries[src] = json.loads(json.dumps(self.entries[self.seen :], default=str))
         self.seen = len(self.entries)
         return output
+
+
+def _stub(page: Page) -> None:
+    """The page is neither converted nor templated: its HTML comes from elsewhere."""
+
+    def read_source(config) -> None:  # noqa: ANN001
+        page.markdown = ""
+        page.meta = {"template": REUSED_TEMPLATE, "search": {"exclude": True}}
+
+    def render(config, files) -> None:  # noqa: ANN001
+        page.content = ""
+
+    page.read_source = read_source  # type: ignore[method-assign]
+    page.render = render  # type: ignore[method-assign]
 
 
 def previous_site(site: Path) -> Path | None:

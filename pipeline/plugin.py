@@ -37,6 +37,7 @@ class Session:
     result: object | None = None  # a render.RenderResult
     verbose: bool = False
     pages: object | None = None  # a pagecache.SiteStore: the replaced site's reusable pages
+    shard: object | None = None  # a shards.Shard: build only this share of the article pages
 
 
 _command: str | None = None  # `mkdocs serve` calls on_startup once, on its first plugin
@@ -94,7 +95,8 @@ class GuidelinePlugin(BasePlugin):
             config.site_url = site_url_of(settings.site_url)
         links = Links(config.use_directory_urls, site_url_of(config.site_url))
         if session.result is None:
-            session.result = render(session.project, session.preview, session.exclude, links)
+            only = session.shard.articles if session.shard is not None else None  # type: ignore[attr-defined]
+            session.result = render(session.project, session.preview, session.exclude, links, only)
         self.out_dir = generated_dir(root, session.preview)
         config.nav = session.result.nav  # type: ignore[attr-defined]
         return config
@@ -107,9 +109,10 @@ class GuidelinePlugin(BasePlugin):
         if _command == "serve":
             self.memory = self.memory or pagecache.MemoryStore()
             store = self.memory
-        self.cache = pagecache.PageCache(store) if store is not None else None
+        shard = self.session.shard
+        self.cache = pagecache.PageCache(store, shard) if store is not None else None
         if self.cache is not None:
-            self.cache.start(config, serving=_command == "serve")
+            self.cache.start(config, nav, serving=_command == "serve")
         return nav
 
     def on_pre_page(self, page, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201

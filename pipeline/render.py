@@ -624,8 +624,10 @@ def render_site(
     progress: Callable[[int, int], None] | None = None,
     exclude: set[str] | None = None,
     links: Links | None = None,
+    only: set[str] | None = None,
 ) -> RenderResult:
-    """Write the generated docs folder; return what was written and the navigation."""
+    """Write the generated docs folder; return what was written and the navigation. With
+    `only` (a shard's articles), the other article pages are listed but not rendered."""
     renderer = SiteRenderer(project, preview, exclude or set(), links)
     result = RenderResult(
         nav=renderer.nav(),
@@ -635,6 +637,8 @@ def render_site(
     )
     writer = Writer(out_dir)
     outdated = outdated_articles(renderer, writer, result)
+    if only is not None:
+        outdated = [article_id for article_id in outdated if article_id in only]
     for done, (rel_md, changed, page_hash, inputs) in enumerate(
         _render_articles(renderer, out_dir, outdated), 1
     ):
