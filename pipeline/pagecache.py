@@ -20,6 +20,7 @@ checked against the digest recorded when it was written (a changed file is built
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@functools.cache  # packages do not change while the pipeline runs
 def packages_digest() -> str:
     """Every installed distribution and its version: theme, Markdown extensions, MkDocs."""
     from importlib import metadata
