@@ -208,3 +208,42 @@ def test_a_reused_page_whose_html_was_altered_is_built_again(
     assert run_cli(publication, "build", "--preview").exit_code == 0
     assert "oncology/net-imaging.md" not in reused
     assert (publication / "site/oncology/net-imaging/index.html").read_bytes() == original
+
+
+def _serve_build(root: Path, site: Path, memory):  # noqa: ANN001, ANN202
+    """One rebuild as `mkdocs serve` makes it, with the pages the previous one kept."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    from pipeline.plugin import ensure_plugin
+
+    config = load_config(str(root / "mkdocs.yml"), site_dir=str(site), hooks=[])
+    plugin = ensure_plugin(config)
+    plugin.memory = memory
+    config.plugins.on_startup(command="serve", dirty=False)
+    mkdocs_build(config, serve_url="http://127.0.0.1:8000/")
+    return plugin.memory
+
+
+def test_serve_rebuilds_reuse_pages_and_match_a_fresh_preview(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from pipeline import plugin
+
+    monkeypatch.setattr(plugin, "_command", plugin._command)  # serve's mode ends with the test
+    memory = _serve_build(publication, tmp_path / "first", None)
+    assert memory is not None and memory.pages
+    reused = _count_reused(monkeypatch)
+    replace_in(
+        publication, UNAPPROVED, "Take it at the same time", "Take it at exactly the same time"
+    )
+    _serve_build(publication, tmp_path / "second", memory)
+    assert reused and "endocrinology/hypothyroidism-levothyroxine.md" not in reused
+    fresh = _serve_build(publication, tmp_path / "fresh", None)
+    assert fresh is not memory
+    second, clean = tree(tmp_path / "second"), tree(tmp_path / "fresh")
+    assert sorted(second) == sorted(clean)
+    assert [name for name in clean if second[name] != clean[name]] == []
+    assert "exactly the same time" in second[
+        "endocrinology/hypothyroidism-levothyroxine/index.html"
+    ].decode("utf-8")
