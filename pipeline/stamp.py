@@ -134,7 +134,7 @@ def inputs_digest(root: Path, preview: bool) -> str | None:
     hashed.update(_sha(config).encode())
     for folder in [paths.CONTENT, "references", *folders]:
         _tree(hashed, root, root / folder)
-    _tree(hashed, root, Path(__file__).resolve().parent)  # the pipeline that builds
+    hashed.update(pipeline_digest().encode())
     today = _today()
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     hashed.update(json.dumps([packages_digest(), git[0], today, epoch]).encode())
@@ -154,6 +154,14 @@ def _file_of(root: Path, build_dir: Path, preview: bool, key: str) -> Path:
     if kind == "site":
         return build_dir / rel
     return root.resolve() / "build" / ("preview" if preview else "production") / rel
+
+
+def pipeline_digest() -> str:
+    """The pipeline that builds: every file of the installed package (code, templates, theme)."""
+    hashed = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    _tree(hashed, package, package)
+    return hashed.hexdigest()
 
 
 def _today() -> str:
