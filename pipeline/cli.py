@@ -1,4 +1,4 @@
-"""The command line: `pipeline check|build|serve|new|review|gate|status|explain`.
+"""The command line: `pipeline check|build|merge|serve|new|review|gate|status|explain`.
 
 Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one line, no traceback).
 """
