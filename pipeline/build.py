@@ -15,18 +15,20 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from pipeline import diagnostics as diagnostics_mod
 from pipeline import paths
-from pipeline.checks import run_checks
 from pipeline.diagnostics import Diagnostic
-from pipeline.loader import Project, load
-from pipeline.outputs import DuplicatePage
 
+# Loading, checking and rendering are imported where they run: a build with nothing to do
+# (`stamp.py`) needs none of them.
 if TYPE_CHECKING:
+    import jinja2
+
     from pipeline.links import Links
+    from pipeline.loader import Project
     from pipeline.render import RenderResult
+    from pipeline.shards import Shard
+    from pipeline.stamp import Unchanged
 
 log = logging.getLogger("mkdocs.plugins.pipeline")
 
@@ -62,15 +64,20 @@ def _progress_callback():
     return progress, update
 
 
-def _untrusted_cache(root: Path, out_dir: Path) -> None:
-    """Generated pages are reused only when this machine made them: a build folder that came
-    with the repository (committed, copied) is thrown away, never trusted."""
+def tracks_output(root: Path) -> bool:
+    """Whether the repository commits build output (build/ or site/)."""
     from pipeline import gitio
 
     try:
-        tracked = gitio.git(root, "ls-files", "-z", "--", "build", "site").strip("\0")
+        return bool(gitio.git(root, "ls-files", "-z", "--", "build", "site").strip("\0"))
     except gitio.GitError:
-        tracked = ""
+        return False
+
+
+def _untrusted_cache(root: Path, out_dir: Path) -> None:
+    """Generated pages are reused only when this machine made them: a build folder that came
+    with the repository (committed, copied) is thrown away, never trusted."""
+    tracked = tracks_output(root)
     stamp = out_dir / ".made-here"
     if out_dir.exists() and (tracked or not stamp.is_file()):
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -85,6 +92,7 @@ def render(
     problems: dict[str, list[Diagnostic]] | None = None,
     links: Links | None = None,
     language: str = "en",
+    only: set[str] | None = None,
 ) -> RenderResult:
     from pipeline.render import render_site
 
@@ -92,10 +100,19 @@ def render(
     _untrusted_cache(project.root, out_dir)
     progress, update = _progress_callback()
     if progress is None:
-        return render_site(project, out_dir, preview, problems=problems, links=links, lang=language)
+        return render_site(
+            project, out_dir, preview, problems=problems, links=links, lang=language, only=only
+        )
     with progress:
         return render_site(
-            project, out_dir, preview, update, problems=problems, links=links, lang=language
+            project,
+            out_dir,
+            preview,
+            update,
+            problems=problems,
+            links=links,
+            lang=language,
+            only=only,
         )
 
 
@@ -115,6 +132,8 @@ def problems_by_article(project: Project, errors: list[Diagnostic]) -> dict[str,
 def check_for_build(project: Project) -> list[Diagnostic]:
     """Errors stop a production build and a preview alike: what a reviewer previews is what
     would be published."""
+    from pipeline.checks import run_checks
+
     errors, _ = diagnostics_mod.split(run_checks(project))
     return errors
 
@@ -268,26 +287,102 @@ def _show_serve_progress() -> None:
             handler.addFilter(_ServeProgress())
 
 
+def pages_manifest(root: Path, preview: bool) -> Path:
+    """What the plugin reused or wrote for each page of the current site (pagecache.py)."""
+    return root / "build" / f".pages-{'preview' if preview else 'production'}.json"
+
+
 def build(
     root: Path, preview: bool = False, site_dir: Path | None = None
+) -> tuple[Project | None, RenderResult | Unchanged]:
+    """Check, render and build into a new folder, then swap it in as `site/`. With nothing
+    changed since the last build (stamp.py), nothing is loaded and (None, summary) returned."""
+    from pipeline import stamp
+
+    site = site_dir or root.resolve() / paths.SITE
+    inputs = stamp.inputs_digest(root, preview)
+    if (last := stamp.unchanged(root, site, preview, inputs)) is not None:
+        return None, last
+    project, result = _full_build(root, preview, site)
+    if stamp.inputs_digest(root, preview) == inputs:  # nothing changed while it built
+        stamp.record(root, site, preview, inputs, result)
+    else:
+        stamp.forget(root)
+    return project, result
+
+
+def build_shard(root: Path, spec: str, preview: bool = False) -> tuple[Path, RenderResult]:
+    """`pipeline build --shard I/N`: this machine's share of the pages, into
+    build/shard-I-of-N/, for `pipeline merge` (shards.py)."""
+    from pipeline import shards, stamp
+
+    index, count = shards.parse(spec)
+    inputs = stamp.inputs_digest(root, preview)
+    out = shards.shard_dir(root.resolve(), index, count)
+    shard = shards.Shard(index, count, articles=set())  # its articles are known once loaded
+    _, result = _full_build(root, preview, out, shard)
+    shard.save(out, inputs)
+    return out, result
+
+
+def merge_shards(root: Path, folders: list[Path], site_dir: Path | None = None) -> int:
+    """`pipeline merge DIR...`: the shards' pages, search index and sitemap as one site,
+    swapped in as `site/` like any build; returns the number of pages."""
+    from pipeline import shards, stamp
+
+    site = site_dir or root.resolve() / paths.SITE
+    clean_leftovers(site)
+    tmp_site = new_build_dir(site)
+    try:
+        pages = shards.merge(folders, tmp_site)
+    except BaseException:
+        shutil.rmtree(tmp_site, ignore_errors=True)
+        raise
+    stamp.forget(root)
+    swap_into_place(tmp_site, site)
+    return pages
+
+
+def _full_build(
+    root: Path, preview: bool, site: Path, shard: Shard | None = None
 ) -> tuple[Project, RenderResult]:
+    import jinja2
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
+    from pipeline import stamp
+    from pipeline.loader import load
+    from pipeline.outputs import DuplicatePage
+    from pipeline.pagecache import SiteStore, previous_site
     from pipeline.plugin import Session, ensure_plugin
     from pipeline.render import RenderResult
 
     _show_mkdocs_warnings()
+    stamp.forget(root)  # from here on, site/ may be replaced
     project = load(root)
     errors = check_for_build(project)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
-    site = site_dir or project.root / paths.SITE
-    clean_leftovers(site)
     clean_generated(generated_dir(project.root, preview))
-    session = Session(project=project, preview=preview)
-    tmp_site = new_build_dir(site)
+    if shard is None:
+        clean_leftovers(site)
+        # A page's previous HTML is reused only from the site this machine built (pagecache.py).
+        reusable = None if tracks_output(project.root) else previous_site(site)
+        pages = SiteStore(pages_manifest(project.root, preview), reusable)
+        session = Session(project=project, preview=preview, pages=pages)
+        tmp_site = new_build_dir(site)
+    else:
+        from pipeline.shards import assign
+
+        shard_of = assign(sorted(project.articles), shard.count)
+        shard.articles = {a for a in project.articles if shard_of[a.split("/")[0]] == shard.index}
+        shard.others = set(project.articles) - shard.articles
+        pages = SiteStore(pages_manifest(project.root, preview), None)  # nothing to reuse
+        session = Session(project=project, preview=preview, pages=pages, shard=shard)
+        tmp_site = site
+        shutil.rmtree(tmp_site, ignore_errors=True)
+        tmp_site.mkdir(parents=True)
     try:
         # The repository's `hooks:` are never loaded: a pull request's checkout could name any
         # Python file there, and a reviewer previews it. The installed pipeline's own plugin
@@ -328,7 +423,9 @@ def build(
     except BaseException:
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise
-    swap_into_place(tmp_site, site)
+    if shard is None:
+        swap_into_place(tmp_site, site)
+        pages.commit_for(tmp_site.resolve())
     assert isinstance(session.result, RenderResult)
     return project, session.result
 

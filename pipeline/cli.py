@@ -1,4 +1,4 @@
-"""The command line: `pipeline check|build|serve|new|review|gate|status|explain`.
+"""The command line: `pipeline check|build|merge|serve|new|review|gate|status|explain`.
 
 Exit codes: 0 no errors, 1 content errors, 2 usage or environment error (one line, no traceback).
 """
@@ -9,12 +9,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline import diagnostics as diagnostics_mod
-from pipeline.checks import run_checks
-from pipeline.loader import EnvironmentProblem, Project, load
+
+# Loading and checking are imported where a command uses them: `pipeline build` with nothing
+# changed must not pay for them (pipeline/stamp.py).
+if TYPE_CHECKING:
+    from pipeline.loader import Project
 
 
 class Failure(click.ClickException):
@@ -46,6 +50,8 @@ def working(message: str):  # noqa: ANN201 - a context manager
 
 
 def load_project(root: Path, use_cache: bool = True) -> Project:
+    from pipeline.loader import EnvironmentProblem, load
+
     try:
         with working("Reading articles and references..."):
             return load(root, use_cache=use_cache)
@@ -134,6 +140,8 @@ def cli(ctx: click.Context, root: Path) -> None:
 @click.pass_obj
 def check(root: Path, fmt: str, no_cache: bool) -> None:
     """Validate everything and report every problem at once."""
+    from pipeline.checks import run_checks
+
     project = load_project(root, use_cache=not no_cache)
     stop_on_config(project, fmt)
     with working(f"Checking {len(project.articles)} articles..."):
@@ -337,18 +345,48 @@ def status_rows(project: Project) -> list[dict[str, object]]:
     return rows
 
 
+def _environment_problem() -> type[Exception]:
+    from pipeline.loader import EnvironmentProblem
+
+    return EnvironmentProblem
+
+
 @cli.command()
 @click.option("--preview", is_flag=True, help="Publish every article, with status banners.")
 @click.option("-v", "--verbose", is_flag=True, help="Say why each page was rendered again.")
+@click.option(
+    "--shard",
+    "shard",
+    default=None,
+    metavar="I/N",
+    help="Build share I of N of the topics into build/shard-I-of-N/, for `pipeline merge`.",
+)
+@click.option(
+    "--shard-matrix",
+    is_flag=True,
+    help="Print the shards publication.yml asks for (`build: {shards: N}`) as a JSON list.",
+)
 @click.pass_obj
-def build(root: Path, preview: bool, verbose: bool) -> None:
+def build(root: Path, preview: bool, verbose: bool, shard: str | None, shard_matrix: bool) -> None:
     """Render and build the site into site/ (production: approved articles only)."""
-    from pipeline.build import BuildFailed
+    from pipeline.build import BuildFailed, build_shard
     from pipeline.build import build as run_build
+    from pipeline.shards import ShardProblem
 
+    if shard_matrix:
+        project = load_project(root)
+        stop_on_config(project)
+        count = project.settings.build.shards
+        click.echo(json.dumps([f"{i}/{count}" for i in range(1, count + 1)]))
+        return
     try:
-        project, result = run_build(root, preview=preview)
-    except EnvironmentProblem as exc:
+        if shard:
+            out, result = build_shard(root, shard, preview=preview)
+        else:
+            _, result = run_build(root, preview=preview)
+    except _environment_problem() as exc:  # evaluated only when something was raised
+        raise Failure(str(exc)) from None
+    except ShardProblem as exc:
         raise Failure(str(exc)) from None
     except BuildFailed as exc:
         if exc.diagnostics:
@@ -357,10 +395,18 @@ def build(root: Path, preview: bool, verbose: bool) -> None:
         click.echo(f"pipeline: build failed: {exc}", err=True)
         sys.exit(1)
     mode = "preview" if preview else "production"
-    click.echo(
-        f"Built the {mode} site into site/: {len(result.published)} article(s) published, "
-        f"{len(result.written)} page(s) rewritten, {result.unchanged} unchanged."
-    )
+    if shard:
+        click.echo(f"Built shard {shard} of the {mode} site into {out}.")
+    elif getattr(result, "nothing_changed", False):
+        click.echo(
+            f"Nothing changed since the last {mode} build: site/ is up to date "
+            f"({len(result.published)} article(s) published)."
+        )
+    else:
+        click.echo(
+            f"Built the {mode} site into site/: {len(result.published)} article(s) published, "
+            f"{len(result.written)} page(s) rewritten, {result.unchanged} unchanged."
+        )
     for article_id in result.last_approved:
         click.echo(f"  {article_id}: its last approved revision (a revision is under review)")
     if verbose:
@@ -372,6 +418,23 @@ def build(root: Path, preview: bool, verbose: bool) -> None:
             click.echo(f"  {article_id}: {reason}")
         if len(result.held_back) > 50:
             click.echo(f"  ... and {len(result.held_back) - 50} more")
+
+
+@cli.command()
+@click.argument(
+    "folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.pass_obj
+def merge(root: Path, folders: tuple[Path, ...]) -> None:
+    """Assemble the shards of `pipeline build --shard` into site/."""
+    from pipeline.build import merge_shards
+    from pipeline.shards import ShardProblem
+
+    try:
+        pages = merge_shards(root, list(folders))
+    except ShardProblem as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"Merged {len(folders)} shard(s) into site/: {pages} page(s).")
 
 
 @cli.command()
@@ -393,6 +456,7 @@ def serve(root: Path, dev_addr: str | None) -> None:
 @click.pass_obj
 def gate(root: Path, base_ref: str, fmt: str) -> None:
     """The pull-request gate: every change since BASE checked against git history."""
+    from pipeline.checks import run_checks
     from pipeline.gate import GateProblem
     from pipeline.gate import gate as run_gate
     from pipeline.gitio import GitError

@@ -71,6 +71,19 @@ class ReviewPolicy(Strict):
     )
 
 
+class BuildSettings(Strict):
+    """How the site is built."""
+
+    shards: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Machines the deploy workflow builds the site on, each a share of the "
+        "topics (`pipeline build --shard I/N`, then `pipeline merge`); 1 builds on one machine. "
+        "Pays from about 10,000 articles (benchmarks/README.md).",
+    )
+
+
 class Publication(Strict):
     """`content/publication.yml`: the site and its editorial settings."""
 
@@ -91,6 +104,9 @@ class Publication(Strict):
         description="Where readers ask a follow-up question."
     )
     editorial_policy: Text = Field(description="The editorial policy page, in Markdown.")
+    build: BuildSettings = Field(
+        default_factory=BuildSettings, description="How the deploy builds the site."
+    )
 
     @model_validator(mode="after")
     def _one_default_audience(self) -> Publication:

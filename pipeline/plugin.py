@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 
 from pipeline import diagnostics as diagnostics_mod
@@ -37,6 +37,8 @@ class Session:
     problems: dict[str, list] = field(default_factory=dict)  # a preview's articles with errors
     result: object | None = None  # a render.RenderResult
     verbose: bool = False
+    pages: object | None = None  # a pagecache.SiteStore: the replaced site's reusable pages
+    shard: object | None = None  # a shards.Shard: build only this share of the article pages
 
 
 _command: str | None = None  # `mkdocs serve` calls on_startup once, on its first plugin
@@ -55,6 +57,8 @@ class GuidelinePlugin(BasePlugin):
         super().__init__()
         self.session: Session | None = None
         self.out_dir: Path | None = None
+        self.cache = None  # this build's pagecache.PageCache, when pages can be reused
+        self.memory = None  # `mkdocs serve`: the pages of the previous rebuild
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         global _command
@@ -96,17 +100,51 @@ class GuidelinePlugin(BasePlugin):
         links = Links(config.use_directory_urls, site_url_of(config.site_url))
         if session.result is None:
             language = config.theme.get("language") or "en"
+            shard = getattr(session, "shard", None)
+            only = shard.articles if shard is not None else None
             session.result = render(
-                session.project, session.preview, session.problems, links, language
+                session.project, session.preview, session.problems, links, language, only
             )
         self.out_dir = generated_dir(root, session.preview)
         config.nav = session.result.nav  # type: ignore[attr-defined]
         return config
 
+    def on_nav(self, nav, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
+        from pipeline import pagecache
+
+        assert self.session is not None
+        store = self.session.pages
+        if _command == "serve":
+            self.memory = self.memory or pagecache.MemoryStore()
+            store = self.memory
+        shard = self.session.shard
+        self.cache = pagecache.PageCache(store, shard) if store is not None else None
+        if self.cache is not None:
+            self.cache.start(config, nav, serving=_command == "serve")
+        return nav
+
+    def on_pre_page(self, page, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
+        if self.cache is not None:
+            self.cache.prepare(page)
+        return page
+
+    def on_env(self, env, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
+        return self.cache.env(env) if self.cache is not None else env
+
+    @event_priority(-100)  # after every other plugin: the page as MkDocs writes it
+    def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:  # noqa: ANN001
+        return self.cache.page_done(output, page) if self.cache is not None else output
+
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.cache is not None and self.cache.store is self.memory:
+            self.memory.commit()
+        self.cache = None
         self.session = None  # `mkdocs serve` keeps its plugins: the next build starts afresh
 
     def on_build_error(self, *, error: Exception) -> None:
+        if self.cache is not None:
+            self.cache.store.discard()
+        self.cache = None
         self.session = None
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:

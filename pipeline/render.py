@@ -821,8 +821,10 @@ def render_site(
     problems: dict[str, list[Diagnostic]] | None = None,
     links: Links | None = None,
     lang: str = "en",
+    only: set[str] | None = None,
 ) -> RenderResult:
-    """Write the generated docs folder; return what was written and the navigation."""
+    """Write the generated docs folder; return what was written and the navigation. With
+    `only` (a shard's articles), the other article pages are listed but not rendered."""
     renderer = SiteRenderer(project, preview, problems or {}, links, lang)
     result = RenderResult(
         nav=renderer.nav(),
@@ -832,6 +834,8 @@ def render_site(
     )
     writer = Writer(out_dir)
     outdated = outdated_articles(renderer, writer, result)
+    if only is not None:
+        outdated = [article_id for article_id in outdated if article_id in only]
     for done, (rel_md, changed, page_hash, inputs) in enumerate(
         _render_articles(renderer, out_dir, outdated), 1
     ):

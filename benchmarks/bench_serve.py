@@ -1,0 +1,151 @@
+"""Edit to preview: the time from saving one article to `pipeline serve` serving the page with
+the change, against a bare `mkdocs serve` of the same generated pages (the time from saving the
+generated page to its HTML being served), in the same run.
+
+    python benchmarks/bench_serve.py --articles 2000 [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_build import ENV, PY, bare_config, publication  # noqa: E402
+
+PAGE = "topic-00/article-00000/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
+            return response.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def wait_for(url: str, needle: str, timeout: float) -> float:
+    """Seconds until the page at `url` contains `needle`."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        text = fetch(url)
+        if text is not None and needle in text:
+            return time.perf_counter() - start
+        time.sleep(0.02)
+    raise SystemExit(f"{url} did not show {needle!r} within {timeout:.0f} s")
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def edit_article(path: Path, marker: str) -> None:
+    """A sentence added to an article, which goes back to review (its approval would be stale)."""
+    text = path.read_text(encoding="utf-8").replace("status: approved", "status: under_review")
+    head, _, body = text.partition("\n---\n")
+    path.write_text(f"{head}\n---\n{marker}.\n\n{body}", encoding="utf-8")
+
+
+def edit_page(path: Path, marker: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, _, body = text.partition("\n---\n")
+    path.write_text(f"{head}\n---\n<p>{marker}.</p>\n\n{body}", encoding="utf-8")
+
+
+def measure(url: str, edit, rounds: int) -> list[float]:  # noqa: ANN001
+    seconds = []
+    for round_ in range(rounds):
+        marker = f"Saved edit number {round_} {time.time_ns()}"
+        time.sleep(1.0)  # let the watcher settle after the previous build
+        edit(marker)
+        seconds.append(wait_for(url, marker, timeout=900))
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    root = publication(args.articles, kind="serve")
+    article = next((root / "content").glob("topic-00/article-00000.md"))
+    original = article.read_text(encoding="utf-8")
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/{PAGE}"
+    serve = start([PY, "-m", "pipeline", "--root", str(root), "serve", "--dev-addr",
+                   f"127.0.0.1:{port}"], root)  # fmt: skip
+    try:
+        first = wait_for(url, "</html>", timeout=1800)
+        pipeline_times = measure(url, lambda m: edit_article(article, m), args.rounds)
+    finally:
+        stop(serve)
+        article.write_text(original, encoding="utf-8")
+
+    # The bare baseline: MkDocs serving a copy of the generated preview pages.
+    docs = root / "bare-docs"
+    shutil.rmtree(docs, ignore_errors=True)
+    shutil.copytree(root / "build/preview", docs)
+    config_path = bare_config(root, preview=True)
+    config = yaml.safe_load(config_path.read_text())
+    config["docs_dir"] = str(docs)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/{PAGE}"
+    bare = start([PY, "-m", "mkdocs", "serve", "-f", str(config_path), "-a",
+                  f"127.0.0.1:{port}"], root)  # fmt: skip
+    try:
+        bare_first = wait_for(url, "</html>", timeout=1800)
+        page = docs / "topic-00/article-00000.md"
+        bare_times = measure(url, lambda m: edit_page(page, m), args.rounds)
+    finally:
+        stop(bare)
+        shutil.rmtree(docs, ignore_errors=True)
+
+    p, b = statistics.median(pipeline_times), statistics.median(bare_times)
+    print(f"articles: {args.articles}, rounds: {args.rounds} (medians)")
+    print(
+        f"first build served:  pipeline serve {first:7.2f} s, bare mkdocs serve {bare_first:7.2f} s"
+    )
+    print(f"bare mkdocs serve, save to served HTML:  {b:7.2f} s   1.000 x bare")
+    print(f"pipeline serve, save to served HTML:     {p:7.2f} s   {p / b:5.3f} x bare")
+    print(f"  each: {', '.join(f'{s:.2f}' for s in pipeline_times)} (bare: "
+          f"{', '.join(f'{s:.2f}' for s in bare_times)})")  # fmt: skip
+    print("target: at most 1 s at 2,000 articles")
+
+
+if __name__ == "__main__":
+    main()

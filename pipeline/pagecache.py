@@ -1,0 +1,283 @@
+"""Reusing the HTML of article pages whose inputs did not change (incremental builds, preview).
+
+MkDocs renders every page on every build. Its `--dirty` path cannot be used: it decides by file
+times, not by what a page is made of; the pages it skips never reach the search plugin (Material
+then merges the previous index by URL prefix and appends, so the index is in another order, and a
+page whose URL starts another's loses that page's entries); and a skipped page keeps whatever nav
+it had. Its output is not what a full build makes.
+
+Instead the plugin keys each page outside the nav (the article pages) by everything its HTML is
+made of: the generated Markdown, the page's path and what every page shares (`context_digest`:
+mkdocs.yml, the settings the plugin sets, the nav, the theme, the pipeline's code and every
+installed package). When the key is the one recorded with the page's previous HTML, MkDocs still
+sees the page in its place (sitemap, `pages`, order), but it is neither converted nor templated:
+its previous HTML and its previous search entries go where MkDocs would put the new ones. Pages in
+the nav are always built: every page's nav shows their titles and metadata.
+
+Where the previous HTML comes from: `pipeline build` reads it from the site it replaces, each file
+checked against the digest recorded when it was written (a changed file is built again);
+`pipeline serve` keeps it in memory, since `mkdocs serve` empties its folder before each build."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, DictLoader
+from mkdocs.structure.pages import Page
+
+from pipeline import paths
+
+REUSED_TEMPLATE = "pipeline-reused-page.html"  # renders nothing; the previous HTML replaces it
+VERSION = 1
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.cache  # packages do not change while the pipeline runs
+def packages_digest() -> str:
+    """Every installed distribution and its version: theme, Markdown extensions, MkDocs."""
+    from importlib import metadata
+
+    names = sorted(
+        f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata
+    )
+    return _sha("\n".join(names).encode())
+
+
+def tree_digest(folder: Path) -> str:
+    """Every file under a folder, by path and content (caches and compiled files aside)."""
+    hashed = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            hashed.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            hashed.update(_sha(path.read_bytes()).encode())
+    return hashed.hexdigest()
+
+
+def context_digest(config, serving: bool) -> str | None:  # noqa: ANN001 - an MkDocsConfig
+    """What every page's HTML is made of besides its own Markdown; None when it cannot be
+    known (a configuration that inherits another file or reads the environment)."""
+    from pipeline.render import code_digest
+
+    source = Path(config.config_file_path).read_bytes()
+    if b"INHERIT" in source or b"!ENV" in source:
+        return None
+    custom = config.theme.custom_dir
+    return _sha(
+        json.dumps(
+            {
+                "mkdocs.yml": _sha(source),
+                "set": [config.site_name, config.site_url, config.site_description],
+                "nav": config.nav,
+                "plugins": list(config.plugins),
+                "theme": tree_digest(Path(custom)) if custom else None,
+                "packages": packages_digest(),
+                "code": code_digest(),
+                "serving": serving,
+            },
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
+
+
+@dataclass
+class Previous:
+    """A page's previous HTML and the search entries it gave."""
+
+    html: str
+    entries: list
+
+
+class MemoryStore:
+    """`mkdocs serve`: the previous build's pages, kept by the plugin between rebuilds."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str, str, list]] = {}  # src_uri -> (key, html, entries)
+        self.pending: dict[str, tuple[str, str, list]] = {}
+
+    def get(self, src_uri: str, dest_uri: str, key: str) -> Previous | None:
+        found = self.pages.get(src_uri)
+        return Previous(found[1], found[2]) if found and found[0] == key else None
+
+    def put(self, src_uri: str, dest_uri: str, key: str, html: str, entries: list) -> None:
+        self.pending[src_uri] = (key, html, entries)
+
+    def keep(self, src_uri: str) -> None:
+        self.pending[src_uri] = self.pages[src_uri]
+
+    def commit(self) -> None:
+        """The build is complete: its pages are the previous ones of the next."""
+        self.pages, self.pending = self.pending, {}
+
+    def discard(self) -> None:
+        self.pending = {}
+
+
+class SiteStore:
+    """`pipeline build`: the previous HTML is the site being replaced; a manifest beside the
+    generated pages records each page's key, the digest of its HTML and its search entries."""
+
+    def __init__(self, manifest: Path, previous_site: Path | None) -> None:
+        self.manifest = manifest
+        self.previous_site = previous_site
+        self.old = self._read() if previous_site else {}
+        self.new: dict[str, dict] = {}
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            return {}
+        if data.get("site") != str(self.previous_site):
+            return {}  # recorded for another site than the one being replaced
+        pages = data.get("pages")
+        return pages if isinstance(pages, dict) else {}
+
+    def get(self, src_uri: str, dest_uri: str, key: str) -> Previous | None:
+        old = self.old.get(src_uri)
+        if not isinstance(old, dict) or old.get("key") != key or old.get("dest") != dest_uri:
+            return None
+        assert self.previous_site is not None
+        try:
+            data = (self.previous_site / dest_uri).read_bytes()
+        except OSError:
+            return None
+        if _sha(data) != old.get("html") or not isinstance(old.get("entries"), list):
+            return None  # the file is not the one recorded: build the page again
+        return Previous(data.decode("utf-8"), old["entries"])
+
+    def put(self, src_uri: str, dest_uri: str, key: str, html: str, entries: list) -> None:
+        data = html.encode("utf-8", errors="xmlcharrefreplace")  # as MkDocs writes it
+        self.new[src_uri] = {"key": key, "dest": dest_uri, "html": _sha(data), "entries": entries}
+
+    def keep(self, src_uri: str) -> None:
+        self.new[src_uri] = self.old[src_uri]
+
+    def discard(self) -> None:
+        self.new = {}
+
+    def commit_for(self, site: Path) -> None:
+        """Record the pages of the new site (called once it is complete)."""
+        data = {"version": VERSION, "site": str(site), "pages": self.new}
+        paths.atomic_write(self.manifest, json.dumps(data, separators=(",", ":")))
+
+
+class PageCache:
+    """One build's reuse of unchanged pages; the plugin forwards MkDocs' events here."""
+
+    def __init__(self, store: MemoryStore | SiteStore, shard=None) -> None:  # noqa: ANN001
+        self.store = store
+        self.shard = shard  # a shards.Shard: other shards' article pages are not built
+        self.context: str | None = None
+        self.entries: list | None = None  # the search index being built, or None: no reuse
+        self.seen = 0
+        self.reused: dict[str, Previous] = {}
+        self.keys: dict[str, str] = {}
+        self.pages: set[str] = set()
+        self.skipped: set[str] = set()
+        self.nav_pages: set[str] = set()
+
+    def start(self, config, nav, serving: bool) -> None:  # noqa: ANN001 - MkDocs' config, nav
+        """At `on_nav`: everything the pages share is known."""
+        from material.plugins.search.plugin import SearchPlugin
+
+        self.seen, self.reused, self.keys, self.pages = 0, {}, {}, set()
+        # Pages in the nav are always built: every page's nav shows their title and metadata.
+        self.nav_pages = {page.file.src_uri for page in nav.pages}
+        self.skipped = set()
+        searches = [p for p in config.plugins.values() if isinstance(p, SearchPlugin)]
+        other = [n for n in config.plugins if n.split("/")[-1] == "search"]
+        self.entries = None
+        if len(searches) == 1 and len(other) == 1:
+            index = getattr(searches[0], "search_index", None)
+            self.entries = index.entries if index is not None else []
+        elif not other:
+            self.entries = []
+        # Another search plugin keeps its index in a form this cache does not know: no reuse.
+        self.context = context_digest(config, serving) if self.entries is not None else None
+
+    def prepare(self, page: Page) -> None:
+        """At `on_pre_page`: a page whose key is unchanged is not converted or templated."""
+        if self.context is None or page.file.abs_src_path is None:
+            if self.shard is not None:
+                raise RuntimeError("a shard cannot be built: its pages' inputs are unknown")
+            return
+        src, dest = page.file.src_uri, page.file.dest_uri
+        if src in self.nav_pages:
+            return
+        if self.shard is not None and self.shard.outside(src):
+            self.skipped.add(src)
+            _stub(page)
+            return
+        with open(page.file.abs_src_path, "rb") as handle:
+            markdown = handle.read()
+        key = _sha(f"{self.context}\0{src}\0{dest}\0".encode() + markdown)
+        self.keys[src] = key
+        previous = self.store.get(src, dest, key)
+        if previous is None:
+            return
+        self.reused[src] = previous
+        _stub(page)
+
+    def env(self, env):  # noqa: ANN001, ANN201 - a jinja2 Environment
+        env.loader = ChoiceLoader([DictLoader({REUSED_TEMPLATE: ""}), env.loader])
+        return env
+
+    def page_done(self, output: str, page: Page) -> str:
+        """At `on_post_page` (after every other plugin): the page's HTML and search entries."""
+        if self.entries is None:
+            return output
+        src = page.file.src_uri
+        self.pages.add(src)
+        if self.shard is not None:
+            self.shard.order.append(src)
+        previous = self.reused.get(src)
+        if src in self.skipped:  # another shard's page: neither written nor indexed here
+            del self.entries[self.seen :]
+            output = ""
+        elif previous is not None:
+            del self.entries[self.seen :]
+            self.entries.extend(previous.entries)
+            output = previous.html
+            self.store.keep(src)
+        elif src in self.keys and output.strip():
+            entries = json.loads(json.dumps(self.entries[self.seen :], default=str))
+            self.store.put(src, page.file.dest_uri, self.keys[src], output, entries)
+        if self.shard is not None and src not in self.skipped:
+            self.shard.entries[src] = json.loads(json.dumps(self.entries[self.seen :], default=str))
+        self.seen = len(self.entries)
+        return output
+
+
+def _stub(page: Page) -> None:
+    """The page is neither converted nor templated: its HTML comes from elsewhere."""
+
+    def read_source(config) -> None:  # noqa: ANN001
+        page.markdown = ""
+        page.meta = {"template": REUSED_TEMPLATE, "search": {"exclude": True}}
+
+    def render(config, files) -> None:  # noqa: ANN001
+        page.content = ""
+
+    page.read_source = read_source  # type: ignore[method-assign]
+    page.render = render  # type: ignore[method-assign]
+
+
+def previous_site(site: Path) -> Path | None:
+    """The complete build `site` points at (see build.py), or None."""
+    if not site.is_symlink():
+        return None
+    target = (site.parent / os.readlink(site)).resolve()
+    return target if target.is_dir() else None

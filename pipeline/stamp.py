@@ -1,0 +1,275 @@
+"""The no-op build: when nothing a build reads has changed and `site/` is still exactly the
+site the last build made, `pipeline build` loads no article, renders nothing and runs no MkDocs.
+
+What the inputs digest covers, and why that is all a build reads:
+- every file under `content/` and `references/` (articles, variants, publication.yml, board.yml
+  and its keys, .bib files), by path and bytes, symbolic links by their target too: the loader
+  and the checks read nothing else of the publication;
+- mkdocs.yml, and the docs and theme folders it names; a configuration that inherits another
+  file or reads the environment (`INHERIT`, `!ENV`) is never taken as unchanged;
+- the pipeline's own files (code, templates, theme, wherever it is installed), its version, the
+  Python version and every installed package and version (MkDocs, Material, Markdown, pybtex...);
+- the Git HEAD commit (and the shallow and replace records that change what history Git shows):
+  production shows an article's last approved revision from history, and a commit id names all
+  of its history;
+- today's date (UTC, as the loader takes it): overdue reviews and future dates depend on it;
+  and SOURCE_DATE_EPOCH, which MkDocs reads for the sitemap's dates;
+- the mode (production or preview).
+A repository that tracks build output (build/ or site/ committed) never gets a no-op: output that
+came with the repository is never trusted (see build.py).
+
+`site/` must still be the build the stamp names, file for file: same paths, and each file with
+the size, modification and change times and inode recorded when the build finished. The change
+time is set by the kernel on every write, so a file edited since has another; a file written
+within two seconds of the stamp (a filesystem with coarse times could not tell) is compared by
+content instead. Any difference, or any doubt, means a full build."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import paths
+
+STAMP_FILE = Path("build") / ".last-build.json"
+VERSION = 1
+RACY_NS = 2_000_000_000  # coarser file times than this exist nowhere the pipeline runs
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _tree(hashed: hashlib._Hash, root: Path, folder: Path) -> None:
+    """Every entry under a folder, by path, kind and bytes (symbolic links by target too)."""
+    if not folder.exists() and not folder.is_symlink():
+        hashed.update(b"missing:" + folder.as_posix().encode() + b"\0")
+        return
+    entries = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in dirs + files:
+            entries.append(Path(top) / name)
+    for path in sorted(entries):
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        hashed.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        if path.is_symlink():
+            hashed.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
+        if path.is_file():
+            hashed.update(_sha(path.read_bytes()).encode())
+        elif path.is_dir():
+            hashed.update(b"dir")
+        else:
+            hashed.update(b"other")
+
+
+def _named_folders(config: bytes) -> list[str] | None:
+    """The docs and theme folders mkdocs.yml names; None when it may read other files."""
+    if b"INHERIT" in config or b"!ENV" in config:
+        return None
+    text = config.decode("utf-8", "replace")
+    return re.findall(r"(?:custom_dir|docs_dir)\s*:\s*['\"]?([^'\"\s,}#]+)", text)
+
+
+def _git(root: Path) -> tuple[str | None, bool] | None:
+    """(HEAD and the records that change history, whether build/ or site/ is tracked); None
+    when Git fails in a way that leaves the answer unknown."""
+    import subprocess
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, check=False, timeout=60
+        )
+
+    try:
+        head = run("rev-parse", "HEAD", "--absolute-git-dir")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        inside = run("rev-parse", "--is-inside-work-tree")
+        return (None, False) if inside.returncode != 0 else None  # not a repository: no history
+    sha, git_dir = head.stdout.decode().split()[:2]
+    extra = []
+    for name in ("shallow", "packed-refs"):
+        try:
+            data = Path(git_dir, name).read_bytes()
+        except OSError:
+            continue
+        if name == "shallow":
+            extra.append(data)
+        else:
+            extra += [line for line in data.splitlines() if b"refs/replace/" in line]
+    replace = Path(git_dir, "refs", "replace")
+    if replace.is_dir():
+        extra += sorted(p.name.encode() + p.read_bytes() for p in replace.rglob("*") if p.is_file())
+    tracked = run("ls-files", "-z", "--", "build", "site")
+    if tracked.returncode != 0:
+        return None
+    return sha + _sha(b"\0".join(extra)), bool(tracked.stdout.strip(b"\0"))
+
+
+def inputs_digest(root: Path, preview: bool) -> str | None:
+    """Everything a build of `root` reads (see the module's docstring); None when unknowable."""
+    from pipeline import __version__
+    from pipeline.pagecache import packages_digest
+
+    root = root.resolve()
+    try:
+        config = (root / paths.MKDOCS_FILE).read_bytes()
+    except OSError:
+        return None
+    folders = _named_folders(config)
+    git = _git(root)
+    if folders is None or git is None or git[1]:
+        return None
+    hashed = hashlib.sha256()
+    hashed.update(json.dumps([VERSION, __version__, sys.version, preview]).encode())
+    hashed.update(_sha(config).encode())
+    for folder in [paths.CONTENT, "references", *folders]:
+        _tree(hashed, root, root / folder)
+    hashed.update(pipeline_digest().encode())
+    today = _today()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    hashed.update(json.dumps([packages_digest(), git[0], today, epoch]).encode())
+    return hashed.hexdigest()
+
+
+def _outputs(root: Path, build_dir: Path, preview: bool) -> dict[str, list[int]]:
+    """Every file of the site and of the generated pages it was built from, with its times."""
+    generated = root.resolve() / "build" / ("preview" if preview else "production")
+    files = {f"site/{rel}": info for rel, info in _site_files(build_dir).items()}
+    files.update({f"generated/{rel}": info for rel, info in _site_files(generated).items()})
+    return files
+
+
+def _file_of(root: Path, build_dir: Path, preview: bool, key: str) -> Path:
+    kind, _, rel = key.partition("/")
+    if kind == "site":
+        return build_dir / rel
+    return root.resolve() / "build" / ("preview" if preview else "production") / rel
+
+
+def pipeline_digest() -> str:
+    """The pipeline that builds: every file of the installed package (code, templates, theme)."""
+    hashed = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    _tree(hashed, package, package)
+    return hashed.hexdigest()
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()  # as the loader takes it
+
+
+def _site_files(build_dir: Path) -> dict[str, list[int]]:
+    files: dict[str, list[int]] = {}
+    for top, dirs, names in os.walk(build_dir):
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            path = os.path.join(top, name)
+            info = os.lstat(path)
+            rel = os.path.relpath(path, build_dir)
+            files[rel] = [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+            files[rel].append(info.st_ino)
+    return files
+
+
+@dataclass
+class Unchanged:
+    """What `pipeline build` reports when it did nothing: the last build's summary."""
+
+    published: list[str]
+    last_approved: list[str]
+    held_back: list[tuple[str, str]]
+    pages: list[str]
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    why: dict[str, list[str]] = field(default_factory=dict)
+    nothing_changed: bool = True
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.pages)
+
+    @property
+    def skipped_renders(self) -> int:
+        return len(self.published)
+
+
+def record(root: Path, site: Path, preview: bool, inputs: str | None, result) -> None:  # noqa: ANN001
+    """After a build swapped `site` into place: what it was made from and what it wrote."""
+    path = root.resolve() / STAMP_FILE
+    build_dir = _current(site)
+    if inputs is None or build_dir is None:
+        path.unlink(missing_ok=True)
+        return
+    files = _outputs(root, build_dir, preview)
+    now = time.time_ns()
+    racy = {}
+    for key, info in files.items():
+        file = _file_of(root, build_dir, preview, key)
+        if info[3] >= now - RACY_NS and file.is_file() and not file.is_symlink():
+            racy[key] = _sha(file.read_bytes())
+    data = {
+        "version": VERSION,
+        "preview": preview,
+        "inputs": inputs,
+        "site": str(build_dir),
+        "recorded": now,
+        "files": files,
+        "racy": racy,
+        "summary": {
+            "published": list(result.published),
+            "last_approved": list(result.last_approved),
+            "held_back": [list(item) for item in result.held_back],
+            "pages": list(result.pages),
+        },
+    }
+    paths.atomic_write(path, json.dumps(data, separators=(",", ":")))
+
+
+def forget(root: Path) -> None:
+    (root.resolve() / STAMP_FILE).unlink(missing_ok=True)
+
+
+def _current(site: Path) -> Path | None:
+    if not site.is_symlink():
+        return None
+    target = (site.parent / os.readlink(site)).resolve()
+    return target if target.is_dir() else None
+
+
+def unchanged(root: Path, site: Path, preview: bool, inputs: str | None) -> Unchanged | None:
+    """The last build's summary when `inputs` are its inputs and `site` is still its site."""
+    if inputs is None:
+        return None
+    try:
+        data = json.loads((root.resolve() / STAMP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return None
+    build_dir = _current(site)
+    if data.get("inputs") != inputs or build_dir is None or data.get("site") != str(build_dir):
+        return None
+    if data.get("preview") != preview or _outputs(root, build_dir, preview) != data.get("files"):
+        return None
+    for key, digest in (data.get("racy") or {}).items():
+        try:
+            if _sha(_file_of(root, build_dir, preview, key).read_bytes()) != digest:
+                return None
+        except OSError:
+            return None
+    summary = data["summary"]
+    return Unchanged(
+        published=summary["published"],
+        last_approved=summary["last_approved"],
+        held_back=[tuple(item) for item in summary["held_back"]],
+        pages=summary["pages"],
+    )

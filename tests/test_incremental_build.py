@@ -1,0 +1,249 @@
+"""A build with nothing changed does nothing; any change to what a build reads makes it build;
+an incremental build reuses unchanged pages and is byte for byte a full build."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline import build as build_mod
+from pipeline import pagecache, stamp
+from tests.conftest import copy_publication, replace_in, run_cli
+
+UNAPPROVED = "content/endocrinology/hypothyroidism-levothyroxine.md"
+APPROVED = "content/oncology/net-imaging.md"
+
+
+@pytest.fixture(autouse=True)
+def fixed_build_date(monkeypatch) -> None:
+    # MkDocs dates the sitemap (and its gzip header) by the build day: one day for every build.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+
+
+def tree(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
+    }
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@example.org", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_nothing_changed_loads_nothing_and_keeps_the_site(publication: Path, monkeypatch) -> None:
+    build_mod.build(publication)
+    target = (publication / "site").resolve()
+
+    def no_loading(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("a build with nothing changed loaded the publication")
+
+    monkeypatch.setattr("pipeline.loader.load", no_loading)
+    monkeypatch.setattr(build_mod, "_full_build", no_loading)
+    project, result = build_mod.build(publication)
+    assert project is None and result.nothing_changed and result.written == []
+    assert (publication / "site").resolve() == target
+    run = run_cli(publication, "build")
+    assert run.exit_code == 0 and "Nothing changed" in run.output
+
+
+def _edit_article(root: Path) -> None:
+    replace_in(root, APPROVED, "---\n", "---\n# a comment no reader sees\n")
+
+
+def _edit_bib(root: Path) -> None:
+    bib = sorted((root / "references").glob("*.bib"))[0]
+    bib.write_text(bib.read_text(encoding="utf-8") + "\n% a comment\n", encoding="utf-8")
+
+
+def _edit_publication(root: Path) -> None:
+    path = root / "content/publication.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+
+
+def _edit_mkdocs(root: Path) -> None:
+    path = root / "mkdocs.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+
+
+def _new_commit(root: Path) -> None:
+    git(root, "commit", "-q", "--allow-empty", "-m", "another commit")
+
+
+def _tamper_site(root: Path) -> None:
+    page = root / "site/index.html"
+    data = page.read_bytes()
+    page.write_bytes(data.replace(b"<title>", b"<titlf>", 1))
+
+
+def _tamper_generated(root: Path) -> None:
+    page = root / "build/production/index.md"
+    page.write_bytes(page.read_bytes() + b"<!-- altered -->\n")
+
+
+def _remove_site_file(root: Path) -> None:
+    (root / "site/sitemap.xml").unlink()
+
+
+def _new_day(root: Path) -> None:
+    pass  # see the monkeypatch below
+
+
+CHANGES = {
+    "article": _edit_article,
+    "bib": _edit_bib,
+    "publication.yml": _edit_publication,
+    "mkdocs.yml": _edit_mkdocs,
+    "commit": _new_commit,
+    "site file": _tamper_site,
+    "site file removed": _remove_site_file,
+    "generated page": _tamper_generated,
+    "today": _new_day,
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_each_input_invalidates_the_no_op(publication: Path, monkeypatch, change: str) -> None:
+    git(publication, "init", "-q")
+    git(publication, "add", "-A")
+    git(publication, "commit", "-q", "-m", "publication")
+    build_mod.build(publication)
+    before = tree(publication / "site")
+    CHANGES[change](publication)
+    if change == "today":
+        monkeypatch.setattr(stamp, "_today", lambda: "2999-01-01")
+    project, result = build_mod.build(publication)
+    assert project is not None and not getattr(result, "nothing_changed", False)
+    if change.startswith("site file"):
+        assert tree(publication / "site") == before  # the full build made the same site again
+
+
+def test_a_repository_that_commits_its_output_never_gets_a_no_op(publication: Path) -> None:
+    git(publication, "init", "-q")
+    build_mod.build(publication)
+    git(publication, "add", "-f", "build")
+    git(publication, "commit", "-q", "-m", "committed output")
+    project, result = build_mod.build(publication)
+    assert project is not None and not getattr(result, "nothing_changed", False)
+
+
+def _count_reused(monkeypatch) -> list[str]:
+    reused: list[str] = []
+    real = pagecache.PageCache.page_done
+
+    def counting(self, output, page):  # noqa: ANN001, ANN202
+        if page.file.src_uri in self.reused:
+            reused.append(page.file.src_uri)
+        return real(self, output, page)
+
+    monkeypatch.setattr(pagecache.PageCache, "page_done", counting)
+    return reused
+
+
+def _clean_build(source: Path, target: Path, *args: str) -> dict[str, bytes]:
+    """A full build of the same inputs in a fresh folder: no previous site, no cache."""
+    copy = copy_publication(target)
+    for folder in ("content", "references"):
+        shutil.rmtree(copy / folder)
+        shutil.copytree(source / folder, copy / folder)
+    shutil.copy(source / "mkdocs.yml", copy / "mkdocs.yml")
+    run = run_cli(copy, "build", *args)
+    assert run.exit_code == 0, run.stderr
+    return tree(copy / "site")
+
+
+def test_one_changed_article_reuses_the_other_pages_byte_for_byte(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    reused = _count_reused(monkeypatch)
+    replace_in(
+        publication, UNAPPROVED, "Take it at the same time", "Take it at exactly the same time"
+    )
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    assert reused and "endocrinology/hypothyroidism-levothyroxine.md" not in reused
+    incremental = tree(publication / "site")
+    assert "exactly the same time" in incremental[
+        "endocrinology/hypothyroidism-levothyroxine/index.html"
+    ].decode("utf-8")
+    full = _clean_build(publication, tmp_path / "clean", "--preview")
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
+def test_a_withdrawn_article_rebuilds_what_lists_it_byte_for_byte(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    assert run_cli(publication, "build").exit_code == 0
+    reused = _count_reused(monkeypatch)
+    replace_in(publication, APPROVED, "status: approved", "status: under_review")
+    assert run_cli(publication, "build").exit_code == 0
+    assert reused
+    incremental = tree(publication / "site")
+    assert "oncology/net-imaging/index.html" not in incremental
+    full = _clean_build(publication, tmp_path / "clean")
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
+def test_a_reused_page_whose_html_was_altered_is_built_again(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    page = publication / "site/oncology/net-imaging/index.html"
+    original = page.read_bytes()
+    page.write_bytes(original.replace(b"</body>", b"<p>forged</p></body>"))
+    reused = _count_reused(monkeypatch)
+    replace_in(
+        publication, UNAPPROVED, "Take it at the same time", "Take it at exactly the same time"
+    )
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    assert "oncology/net-imaging.md" not in reused
+    assert (publication / "site/oncology/net-imaging/index.html").read_bytes() == original
+
+
+def _serve_build(root: Path, site: Path, memory):  # noqa: ANN001, ANN202
+    """One rebuild as `mkdocs serve` makes it, with the pages the previous one kept."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    from pipeline.plugin import ensure_plugin
+
+    config = load_config(str(root / "mkdocs.yml"), site_dir=str(site), hooks=[])
+    plugin = ensure_plugin(config)
+    plugin.memory = memory
+    config.plugins.on_startup(command="serve", dirty=False)
+    mkdocs_build(config, serve_url="http://127.0.0.1:8000/")
+    return plugin.memory
+
+
+def test_serve_rebuilds_reuse_pages_and_match_a_fresh_preview(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from pipeline import plugin
+
+    monkeypatch.setattr(plugin, "_command", plugin._command)  # serve's mode ends with the test
+    memory = _serve_build(publication, tmp_path / "first", None)
+    assert memory is not None and memory.pages
+    reused = _count_reused(monkeypatch)
+    replace_in(
+        publication, UNAPPROVED, "Take it at the same time", "Take it at exactly the same time"
+    )
+    _serve_build(publication, tmp_path / "second", memory)
+    assert reused and "endocrinology/hypothyroidism-levothyroxine.md" not in reused
+    fresh = _serve_build(publication, tmp_path / "fresh", None)
+    assert fresh is not memory
+    second, clean = tree(tmp_path / "second"), tree(tmp_path / "fresh")
+    assert sorted(second) == sorted(clean)
+    assert [name for name in clean if second[name] != clean[name]] == []
+    assert "exactly the same time" in second[
+        "endocrinology/hypothyroidism-levothyroxine/index.html"
+    ].decode("utf-8")
