@@ -103,6 +103,7 @@ CURRENT = {
     "actions/checkout": 6,
     "actions/setup-python": 6,
     "actions/upload-artifact": 7,
+    "actions/download-artifact": 8,
     "actions/upload-pages-artifact": 5,
     "actions/configure-pages": 6,
     "actions/deploy-pages": 5,
