@@ -117,7 +117,8 @@ def render_for_builder(root: Path, preview: bool = False) -> Rendered:
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); nothing was rendered", errors)
     site = _site_config(project.root)
-    site_url = site_url_of(project.settings.site_url) if project.settings else None
+    # The address and URL scheme the plugin would use: publication.yml's site_url first.
+    site_url = site_url_of((project.settings and project.settings.site_url) or site.get("site_url"))
     links = Links(site.get("use_directory_urls", True) is not False, site_url)
     result = render(project, preview, set(), links)
     config = generated_config(project, result, preview)
