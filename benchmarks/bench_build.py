@@ -43,7 +43,7 @@ def bare_config(root: Path) -> Path:
     config.pop("hooks", None)
     config.pop("watch", None)
     config["docs_dir"] = str(root / "build/production")
-    config["nav"] = SiteRenderer(load(root), preview=False, exclude=set()).nav()
+    config["nav"] = SiteRenderer(load(root), preview=False, problems={}).nav()
     path = root / "bare-mkdocs.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -254,3 +254,41 @@ def publishing(project: Project, article: Article, preview: bool = False) -> Pub
             result = Publishing(None, f"status {article.meta.status}, never approved")
         project.memo[key] = result
     return project.memo[key]
+
+
+@dataclass(frozen=True)
+class ApprovedVersion:
+    """One version of an article that the board approved, from its signed records."""
+
+    fingerprint: str
+    day: dt.date  # when its last required approval was signed
+    first_day: dt.date  # when its first approval was signed
+    approvers: tuple[str, ...]
+    notes: tuple[str, ...]  # the reviewers' notes on it, if any
+
+
+def approved_versions(project: Project, article: Article) -> list[ApprovedVersion]:
+    """Every version of the article that gathered enough signed approvals, oldest first."""
+    assert article.meta is not None
+    state = approval_state(project, article)
+    rejected = {u.index for u in state.unverified}
+    groups: dict[str, list[ReviewRecord]] = {}
+    for index, record in enumerate(article.meta.reviews):
+        if index in rejected or record.decision != "approved":
+            continue
+        if eligible_reviewer(project.board, article.meta.authors, record.reviewer):
+            groups.setdefault(record.fingerprint, []).append(record)
+    versions = []
+    for fp, records in groups.items():
+        approvers: dict[str, ReviewRecord] = {}
+        for record in records:
+            approvers.setdefault(record.reviewer, record)
+        if len(approvers) < state.required:
+            continue
+        days = sorted(r.day for r in approvers.values())
+        notes = tuple(r.note for r in approvers.values() if r.note)
+        versions.append(
+            ApprovedVersion(fp, days[state.required - 1], days[0], tuple(approvers), notes)
+        )
+    versions.sort(key=lambda v: v.day)
+    return versions

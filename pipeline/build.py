@@ -80,7 +80,11 @@ def _untrusted_cache(root: Path, out_dir: Path) -> None:
 
 
 def render(
-    project: Project, preview: bool, exclude: set[str] | None = None, links: Links | None = None
+    project: Project,
+    preview: bool,
+    problems: dict[str, list[Diagnostic]] | None = None,
+    links: Links | None = None,
+    language: str = "en",
 ) -> RenderResult:
     from pipeline.render import render_site
 
@@ -88,19 +92,24 @@ def render(
     _untrusted_cache(project.root, out_dir)
     progress, update = _progress_callback()
     if progress is None:
-        return render_site(project, out_dir, preview, exclude=exclude, links=links)
+        return render_site(project, out_dir, preview, problems=problems, links=links, lang=language)
     with progress:
-        return render_site(project, out_dir, preview, update, exclude=exclude, links=links)
+        return render_site(
+            project, out_dir, preview, update, problems=problems, links=links, lang=language
+        )
 
 
-def articles_with_errors(project: Project, errors: list[Diagnostic]) -> set[str]:
-    files = {d.file for d in errors}
-    return {
-        article.id
-        for article in project.articles.values()
-        if article.meta is None
-        or files & ({article.file} | {b.file for b in article.bodies.values()})
-    }
+def problems_by_article(project: Project, errors: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    """Each article's errors (in its own file or one of its wordings), for the preview's
+    error banner; an article whose front matter did not load always has some."""
+    found: dict[str, list[Diagnostic]] = {}
+    for article in project.articles.values():
+        files = {article.file} | {b.file for b in article.bodies.values()}
+        stem = article.file[: -len(".md")] + "."
+        mine = [d for d in errors if d.file in files or d.file.startswith(stem)]
+        if mine or article.meta is None:
+            found[article.id] = mine
+    return found
 
 
 def check_for_build(project: Project) -> list[Diagnostic]:
@@ -239,6 +248,26 @@ def _show_mkdocs_warnings() -> None:
         logger.addHandler(handler)
 
 
+class _ServeProgress(logging.Filter):
+    """The server's own news (its address, each rebuild) at INFO; everything else from
+    WARNING up, as for a build."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name in SERVE_LOGGERS
+
+
+SERVE_LOGGERS = ("mkdocs.livereload", "mkdocs.commands.serve")
+
+
+def _show_serve_progress() -> None:
+    for name in SERVE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    for handler in logging.getLogger("mkdocs").handlers:
+        if getattr(handler, "_pipeline", False):
+            handler.setLevel(logging.INFO)
+            handler.addFilter(_ServeProgress())
+
+
 def build(
     root: Path, preview: bool = False, site_dir: Path | None = None
 ) -> tuple[Project, RenderResult]:
@@ -310,6 +339,7 @@ def serve(root: Path, dev_addr: str | None = None) -> None:
     from pipeline import plugin
 
     _show_mkdocs_warnings()
+    _show_serve_progress()
     plugin.on_serve_command()
     kwargs = {"dev_addr": dev_addr} if dev_addr else {}
     mkdocs_serve(config_file=str(root.resolve() / paths.MKDOCS_FILE), livereload=True, **kwargs)

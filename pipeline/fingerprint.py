@@ -38,7 +38,12 @@ def fingerprint_payload(article: Article, library: Library) -> dict[str, object]
     meta = article.meta.model_dump(mode="json")
     front = {name: meta.get(name) for name in SHOWN_FRONT_MATTER}
     bodies = {
-        audience: {"title": body.title, "text": normalize_text(body.text)}
+        audience: {
+            "title": body.title,
+            "text": normalize_text(body.text),
+            # Only when given, so that fingerprints made before variants had questions hold.
+            **({"question": body.question} if body.question is not None else {}),
+        }
         for audience, body in sorted(article.bodies.items())
     }
     references = {}

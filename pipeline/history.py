@@ -84,3 +84,27 @@ def exists_at(root: Path, rev: str, article_id: str) -> bool:
 def versions(root: Path, article_id: str, head: str = "HEAD") -> list[gitio.Commit]:
     """Commits that changed the article's main file, newest first."""
     return gitio.history(root, f"{paths.CONTENT}/{article_id}.md", head)
+
+
+@dataclass(frozen=True)
+class FileCommit:
+    day: str  # ISO date of the commit
+    author_email: str
+    subject: str
+
+
+def commits_by_file(root: Path, folder: str = "content") -> dict[str, list[FileCommit]]:
+    """Every commit that touched each file under `folder`, newest first: one `git log` for
+    the whole publication, so a revision history costs no Git call per article."""
+    out = gitio.git(
+        root, "log", "--no-renames", "--format=%x00%aI%x1f%ae%x1f%s", "--name-only", "--", folder
+    )
+    found: dict[str, list[FileCommit]] = {}
+    for block in out.split("\0")[1:]:
+        header, _, names = block.partition("\n")
+        day, email, subject = (header.split("\x1f") + ["", "", ""])[:3]
+        commit = FileCommit(day[:10], email.lower(), subject.strip())
+        for name in names.split("\n"):
+            if name.strip():
+                found.setdefault(name.strip(), []).append(commit)
+    return found

@@ -358,6 +358,7 @@ class Body:
     first_line: int
     facts: BodyFacts
     title_line: int | None = None  # line of a variant's `title` field
+    question: str | None = None  # a variant's own wording of the question
 
 
 @dataclass
@@ -437,7 +438,7 @@ def load_variant(
     if text is None:
         return None, found
     front, body, body_line = split_front_matter(text)
-    title = title_line = None
+    title = title_line = question = None
     if front is not None:
         try:
             doc = parse_yaml(front, 2)
@@ -453,10 +454,10 @@ def load_variant(
             )
             if meta is None:
                 return None, found
-            title = meta.title
+            title, question = meta.title, meta.question
             title_line = doc.lines.get(("title",))
     facts = analyse(body, body_line, evidence)
-    return Body(audience, file, title, body, body_line, facts, title_line), []
+    return Body(audience, file, title, body, body_line, facts, title_line, question), []
 
 
 # --- the whole publication --------------------------------------------------------------------

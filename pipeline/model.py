@@ -203,9 +203,10 @@ class FrontMatter(Strict):
 
 
 class VariantFrontMatter(Strict):
-    """The optional front matter of `<slug>.<audience>.md`: only a title."""
+    """The optional front matter of `<slug>.<audience>.md`: a title and a question."""
 
     title: Text | None = Field(None, description="The title in this audience's wording.")
+    question: Text | None = Field(None, description="The question in this audience's wording.")
 
 
 # Fields that are review metadata, not what a reader sees of the article.

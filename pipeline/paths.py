@@ -88,11 +88,6 @@ _NAME_RULE = (
 )
 
 
-def is_source_path(rel: str) -> bool:
-    """Whether a root-relative path lies under content/ or references/."""
-    return rel.startswith((f"{CONTENT}/", f"{REFERENCES}/"))
-
-
 def _unknown(rel: str, code: str, message: str) -> SourceFile:
     return SourceFile(rel, "unknown", code=code, message=message)
 

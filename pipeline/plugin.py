@@ -35,7 +35,7 @@ class Session:
 
     project: Project
     preview: bool
-    exclude: set[str] = field(default_factory=set)
+    problems: dict[str, list] = field(default_factory=dict)  # a preview's articles with errors
     result: object | None = None  # a render.RenderResult
     verbose: bool = False
 
@@ -62,7 +62,7 @@ class GuidelinePlugin(BasePlugin):
         _command = command
 
     def _session(self, root: Path) -> Session:
-        from pipeline.build import articles_with_errors, check_for_build
+        from pipeline.build import check_for_build, problems_by_article
 
         preview = _command == "serve" or os.environ.get("PIPELINE_PREVIEW") == "1"
         try:
@@ -70,14 +70,15 @@ class GuidelinePlugin(BasePlugin):
         except EnvironmentProblem as exc:
             raise PluginError(str(exc)) from exc
         errors = check_for_build(project)
-        exclude: set[str] = set()
+        problems: dict[str, list] = {}
         if errors:
             text = diagnostics_mod.format_text(errors, [], len(project.articles))
             if _command != "serve" or project.config_failed:
                 raise PluginError(f"pipeline check found errors:\n{text}")
-            exclude = articles_with_errors(project, errors)
-            log.warning("pipeline check found errors; these articles are left out:\n%s", text)
-        return Session(project=project, preview=preview, exclude=exclude)
+            # The live preview keeps every article in view, with its errors on the page.
+            problems = problems_by_article(project, errors)
+            log.warning("pipeline check found errors; they are shown on the pages:\n%s", text)
+        return Session(project=project, preview=preview, problems=problems)
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         from pipeline.build import generated_dir, render
@@ -92,9 +93,13 @@ class GuidelinePlugin(BasePlugin):
         config.site_description = settings.description or None
         if settings.site_url and _command != "serve":  # serve sets its own local address
             config.site_url = site_url_of(settings.site_url)
+        config.extra["guideline_preview"] = session.preview  # main.html: noindex, no feed
         links = Links(config.use_directory_urls, site_url_of(config.site_url))
         if session.result is None:
-            session.result = render(session.project, session.preview, session.exclude, links)
+            language = config.theme.get("language") or "en"
+            session.result = render(
+                session.project, session.preview, session.problems, links, language
+            )
         self.out_dir = generated_dir(root, session.preview)
         config.nav = session.result.nav  # type: ignore[attr-defined]
         return config

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html as htmllib
 import json
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -23,13 +25,22 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline import outputs, paths, safety
-from pipeline.approval import ArticleState, article_state, publishing
+from pipeline.approval import (
+    ApprovedVersion,
+    ArticleState,
+    approved_versions,
+    article_state,
+    has_history,
+    publishing,
+)
 from pipeline.citations import AUDIENCE, slugify
+from pipeline.diagnostics import Diagnostic
+from pipeline.gitio import GitError
+from pipeline.history import FileCommit, commits_by_file
 from pipeline.links import Links
 from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
-from pipeline.outputs import Dependencies, DuplicatePage, Writer, digest, output
-from pipeline.outputs import page_digest as page_digest
+from pipeline.outputs import Dependencies, DuplicatePage, Writer, digest, output, page_digest
 from pipeline.references import ReferenceFormatter
 
 __all__ = ["DuplicatePage", "RenderResult", "SiteRenderer", "render_site"]
@@ -38,6 +49,33 @@ PACKAGE = Path(str(resources.files("pipeline")))
 TEMPLATES = PACKAGE / "templates"
 BANNER = "Educational purpose only - exercise caution: this content is pending human review"
 STEP_LABELS = {"submitted": "Submitted", "under_review": "Under Review", "approved": "Approved"}
+
+
+# schema.org MedicalAudienceType for the audiences it names; others keep their label.
+AUDIENCE_TYPES = {"clinician": "Clinician", "patient": "Patient", "student": "MedicalResearcher"}
+SUMMARY_LENGTH = 160  # characters of a meta description that search engines show
+
+
+def summary_of(html: str) -> str:
+    """The first paragraph of a body, as plain text of at most SUMMARY_LENGTH characters."""
+    match = re.search(r"<p>(.*?)</p>", html, re.S)
+    if not match:
+        return ""
+    without_citations = re.sub(r'<sup class="gp-cite">.*?</sup>', "", match.group(1), flags=re.S)
+    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", "", without_citations)).split())
+    text = re.sub(r"\s+([.,;:])", r"\1", text)
+    if len(text) <= SUMMARY_LENGTH:
+        return text
+    return text[: SUMMARY_LENGTH - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+
+
+def ama_name(member: object, member_id: str) -> str:
+    """'Jordan Doe' -> 'Doe J', as medical journals cite authors."""
+    name = getattr(member, "name", None) or member_id
+    words = name.replace(",", " ").split()
+    if len(words) < 2:
+        return name
+    return words[-1] + " " + "".join(w[0] for w in words[:-1] if w[0].isalpha())
 
 
 def format_date(day: dt.date) -> str:
@@ -70,6 +108,7 @@ class VariantView:
     audience: str
     label: str
     title: str
+    question: str
     html: str
     toc: list[tuple[str, str, int]]
     references: list[ReferenceView]
@@ -111,7 +150,12 @@ class RenderResult:
 
 class SiteRenderer:
     def __init__(
-        self, project: Project, preview: bool, exclude: set[str], links: Links | None = None
+        self,
+        project: Project,
+        preview: bool,
+        problems: dict[str, list[Diagnostic]],
+        links: Links | None = None,
+        language: str = "en",
     ) -> None:
         assert project.settings is not None and project.board is not None
         self.project = project
@@ -119,6 +163,7 @@ class SiteRenderer:
         self.board = project.board
         self.preview = preview
         self.links = links or Links(site_url=self.settings.site_url)
+        self.language = language
         self.formatter = ReferenceFormatter()
         self.revision_formatters: dict[str | None, ReferenceFormatter] = {}
         self.env = Environment(
@@ -137,9 +182,15 @@ class SiteRenderer:
         self.deps = Dependencies(self._digest_of)
         self.shown: dict[str, Shown] = {}
         self.held_back: list[tuple[str, str]] = []
+        # Errors never reach production (they stop the build); a live preview shows them.
+        self.problems = problems if preview else {}
+        self.unreadable: dict[str, list[Diagnostic]] = {}  # preview: no page can be made
         for article in sorted(project.articles.values(), key=lambda a: a.id):
-            if article.id in exclude:
+            if article.id in problems and not preview:
                 self.held_back.append((article.id, "left out: it has errors"))
+                continue
+            if article.meta is None and article.id in self.problems:
+                self.unreadable[article.id] = self.problems[article.id]
                 continue
             version = publishing(project, article, preview)
             state = version.state(project)
@@ -158,7 +209,7 @@ class SiteRenderer:
         if kind == "settings":
             return self.settings_digest
         if kind == "site":
-            return digest([self.links.digest_input, self.preview])
+            return digest([self.links.digest_input, self.preview, self.language])
         if kind == "article":
             shown = self.shown.get(name)
             return digest(self._article_input(shown) if shown else None)
@@ -168,6 +219,8 @@ class SiteRenderer:
         if kind == "reference":
             reference = self.project.library.get(name)
             return digest(reference.shown() if reference else None)
+        if kind == "problems":
+            return digest([d.as_json() for d in self.problems.get(name, [])])
         raise ValueError(f"unknown input {key!r}")
 
     def _article_input(self, shown: Shown) -> object:
@@ -224,6 +277,7 @@ class SiteRenderer:
             audience=audience.id,
             label=audience.label,
             title=body.title or article.meta.title,
+            question=body.question or article.meta.question,
             html=html,
             toc=toc,
             references=references,
@@ -232,7 +286,18 @@ class SiteRenderer:
             is_default=audience.default,
         )
 
-    def _json_ld(self, shown: Shown, variants: list[VariantView]) -> str:
+    def _person(self, member_id: str) -> dict[str, str]:
+        """A board member as a schema.org Person: credentials in their own property."""
+        member = self.board.member(member_id)
+        person = {"@type": "Person", "name": member.name if member else member_id}
+        if member and member.credentials:
+            person["honorificSuffix"] = member.credentials
+        url = self.links.absolute("board.md")
+        if url:
+            person["url"] = f"{url}#{member_id}"
+        return person
+
+    def _json_ld(self, shown: Shown, variants: list[VariantView], summary: str) -> str:
         article, state = shown.article, shown.state
         meta = article.meta
         assert meta is not None
@@ -246,23 +311,109 @@ class SiteRenderer:
             if url:
                 item["url"] = url
             cited.append(item)
-        data = {
+        publisher = {"@type": "Organization", "name": self.settings.name}
+        if self.links.site_url:
+            publisher["url"] = self.links.site_url
+        data: dict[str, object] = {
             "@context": "https://schema.org",
             "@type": "MedicalWebPage",
             "name": meta.title,
             "headline": meta.question,
+            "description": summary,
+            "inLanguage": self.language,
             "dateModified": meta.last_updated.isoformat(),
             "keywords": meta.tags,
-            "audience": [{"@type": "MedicalAudience", "audienceType": v.label} for v in variants],
+            "author": [self._person(a) for a in meta.authors],
+            "publisher": publisher,
+            "medicalAudience": [
+                {
+                    "@type": "MedicalAudience",
+                    "audienceType": AUDIENCE_TYPES.get(v.audience, v.label),
+                }
+                for v in variants
+            ],
             "citation": cited,
         }
+        url = self.links.absolute(f"{article.id}.md")
+        if url:
+            data["url"] = url
+        versions = self.versions(article)
+        if versions:
+            data["datePublished"] = versions[0].day.isoformat()
         if state.approved_on:
             data["lastReviewed"] = state.approved_on.isoformat()
-            data["reviewedBy"] = [
-                {"@type": "Person", "name": self.member_name(r)} for r in state.approvers
-            ]
+            data["reviewedBy"] = [self._person(r) for r in state.approvers]
         text = json.dumps(data, ensure_ascii=False, indent=None, separators=(",", ":"))
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    # --- provenance ---------------------------------------------------------------------------
+
+    def versions(self, article: Article) -> list[ApprovedVersion]:
+        key = f"versions:{article.id}@{article.revision or ''}"
+        if key not in self.project.memo:
+            self.project.memo[key] = approved_versions(self.project, article)
+        return self.project.memo[key]
+
+    def _commits(self) -> dict[str, list[FileCommit]]:
+        if "commits_by_file" not in self.project.memo:
+            commits: dict[str, list[FileCommit]] = {}
+            if has_history(self.project):
+                try:
+                    commits = commits_by_file(self.project.root)
+                except GitError:
+                    commits = {}
+            self.project.memo["commits_by_file"] = commits
+        return self.project.memo["commits_by_file"]
+
+    def history(self, article: Article) -> list[dict[str, object]]:
+        """Each approved version, newest first: date, approvers and what changed, in the words
+        of the board editor's last commit to it (its subject), else the reviewers' notes."""
+        editors = {m.git_email.lower() for m in self.board.members if m.role == "editor"}
+        commits = self._commits().get(article.file, [])
+        rows = []
+        for version in reversed(self.versions(article)):
+            edits = [
+                c
+                for c in commits
+                if c.day <= version.first_day.isoformat() and c.author_email in editors
+            ]
+            change = (edits[0].subject if edits else "; ".join(version.notes)).rstrip(".")
+            rows.append(
+                {
+                    "date": format_date(version.day),
+                    "iso": version.day.isoformat(),
+                    "approvers": [self.member_name(r) for r in version.approvers],
+                    "change": change or "Approved by the Medical Advisory Board",
+                }
+            )
+        return rows
+
+    def summary(self, article: Article) -> str:
+        """What search results and feeds show: the first paragraph of the default wording."""
+        assert article.meta is not None
+        default = self.settings.default_audience.id
+        body = article.bodies.get(default) or next(iter(article.bodies.values()))
+        return summary_of(body.facts.html) or article.meta.title
+
+    def authors(self, article: Article, from_md: str) -> list[tuple[str, str]]:
+        assert article.meta is not None
+        board = self.links.href(from_md, "board.md")
+        return [(self.member_name(a), f"{board}#{a}") for a in article.meta.authors]
+
+    def citation(self, shown: Shown) -> str:
+        """A suggested citation in the publication's own style (AMA-like)."""
+        article, state = shown.article, shown.state
+        meta = article.meta
+        assert meta is not None
+        names = ", ".join(ama_name(self.board.member(a), a) for a in meta.authors)
+        parts = [f"{names}. {meta.title}. {self.settings.name}."]
+        parts.append(f"Updated {format_date(meta.last_updated)}.")
+        if state.approved_on:
+            parts.append(f"Reviewed {format_date(state.approved_on)}.")
+        url = self.links.absolute(f"{article.id}.md")
+        if url:
+            parts.append(url)
+        return " ".join(parts)
 
     def formatter_for(self, article: Article) -> ReferenceFormatter:
         """A revision from history formats its own entries, never the current ones' cache."""
@@ -301,7 +452,7 @@ class SiteRenderer:
         article, state = shown.article, shown.state
         meta = article.meta
         assert meta is not None
-        for key in ("code", "settings", "site", f"article:{article.id}"):
+        for key in ("code", "settings", "site", f"article:{article.id}", f"problems:{article.id}"):
             self.deps.use(key)
         rel_md = f"{article.id}.md"
         variants = [
@@ -319,6 +470,7 @@ class SiteRenderer:
                 title = self._titles(self.shown[other].article)[self.settings.default_audience.id]
                 related.append((title, self.links.href(rel_md, f"{other}.md")))
         board = self.links.href(rel_md, "board.md")
+        summary = self.summary(article)
         return self.env.get_template("article.md.j2").render(
             article=article,
             meta=meta,
@@ -341,7 +493,16 @@ class SiteRenderer:
             tags=[(t, slugify(t)) for t in meta.tags],
             related=related,
             intake_url=self.settings.question_intake_url,
-            json_ld=self._json_ld(shown, variants),
+            json_ld=self._json_ld(shown, variants, summary),
+            # One question for everyone, unless a wording asks it in its own words.
+            worded_questions=len({v.question for v in variants}) > 1,
+            summary=summary,
+            problems=self.problems.get(article.id, []),
+            authors=self.authors(article, rel_md),
+            history=self.history(article),
+            citation=self.citation(shown),
+            bibtex_url=self.links.href(rel_md, f"{article.id}.bib"),
+            ris_url=self.links.href(rel_md, f"{article.id}.ris"),
         )
 
     # --- what site-wide pages list ------------------------------------------------------------
@@ -474,6 +635,17 @@ def board_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
 
 
 @output
+def unreadable_articles(site: SiteRenderer) -> Iterator[tuple[str, str]]:
+    """In a live preview, an article that cannot be rendered at all keeps its address, and
+    its page says what is wrong instead of answering 404."""
+    for article_id, problems in site.unreadable.items():
+        yield (
+            f"{article_id}.md",
+            site.render("problem.md.j2", article_id=article_id, problems=problems),
+        )
+
+
+@output
 def review_dashboard(site: SiteRenderer) -> Iterator[tuple[str, str]]:
     """The preview's table of every article and its review state (never in production)."""
     if not site.preview:
@@ -508,6 +680,9 @@ def meta_text(value: object) -> str:
     `title` and `description` into the page without escaping, so the value is escaped HTML."""
     return json.dumps(safety.escape_html(value), ensure_ascii=False)
 
+
+# Outputs in modules of their own register themselves when imported.
+from pipeline import citefiles, feed, robots  # noqa: E402, F401
 
 # --- article pages, on every core for large sites ---------------------------------------------
 
@@ -622,11 +797,12 @@ def render_site(
     out_dir: Path,
     preview: bool,
     progress: Callable[[int, int], None] | None = None,
-    exclude: set[str] | None = None,
+    problems: dict[str, list[Diagnostic]] | None = None,
     links: Links | None = None,
+    lang: str = "en",
 ) -> RenderResult:
     """Write the generated docs folder; return what was written and the navigation."""
-    renderer = SiteRenderer(project, preview, exclude or set(), links)
+    renderer = SiteRenderer(project, preview, problems or {}, links, lang)
     result = RenderResult(
         nav=renderer.nav(),
         published=list(renderer.shown),

@@ -37,7 +37,24 @@ def copy_publication(target: Path) -> Path:
     shutil.copytree(REPO / "references", target / "references")
     shutil.copy(REPO / "mkdocs.yml", target / "mkdocs.yml")
     (target / "pipeline").symlink_to(REPO / "pipeline", target_is_directory=True)
+    for article_id in UNREVIEWED:
+        _back_to_review(target, article_id)
     return target
+
+
+# Many tests need articles under review with no approval yet. The example approved its last two
+# (issue 13), so every copy puts these two back under review, their review records removed.
+UNREVIEWED = ("endocrinology/hypothyroidism-levothyroxine", "infectious-disease/acute-cystitis")
+
+
+def _back_to_review(root: Path, article_id: str) -> None:
+    import re
+
+    path = root / "content" / f"{article_id}.md"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^reviews:\n(?:[ \t].*\n)*", "", text, count=1, flags=re.M)
+    text = re.sub(r"^status: approved$", "status: under_review", text, count=1, flags=re.M)
+    path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

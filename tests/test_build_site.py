@@ -103,9 +103,15 @@ def test_json_ld_medical_web_page(production: Path) -> None:
     assert data["@type"] == "MedicalWebPage"
     approval = load(production).article("oncology/net-imaging").meta.reviews[-1]
     assert data["lastReviewed"] == approval.day.isoformat()
-    assert data["reviewedBy"][0]["name"].startswith("Example Reviewer A. Smith")
-    assert {a["audienceType"] for a in data["audience"]} == {"Clinician", "Patient or caregiver"}
-    assert len(data["citation"]) == 5
+    reviewer = data["reviewedBy"][0]
+    assert reviewer["name"] == "Example Reviewer A. Smith"
+    assert reviewer["honorificSuffix"].startswith("MD")  # credentials in their own property
+    assert {a["audienceType"] for a in data["medicalAudience"]} == {"Clinician", "Patient"}
+    assert data["author"][0]["name"] == "Jordan Doe" and data["inLanguage"] == "en"
+    assert data["publisher"]["name"] == "Clinical Guideline Notes"
+    assert data["datePublished"] <= data["lastReviewed"]
+    assert data["description"].startswith("Staging combines")
+    assert len(data["citation"]) == 6  # five sources and the ACR contrast manual
 
 
 def test_production_publishes_approved_articles_only(production: Path) -> None:

@@ -379,7 +379,10 @@ def test_deleting_a_later_request_for_changes_is_rewriting(repo: Path) -> None:
 
 
 def test_edited_review_record_is_rewriting(repo: Path) -> None:
-    replace_in(repo, APPROVED, "note: Checked each bullet", "note: Skimmed")
+    # Edit the note of the approval that counts now (the last record).
+    text = (repo / APPROVED).read_text(encoding="utf-8")
+    last = text.rindex("    note: ") + len("    note: ")
+    (repo / APPROVED).write_text(text[:last] + "Skimmed. " + text[last:], encoding="utf-8")
     commit(repo, EDITOR, "Edit a note")
     code, codes, _ = gate(repo)
     assert code == 1 and {"gate.review-rewritten", "review.bad-signature"} <= codes

@@ -239,7 +239,7 @@ def _pages_with(project, title: str, question: str, tag: str, bio: str) -> dict[
     project = dataclasses.replace(
         project, articles={**project.articles, article.id: changed}, board=board, memo={}
     )
-    renderer = SiteRenderer(project, preview=True, exclude=set())
+    renderer = SiteRenderer(project, preview=True, problems={})
     pages = dict(page for produce in OUTPUTS for page in produce(renderer))
     return {**pages, f"{article.id}.md": renderer.article_page(renderer.shown[article.id])}
 

@@ -73,3 +73,52 @@ def test_serve_shows_the_preview_and_rerenders_on_change(publication: Path) -> N
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _start_serving(publication: Path) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--root", str(publication), "serve"]
+        + ["--dev-addr", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    return server, port
+
+
+def _stop(server: subprocess.Popen) -> str:
+    server.terminate()
+    try:
+        return server.communicate(timeout=10)[1]
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return server.communicate()[1]
+
+
+def test_an_edited_approved_article_stays_in_the_preview_with_its_errors(
+    publication: Path,
+) -> None:
+    """The commonest edit: reword an approved article. Its approval no longer holds, yet the
+    editor's preview keeps showing it, marked as awaiting re-review; a broken citation then
+    shows its diagnostic on the page instead of a 404."""
+    server, port = _start_serving(publication)
+    article = "content/oncology/net-imaging.md"
+    url = f"http://127.0.0.1:{port}/oncology/net-imaging/"
+    try:
+        _wait_for(url, "Article Review Status")
+        text = (publication / article).read_text(encoding="utf-8")
+        (publication / article).write_text(text + "\nA sentence the editor added.\n", "utf-8")
+        page = _wait_for(url, "A sentence the editor added.")
+        assert "pending human review" in page and "review.stale" in page
+        assert "Under Review<span" in page  # the stepper: awaiting re-review
+        text = (publication / article).read_text(encoding="utf-8")
+        (publication / article).write_text(
+            text.replace("the editor added.", "the editor added [@no-such-key]."), "utf-8"
+        )
+        page = _wait_for(url, "citation.unknown-key")
+        assert "A sentence the editor added" in page and "no-such-key" in page
+    finally:
+        output = _stop(server)
+    assert f"Serving on http://127.0.0.1:{port}/" in output
