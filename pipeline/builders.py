@@ -95,6 +95,8 @@ def generated_config(project: Project, result: RenderResult, preview: bool) -> d
         "hooks": [],
         "watch": [],
         "nav": result.nav,
+        # main.html: a preview is never indexed and has no feed (the plugin sets the same).
+        "extra": {"guideline_preview": preview},
     }
     if settings.description:
         config["site_description"] = settings.description
@@ -120,7 +122,9 @@ def render_for_builder(root: Path, preview: bool = False) -> Rendered:
     # The address and URL scheme the plugin would use: publication.yml's site_url first.
     site_url = site_url_of((project.settings and project.settings.site_url) or site.get("site_url"))
     links = Links(site.get("use_directory_urls", True) is not False, site_url)
-    result = render(project, preview, set(), links)
+    theme = site.get("theme")
+    language = (theme.get("language") if isinstance(theme, dict) else None) or "en"
+    result = render(project, preview, None, links, language)
     config = generated_config(project, result, preview)
     out = generated_dir(project.root, preview)
     config_file = out.parent / f"mkdocs.{out.name}.yml"

@@ -91,11 +91,13 @@ def test_build_with_zensical_publishes_the_same_articles(publication: Path) -> N
     assert article_pages(site) == with_mkdocs
     page = (site / "oncology" / "net-imaging" / "index.html").read_text(encoding="utf-8")
     assert "guideline.css" in page and "audience.js" in page
+    assert "noindex" not in page
 
     preview = run_cli(publication, "build", "--builder", "zensical", "--preview")
     assert preview.exit_code == 0, preview.stderr
     assert article_pages(publication / "site") > with_mkdocs  # every article, reviewed or not
-    assert (publication / "site" / "review-dashboard" / "index.html").is_file()
+    dashboard = publication / "site" / "review-dashboard" / "index.html"
+    assert "noindex" in dashboard.read_text(encoding="utf-8")  # a preview is never indexed
 
 
 @needs_zensical
