@@ -366,8 +366,16 @@ def _environment_problem() -> type[Exception]:
     is_flag=True,
     help="Print the shards publication.yml asks for (`build: {shards: N}`) as a JSON list.",
 )
+@click.option(
+    "--builder",
+    type=click.Choice(["mkdocs", "zensical"]),
+    default="mkdocs",
+    help="The site builder: MkDocs with the guideline plugin, or Zensical on `pipeline render`.",
+)
 @click.pass_obj
-def build(root: Path, preview: bool, verbose: bool, shard: str | None, shard_matrix: bool) -> None:
+def build(
+    root: Path, preview: bool, verbose: bool, shard: str | None, shard_matrix: bool, builder: str
+) -> None:
     """Render and build the site into site/ (production: approved articles only)."""
     from pipeline.build import BuildFailed, build_shard
     from pipeline.build import build as run_build
@@ -378,6 +386,9 @@ def build(root: Path, preview: bool, verbose: bool, shard: str | None, shard_mat
         stop_on_config(project)
         count = project.settings.build.shards
         click.echo(json.dumps([f"{i}/{count}" for i in range(1, count + 1)]))
+        return
+    if builder != "mkdocs":
+        _build_with(root, preview, builder)
         return
     try:
         if shard:
@@ -418,6 +429,77 @@ def build(root: Path, preview: bool, verbose: bool, shard: str | None, shard_mat
             click.echo(f"  {article_id}: {reason}")
         if len(result.held_back) > 50:
             click.echo(f"  ... and {len(result.held_back) - 50} more")
+
+
+def _report_build_failure(exc) -> None:  # noqa: ANN001 - a build.BuildFailed
+    if exc.diagnostics:
+        errors, _ = diagnostics_mod.split(exc.diagnostics)
+        click.echo(diagnostics_mod.format_text(errors, [], 0).rsplit("\n", 1)[0], err=True)
+    click.echo(f"pipeline: build failed: {exc}", err=True)
+    sys.exit(1)
+
+
+def _build_with(root: Path, preview: bool, builder: str) -> None:
+    """`pipeline build --builder zensical`: render, then the other builder, then the swap."""
+    from pipeline.build import BuildFailed
+    from pipeline.builders import build_with_zensical
+
+    try:
+        rendered = build_with_zensical(root, preview)
+    except EnvironmentProblem as exc:
+        raise Failure(str(exc)) from None
+    except BuildFailed as exc:
+        _report_build_failure(exc)
+    mode = "preview" if preview else "production"
+    click.echo(
+        f"Built the {mode} site into site/ with {builder}: "
+        f"{len(rendered.result.published)} article(s) published."
+    )
+
+
+@cli.command("render")
+@click.option("--preview", is_flag=True, help="Render every article, with status banners.")
+@click.pass_obj
+def render_pages(root: Path, preview: bool) -> None:
+    """Check and render the generated pages only, with a configuration for any MkDocs-
+    compatible builder (build/mkdocs.<mode>.yml)."""
+    from pipeline.build import BuildFailed
+    from pipeline.builders import render_for_builder
+
+    try:
+        rendered = render_for_builder(root, preview)
+    except EnvironmentProblem as exc:
+        raise Failure(str(exc)) from None
+    except BuildFailed as exc:
+        _report_build_failure(exc)
+    root = rendered.project.root
+    config = rendered.config_file.relative_to(root)
+    site = rendered.site_dir.relative_to(root)
+    click.echo(
+        f"Rendered {len(rendered.result.pages)} page(s) ({len(rendered.result.published)} "
+        f"article(s)) into {rendered.pages_dir.relative_to(root)}/.\n"
+        f"Build them with `mkdocs build -f {config}` or `zensical build -f {config}` "
+        f"(the site lands in {site}/)."
+    )
+
+
+@cli.command("init")
+@click.argument("target", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="The publication's name (default: from DIR).")
+def init_publication(target: Path, name: str | None) -> None:
+    """Create a new publication in DIR that checks and builds at once."""
+    from pipeline.init import InitRefused, init
+
+    shown = name or target.resolve().name.replace("-", " ").replace("_", " ").title()
+    try:
+        written = init(target, shown)
+    except InitRefused as exc:
+        raise Failure(str(exc)) from None
+    click.echo(
+        f"Created the publication '{shown}' in {target} ({len(written)} files).\n"
+        f"Next: cd {target} && git init && pipeline check && pipeline build --preview\n"
+        "Before publishing, replace the example people in content/board.yml (README.md)."
+    )
 
 
 @cli.command()

@@ -25,6 +25,8 @@ from pipeline.loader import EnvironmentProblem, Project, load
 
 log = logging.getLogger("mkdocs.plugins.guideline")
 
+THEME_DIR = Path(__file__).resolve().parent / "theme"  # the installed pipeline's overrides
+
 NAME = "guideline"  # the entry point name: `plugins: [guideline]`
 
 
@@ -87,6 +89,7 @@ class GuidelinePlugin(BasePlugin):
         from pipeline.build import generated_dir, render
 
         root = Path(config.config_file_path).parent
+        use_installed_theme(config)
         session = self.session or self._session(root)
         self.session = session
         settings = session.project.settings
@@ -155,6 +158,16 @@ class GuidelinePlugin(BasePlugin):
         for rel in self.session.result.pages:  # type: ignore[attr-defined]
             kept.append(File.generated(config, rel, abs_src_path=str(self.out_dir / rel)))
         return Files(kept)
+
+
+def use_installed_theme(config: MkDocsConfig) -> None:
+    """The installed pipeline's theme overrides (audience selector, banners) sit right below the
+    publication's own `custom_dir`, if it names one, and above Material: a new publication's
+    mkdocs.yml needs no path into the installed package."""
+    dirs = config.theme.dirs
+    if any(os.path.realpath(d) == str(THEME_DIR) for d in dirs):
+        return
+    dirs.insert(1 if config.theme.custom_dir else 0, str(THEME_DIR))
 
 
 def ensure_plugin(config: MkDocsConfig) -> GuidelinePlugin:
