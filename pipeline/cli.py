@@ -446,7 +446,7 @@ def _build_with(root: Path, preview: bool, builder: str) -> None:
 
     try:
         rendered = build_with_zensical(root, preview)
-    except EnvironmentProblem as exc:
+    except _environment_problem() as exc:
         raise Failure(str(exc)) from None
     except BuildFailed as exc:
         _report_build_failure(exc)
@@ -468,7 +468,7 @@ def render_pages(root: Path, preview: bool) -> None:
 
     try:
         rendered = render_for_builder(root, preview)
-    except EnvironmentProblem as exc:
+    except _environment_problem() as exc:
         raise Failure(str(exc)) from None
     except BuildFailed as exc:
         _report_build_failure(exc)
