@@ -293,13 +293,18 @@ def pages_manifest(root: Path, preview: bool) -> Path:
 
 
 def build(
-    root: Path, preview: bool = False, site_dir: Path | None = None
+    root: Path, preview: bool = False, site_dir: Path | None = None, for_disk: bool = False
 ) -> tuple[Project | None, RenderResult | Unchanged]:
     """Check, render and build into a new folder, then swap it in as `site/`. With nothing
-    changed since the last build (stamp.py), nothing is loaded and (None, summary) returned."""
+    changed since the last build (stamp.py), nothing is loaded and (None, summary) returned.
+    `for_disk`: page files instead of folders (`use_directory_urls: false`), so that the site
+    works opened from disk, as a reviewer opens a downloaded preview; always a full build."""
     from pipeline import stamp
 
     site = site_dir or root.resolve() / paths.SITE
+    if for_disk:
+        stamp.forget(root)
+        return _full_build(root, preview, site, for_disk=True)
     inputs = stamp.inputs_digest(root, preview)
     if (last := stamp.unchanged(root, site, preview, inputs)) is not None:
         return None, last
@@ -344,7 +349,7 @@ def merge_shards(root: Path, folders: list[Path], site_dir: Path | None = None) 
 
 
 def _full_build(
-    root: Path, preview: bool, site: Path, shard: Shard | None = None
+    root: Path, preview: bool, site: Path, shard: Shard | None = None, for_disk: bool = False
 ) -> tuple[Project, RenderResult]:
     import jinja2
     from mkdocs.commands.build import build as mkdocs_build
@@ -387,8 +392,13 @@ def _full_build(
         # The repository's `hooks:` are never loaded: a pull request's checkout could name any
         # Python file there, and a reviewer previews it. The installed pipeline's own plugin
         # runs, whether or not mkdocs.yml names it.
+        overrides = {"use_directory_urls": False} if for_disk else {}
         config = load_config(
-            str(project.root / paths.MKDOCS_FILE), site_dir=str(tmp_site), strict=True, hooks=[]
+            str(project.root / paths.MKDOCS_FILE),
+            site_dir=str(tmp_site),
+            strict=True,
+            hooks=[],
+            **overrides,
         )
         ensure_plugin(config).session = session
         config.plugins.on_startup(command="build", dirty=False)

@@ -367,6 +367,11 @@ def _environment_problem() -> type[Exception]:
     help="Print the shards publication.yml asks for (`build: {shards: N}`) as a JSON list.",
 )
 @click.option(
+    "--for-disk",
+    is_flag=True,
+    help="Page files instead of folders, so that the site works opened from disk.",
+)
+@click.option(
     "--builder",
     type=click.Choice(["mkdocs", "zensical"]),
     default="mkdocs",
@@ -374,7 +379,13 @@ def _environment_problem() -> type[Exception]:
 )
 @click.pass_obj
 def build(
-    root: Path, preview: bool, verbose: bool, shard: str | None, shard_matrix: bool, builder: str
+    root: Path,
+    preview: bool,
+    verbose: bool,
+    shard: str | None,
+    shard_matrix: bool,
+    builder: str,
+    for_disk: bool,
 ) -> None:
     """Render and build the site into site/ (production: approved articles only)."""
     from pipeline.build import BuildFailed, build_shard
@@ -394,7 +405,7 @@ def build(
         if shard:
             out, result = build_shard(root, shard, preview=preview)
         else:
-            _, result = run_build(root, preview=preview)
+            _, result = run_build(root, preview=preview, for_disk=for_disk)
     except _environment_problem() as exc:  # evaluated only when something was raised
         raise Failure(str(exc)) from None
     except ShardProblem as exc:

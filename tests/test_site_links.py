@@ -103,3 +103,19 @@ def test_site_name_and_description_come_from_publication_yml(publication: Path) 
     home = (publication / "site" / "index.html").read_text(encoding="utf-8")
     assert "<title>Example Renamed Notes" in home
     assert 'content="Short, referenced answers to clinical questions' in home
+
+
+def test_a_preview_built_for_disk_after_a_normal_build_has_no_broken_link(
+    publication: Path,
+) -> None:
+    """A reviewer opens the downloaded preview from disk: page files, every link working, even
+    when the folder held a build with directory URLs before (nothing reused from it)."""
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    run = run_cli(publication, "build", "--preview", "--for-disk")
+    assert run.exit_code == 0, run.output + run.stderr
+    site = publication / "site"
+    assert (site / "oncology/net-imaging.html").is_file()
+    assert not (site / "oncology/net-imaging").exists()
+    assert crawl(site, "/clinical-guideline-notes/") == []
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="oncology/net-imaging.html"' in home or "net-imaging.html" in home
