@@ -100,8 +100,11 @@ class Publication(Strict):
         min_length=1, description="Disclaimer texts by key."
     )
     review: ReviewPolicy = Field(default_factory=ReviewPolicy, description="Approval rules.")
-    question_intake_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(
-        description="Where readers ask a follow-up question."
+    question_intake_url: Annotated[
+        str, StringConstraints(pattern=r"^(https://\S+|mailto:[^\s@/?#]+@[^\s@/?#]+(\?\S*)?)$")
+    ] = Field(
+        description="Where readers ask a follow-up question: an issue or web form (https://) "
+        "or an email address (mailto:)."
     )
     editorial_policy: Text = Field(description="The editorial policy page, in Markdown.")
     build: BuildSettings = Field(

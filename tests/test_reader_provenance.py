@@ -121,3 +121,45 @@ def test_every_preview_page_is_noindex_and_has_no_feed(publication: Path) -> Non
         assert head.find("meta", attrs={"name": "robots"})["content"].startswith("noindex"), path
     assert not (site / "feed.xml").exists()
     assert (site / "robots.txt").read_text() == "User-agent: *\nDisallow: /\n"
+
+
+def test_the_follow_up_can_go_to_an_email_address(publication: Path) -> None:
+    """The intake may be an email address instead of an issue form; the link still warns that
+    questions are read by others and asks for no personal health details."""
+    import re
+
+    path = publication / "content/publication.yml"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(
+        r"^question_intake_url: .*$",
+        "question_intake_url: mailto:questions@example.org?subject=Follow-up",
+        text,
+        flags=re.M,
+    )
+    path.write_text(text, encoding="utf-8")
+    assert run_cli(publication, "check").exit_code == 0
+    assert run_cli(publication, "build").exit_code == 0
+    follow_up = page(publication, PAGE).select_one(".gp-follow-up")
+    assert follow_up.select_one("a.md-button")["href"] == (
+        "mailto:questions@example.org?subject=Follow-up"
+    )
+    assert "personal health" in follow_up.get_text()
+
+
+@pytest.mark.parametrize("value", ["mailto:javascript:alert(1)", "mailto:", "http://example.org"])
+def test_an_intake_that_is_neither_https_nor_an_address_is_refused(
+    publication: Path, value: str
+) -> None:
+    import re
+
+    path = publication / "content/publication.yml"
+    text = re.sub(
+        r"^question_intake_url: .*$",
+        f"question_intake_url: \"{value}\"",
+        path.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
+    path.write_text(text, encoding="utf-8")
+    report = run_cli(publication, "check", "--format", "json").json()
+    assert [e["file"] for e in report["errors"]] == ["content/publication.yml"]
+    assert "question_intake_url" in report["errors"][0]["message"]
