@@ -155,7 +155,7 @@ def test_an_intake_that_is_neither_https_nor_an_address_is_refused(
     path = publication / "content/publication.yml"
     text = re.sub(
         r"^question_intake_url: .*$",
-        f"question_intake_url: \"{value}\"",
+        f'question_intake_url: "{value}"',
         path.read_text(encoding="utf-8"),
         flags=re.M,
     )
