@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -450,17 +452,25 @@ def _report_build_failure(exc) -> None:  # noqa: ANN001 - a build.BuildFailed
     sys.exit(1)
 
 
-def _build_with(root: Path, preview: bool, builder: str) -> None:
-    """`pipeline build --builder zensical`: render, then the other builder, then the swap."""
+@contextmanager
+def _reporting_build_failures() -> Iterator[None]:
+    """An environment problem in one line (exit 2), a failed build with its diagnostics (1)."""
     from pipeline.build import BuildFailed
-    from pipeline.builders import build_with_zensical
 
     try:
-        rendered = build_with_zensical(root, preview)
+        yield
     except _environment_problem() as exc:
         raise Failure(str(exc)) from None
     except BuildFailed as exc:
         _report_build_failure(exc)
+
+
+def _build_with(root: Path, preview: bool, builder: str) -> None:
+    """`pipeline build --builder zensical`: render, then the other builder, then the swap."""
+    from pipeline.builders import build_with_zensical
+
+    with _reporting_build_failures():
+        rendered = build_with_zensical(root, preview)
     mode = "preview" if preview else "production"
     click.echo(
         f"Built the {mode} site into site/ with {builder}: "
@@ -474,15 +484,10 @@ def _build_with(root: Path, preview: bool, builder: str) -> None:
 def render_pages(root: Path, preview: bool) -> None:
     """Check and render the generated pages only, with a configuration for any MkDocs-
     compatible builder (build/mkdocs.<mode>.yml)."""
-    from pipeline.build import BuildFailed
     from pipeline.builders import render_for_builder
 
-    try:
+    with _reporting_build_failures():
         rendered = render_for_builder(root, preview)
-    except _environment_problem() as exc:
-        raise Failure(str(exc)) from None
-    except BuildFailed as exc:
-        _report_build_failure(exc)
     root = rendered.project.root
     config = rendered.config_file.relative_to(root)
     site = rendered.site_dir.relative_to(root)

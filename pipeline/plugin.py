@@ -103,8 +103,7 @@ class GuidelinePlugin(BasePlugin):
         links = Links(config.use_directory_urls, site_url_of(config.site_url))
         if session.result is None:
             language = config.theme.get("language") or "en"
-            shard = getattr(session, "shard", None)
-            only = shard.articles if shard is not None else None
+            only = session.shard.articles if session.shard is not None else None  # type: ignore[attr-defined]
             session.result = render(
                 session.project, session.preview, session.problems, links, language, only
             )
