@@ -305,12 +305,17 @@ def build(
     if for_disk:
         stamp.forget(root)
         return _full_build(root, preview, site, for_disk=True)
-    inputs = stamp.inputs_digest(root, preview)
+    memo: stamp.Memo = {}  # this build's file digests, for the second look below
+    inputs = stamp.inputs_digest(root, preview, memo)
     if (last := stamp.unchanged(root, site, preview, inputs)) is not None:
         return None, last
     project, result = _full_build(root, preview, site)
-    if stamp.inputs_digest(root, preview) == inputs:  # nothing changed while it built
-        stamp.record(root, site, preview, inputs, result)
+    if stamp.inputs_digest(root, preview, memo) == inputs:  # nothing changed while it built
+        from pipeline.pagecache import written_digests
+
+        built = site.resolve()
+        written = written_digests(pages_manifest(project.root, preview), built)
+        stamp.record(root, site, preview, inputs, result, written)
     else:
         stamp.forget(root)
     return project, result

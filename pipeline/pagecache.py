@@ -275,6 +275,18 @@ def _stub(page: Page) -> None:
     page.render = render  # type: ignore[method-assign]
 
 
+def written_digests(manifest: Path, site: Path) -> dict[str, str]:
+    """The digest of each page as the build of `site` wrote it, by path in the site; empty when
+    the manifest is another site's (used by stamp.record)."""
+    store = SiteStore(manifest, site)
+    return {
+        page["dest"]: page["html"]
+        for page in store.old.values()
+        if isinstance(page, dict) and isinstance(page.get("dest"), str)
+        and isinstance(page.get("html"), str)
+    }  # fmt: skip
+
+
 def previous_site(site: Path) -> Path | None:
     """The complete build `site` points at (see build.py), or None."""
     if not site.is_symlink():

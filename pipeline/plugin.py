@@ -61,6 +61,7 @@ class GuidelinePlugin(BasePlugin):
         self.out_dir: Path | None = None
         self.cache = None  # this build's pagecache.PageCache, when pages can be reused
         self.memory = None  # `mkdocs serve`: the pages of the previous rebuild
+        self.hand_over = False  # generated pages' HTML given to MkDocs as it is (htmlpages.py)
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         global _command
@@ -112,9 +113,10 @@ class GuidelinePlugin(BasePlugin):
         return config
 
     def on_nav(self, nav, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
-        from pipeline import pagecache
+        from pipeline import htmlpages, pagecache
 
         assert self.session is not None
+        self.hand_over = htmlpages.applies(config)
         store = self.session.pages
         if _command == "serve":
             self.memory = self.memory or pagecache.MemoryStore()
@@ -126,9 +128,18 @@ class GuidelinePlugin(BasePlugin):
         return nav
 
     def on_pre_page(self, page, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
+        from pipeline import htmlpages
+
+        if self.hand_over and self._generated(page.file):
+            htmlpages.hand_over(page)
         if self.cache is not None:
             self.cache.prepare(page)
         return page
+
+    def _generated(self, file: File) -> bool:
+        """A page this plugin rendered (in the generated folder), not one from elsewhere."""
+        folder = str(self.out_dir) + os.sep if self.out_dir is not None else None
+        return bool(folder and file.abs_src_path and file.abs_src_path.startswith(folder))
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
         return self.cache.env(env) if self.cache is not None else env

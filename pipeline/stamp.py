@@ -47,7 +47,28 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _tree(hashed: hashlib._Hash, root: Path, folder: Path) -> None:
+Memo = dict[str, tuple[tuple[int, ...], str]]  # path -> (what stat said, digest of the bytes)
+
+
+def _file_digest(path: Path, memo: Memo | None) -> str:
+    """The digest of a file's bytes; read again unless `memo` holds it for the same stat.
+
+    A memo lives for one build only (see `build.build`): the digest taken after the build is
+    compared with the one taken before, and a change that kept every stat field (within one
+    clock tick) is still found by the next build, which starts with no memo."""
+    if memo is None:
+        return _sha(path.read_bytes())
+    info = path.stat()
+    seen = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    known = memo.get(str(path))
+    if known is not None and known[0] == seen:
+        return known[1]
+    digest = _sha(path.read_bytes())
+    memo[str(path)] = (seen, digest)
+    return digest
+
+
+def _tree(hashed: hashlib._Hash, root: Path, folder: Path, memo: Memo | None = None) -> None:
     """Every entry under a folder, by path, kind and bytes (symbolic links by target too)."""
     if not folder.exists() and not folder.is_symlink():
         hashed.update(b"missing:" + folder.as_posix().encode() + b"\0")
@@ -63,7 +84,7 @@ def _tree(hashed: hashlib._Hash, root: Path, folder: Path) -> None:
         if path.is_symlink():
             hashed.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
         if path.is_file():
-            hashed.update(_sha(path.read_bytes()).encode())
+            hashed.update(_file_digest(path, memo).encode())
         elif path.is_dir():
             hashed.update(b"dir")
         else:
@@ -115,8 +136,9 @@ def _git(root: Path) -> tuple[str | None, bool] | None:
     return sha + _sha(b"\0".join(extra)), bool(tracked.stdout.strip(b"\0"))
 
 
-def inputs_digest(root: Path, preview: bool) -> str | None:
-    """Everything a build of `root` reads (see the module's docstring); None when unknowable."""
+def inputs_digest(root: Path, preview: bool, memo: Memo | None = None) -> str | None:
+    """Everything a build of `root` reads (see the module's docstring); None when unknowable.
+    `memo`: file digests of this build's earlier call, reused for files whose stat is the same."""
     from pipeline import __version__
     from pipeline.pagecache import packages_digest
 
@@ -133,7 +155,7 @@ def inputs_digest(root: Path, preview: bool) -> str | None:
     hashed.update(json.dumps([VERSION, __version__, sys.version, preview]).encode())
     hashed.update(_sha(config).encode())
     for folder in [paths.CONTENT, "references", *folders]:
-        _tree(hashed, root, root / folder)
+        _tree(hashed, root, root / folder, memo)
     hashed.update(pipeline_digest().encode())
     today = _today()
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -202,19 +224,37 @@ class Unchanged:
         return len(self.published)
 
 
-def record(root: Path, site: Path, preview: bool, inputs: str | None, result) -> None:  # noqa: ANN001
-    """After a build swapped `site` into place: what it was made from and what it wrote."""
+def record(
+    root: Path,
+    site: Path,
+    preview: bool,
+    inputs: str | None,
+    result,  # noqa: ANN001 - a render.RenderResult
+    written: dict[str, str] | None = None,
+) -> None:
+    """After a build swapped `site` into place: what it was made from and what it wrote.
+    `written`: the digests of pages as the build wrote them, by path in the site (the page
+    cache's record): a just-written file is compared by content at the next build, and these
+    spare reading it back now. A file changed since it was written differs from its digest
+    either way, and the next build is a full one."""
     path = root.resolve() / STAMP_FILE
     build_dir = _current(site)
     if inputs is None or build_dir is None:
         path.unlink(missing_ok=True)
         return
     files = _outputs(root, build_dir, preview)
+    written = written or {}
     now = time.time_ns()
     racy = {}
     for key, info in files.items():
+        if info[3] < now - RACY_NS:
+            continue
+        kind, _, rel = key.partition("/")
+        if kind == "site" and rel in written:
+            racy[key] = written[rel]
+            continue
         file = _file_of(root, build_dir, preview, key)
-        if info[3] >= now - RACY_NS and file.is_file() and not file.is_symlink():
+        if file.is_file() and not file.is_symlink():
             racy[key] = _sha(file.read_bytes())
     data = {
         "version": VERSION,

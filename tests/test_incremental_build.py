@@ -89,6 +89,13 @@ def _tamper_generated(root: Path) -> None:
     page.write_bytes(page.read_bytes() + b"<!-- altered -->\n")
 
 
+def _tamper_article_page(root: Path) -> None:
+    # An article page, whose digest the stamp takes from the page cache's record: same size.
+    page = root / "site/oncology/net-imaging/index.html"
+    data = page.read_bytes()
+    page.write_bytes(data.replace(b"<title>", b"<titlf>", 1))
+
+
 def _remove_site_file(root: Path) -> None:
     (root / "site/sitemap.xml").unlink()
 
@@ -105,6 +112,7 @@ CHANGES = {
     "commit": _new_commit,
     "site file": _tamper_site,
     "site file removed": _remove_site_file,
+    "site file, an article page": _tamper_article_page,
     "generated page": _tamper_generated,
     "today": _new_day,
 }
