@@ -105,7 +105,15 @@ class Reference:
 
     def shown(self) -> dict[str, object]:
         """What a reader sees of this entry, for the fingerprint: the entry type (it gives the
-        label), the shown fields and the authors."""
+        label), the shown fields and the authors. Worked out once per entry (an entry does not
+        change once loaded), however many articles cite it; callers must not change it."""
+        known = self.__dict__.get("_shown")
+        if known is None:
+            known = self._shown()
+            self.__dict__["_shown"] = known  # a frozen dataclass: set beside its fields
+        return known
+
+    def _shown(self) -> dict[str, object]:
         data = self.normalized()
         fields = data["fields"]
         assert isinstance(fields, dict)
