@@ -463,10 +463,11 @@ def readability_targets(project: Project) -> Iterator[tuple[Article, Body, Audie
 
 @rule("readability.grade")
 def reading_grade(project: Project) -> Iterator[Diagnostic]:
-    from pipeline.readability import measure
+    from pipeline.readability import measure_all
 
-    for _article, body, audience in readability_targets(project):
-        measured = measure(body.text, body.first_line)
+    targets = list(readability_targets(project))
+    grades = measure_all([(b.text, b.first_line) for _a, b, _t in targets], project.cache_folder)
+    for (_article, body, audience), measured in zip(targets, grades, strict=True):
         target = audience.readability_grade
         if measured is None or target is None or measured.grade <= target:
             continue

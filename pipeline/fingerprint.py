@@ -35,7 +35,8 @@ def normalize_text(text: str) -> str:
 
 def fingerprint_payload(article: Article, library: Library) -> dict[str, object]:
     assert article.meta is not None
-    meta = article.meta.model_dump(mode="json")
+    # Only the shown fields are dumped: the same values as a full dump, without the reviews.
+    meta = article.meta.model_dump(mode="json", include=set(SHOWN_FRONT_MATTER))
     front = {name: meta.get(name) for name in SHOWN_FRONT_MATTER}
     bodies = {
         audience: {

@@ -494,6 +494,7 @@ class Project:
     diagnostics: list[Diagnostic]
     today: dt.date
     memo: dict[str, Any] = field(default_factory=dict)  # per-run results, e.g. approval states
+    cache_folder: Path | None = None  # this machine's parse cache, when it is used
     # The YAML of publication.yml and board.yml as read (for field lines), by file.
     settings_yaml: dict[str, YamlDoc] = field(default_factory=dict)
     policy: BodyFacts | None = None  # the editorial policy, parsed like a body
@@ -931,4 +932,5 @@ def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool)
         today=today,
         settings_yaml=settings_yaml,
         policy=_policy_facts(settings, settings_yaml.get(paths.PUBLICATION_FILE)),
+        cache_folder=where,
     )

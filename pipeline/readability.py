@@ -9,6 +9,7 @@ import types
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from pipeline.citations import AUDIENCE, PARSER
 
@@ -105,3 +106,29 @@ def measure(text: str, first_line: int = 1) -> Readability | None:
     prose = " ".join(s.text if s.text[-1] in ".!?" else s.text + "." for s in sentences)
     grade = float(_textstat().flesch_kincaid_grade(prose))
     return Readability(grade, tuple(sentences))
+
+
+def measure_all(bodies: list[tuple[str, int]], where: Path | None) -> list[Readability | None]:
+    """The grade of each (text, first line), remembered in the parse cache in `where` by the
+    text's digest, so that a check of unchanged bodies need not load textstat at all."""
+    from importlib.metadata import version
+
+    from pipeline import cache
+
+    scorer = f"textstat={version('textstat')}"  # a new textstat may grade differently
+    pack = cache.Pack(where, "readability") if where is not None else None
+    measured: list[Readability | None] = []
+    for text, first_line in bodies:
+        key = cache.entry_key("readability", scorer, text, str(first_line))
+        blob = pack.get(key) if pack is not None else None
+        if blob is not None:
+            result = cache.load(blob)
+            assert result is None or isinstance(result, Readability)
+        else:
+            result = measure(text, first_line)
+            if pack is not None:
+                pack.put(key, cache.dump(result))
+        measured.append(result)
+    if pack is not None:
+        pack.save()
+    return measured

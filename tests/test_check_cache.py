@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cache, loader, signing
+from pipeline import cache, loader, readability, signing
 from pipeline.checks import run_checks
 from tests.conftest import replace_in, run_cli, write
+from tests.test_readability import PATIENT, _make_hard
 
 ARTICLE = "content/cardiology/af-anticoagulation.md"
 
@@ -53,6 +54,7 @@ def _with_problems(root: Path) -> None:
     write(root, "content/cardiology/broken.md", "---\ntitle: [unclosed\n---\nBody.\n")
     with (root / "references" / "library.bib").open("a", encoding="utf-8") as bib:
         bib.write("\n@article{half-done,\n  title = {No year and no source},\n")
+    _make_hard(root)  # readability.grade, whose measure is cached too
 
 
 def _diagnostics(root: Path) -> list:
@@ -242,3 +244,35 @@ def test_a_linked_build_folder_is_never_written_or_cleared_through(
     _diagnostics(publication)
     assert len(parses) == 2 * _sources(publication)  # no cache: both runs parse
     assert sorted(p.name for p in (elsewhere / "cache").iterdir()) == ["precious.txt"]
+
+
+@pytest.fixture
+def measures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bodies whose readability is measured (rather than taken from the cache)."""
+    measured: list[str] = []
+    real = readability.measure
+
+    def counting(text, first_line=1):  # noqa: ANN001, ANN202 - a test double
+        measured.append(text)
+        return real(text, first_line)
+
+    monkeypatch.setattr(readability, "measure", counting)
+    return measured
+
+
+def test_readability_is_measured_once_per_text(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, measures: list[str]
+) -> None:
+    line = _make_hard(publication)
+    expected = _uncached(publication, monkeypatch)
+    assert ("readability.grade", PATIENT, line) in {(d.code, d.file, d.line) for d in expected}
+    measures.clear()
+    assert _diagnostics(publication) == expected  # cold: measured and kept
+    assert measures
+    measures.clear()
+    assert _diagnostics(publication) == expected  # warm: the grades come from the cache
+    assert measures == []
+    replace_in(publication, PATIENT, "Pharmacological management", "Drug treatment")
+    changed = _diagnostics(publication)
+    assert len(measures) == 1 and "Drug treatment" in measures[0]  # only the changed text
+    assert changed == _uncached(publication, monkeypatch)
