@@ -9,14 +9,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import paths, safety
+from pipeline import cache, paths, safety
 from pipeline.approval import approval_state, article_state
 from pipeline.citations import BodyFacts, NearMiss
 from pipeline.codes import CODES
 from pipeline.diagnostics import Diagnostic, diag, did_you_mean
 from pipeline.loader import Article, Body, Project
 from pipeline.model import Audience
-from pipeline.references import latex_text
+from pipeline.references import Reference, latex_text
 from pipeline.signing import Verdict, timestamp
 from pipeline.template import placeholder
 
@@ -410,41 +410,49 @@ def _loc_name(loc: tuple[Any, ...]) -> str:
 @rule("content.raw-html", "content.external-resource")
 def raw_html(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
-        for loc, value in _strings(article.raw):
-            yield from _field_problems(article.file, article.line_of(*loc), _loc_name(loc), value)
-        for body in article.bodies.values():
-            if body.title_line is not None and body.title:
-                yield from _field_problems(body.file, body.title_line, "title", body.title)
-            yield from _body_problems(body.file, body.facts)
+        yield from _findings(project, "raw_html", _files_of(article), (), _raw_html, article)
+
+
+def _raw_html(article: Article) -> Iterator[Diagnostic]:
+    for loc, value in _strings(article.raw):
+        yield from _field_problems(article.file, article.line_of(*loc), _loc_name(loc), value)
+    for body in article.bodies.values():
+        if body.title_line is not None and body.title:
+            yield from _field_problems(body.file, body.title_line, "title", body.title)
+        yield from _body_problems(body.file, body.facts)
 
 
 @rule("content.placeholder")
 def template_text(project: Project) -> Iterator[Diagnostic]:
     for article in project.articles.values():
-        for loc, value in _strings(article.raw):
-            if loc and loc[0] == "reviews":
-                continue
-            found = placeholder(value)
+        yield from _findings(project, "template_text", _files_of(article), (), _template, article)
+
+
+def _template(article: Article) -> Iterator[Diagnostic]:
+    for loc, value in _strings(article.raw):
+        if loc and loc[0] == "reviews":
+            continue
+        found = placeholder(value)
+        if found is not None:
+            yield diag(
+                "content.placeholder",
+                article.file,
+                article.line_of(*loc),
+                f"The field `{_loc_name(loc)}` still holds the `pipeline new` template text "
+                f"('{found[:60]}'): replace it with the article's own words.",
+            )
+    for body in article.bodies.values():
+        for offset, text in enumerate(body.text.split("\n")):
+            found = placeholder(text)
             if found is not None:
                 yield diag(
                     "content.placeholder",
-                    article.file,
-                    article.line_of(*loc),
-                    f"The field `{_loc_name(loc)}` still holds the `pipeline new` template text "
-                    f"('{found[:60]}'): replace it with the article's own words.",
+                    body.file,
+                    body.first_line + offset,
+                    f"This line still holds the `pipeline new` template text "
+                    f"('{found[:60]}'): replace it with the article's own words and the "
+                    "sources that support them.",
                 )
-        for body in article.bodies.values():
-            for offset, text in enumerate(body.text.split("\n")):
-                found = placeholder(text)
-                if found is not None:
-                    yield diag(
-                        "content.placeholder",
-                        body.file,
-                        body.first_line + offset,
-                        f"This line still holds the `pipeline new` template text "
-                        f"('{found[:60]}'): replace it with the article's own words and the "
-                        "sources that support them.",
-                    )
 
 
 def readability_targets(project: Project) -> Iterator[tuple[Article, Body, Audience]]:
@@ -514,40 +522,87 @@ def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
 @rule("content.raw-html", "content.external-resource", "reference.invalid-identifier")
 def markup_in_references(project: Project) -> Iterator[Diagnostic]:
     for reference in project.library.references.values():
-        entry = reference.entry
-        values = list(entry.fields.items())
-        values += [(role, str(p)) for role, people in entry.persons.items() for p in people]
-        for name, value in values:
-            line = reference.line_of(name)
-            where = f"{reference.key}.{name}"
-            yield from _field_problems(reference.file, line, where, value)
-            plain = str(latex_text(value)) if safety.looks_suspicious(value) else value
-            if plain != value:
-                yield from _field_problems(reference.file, line, where, plain)
-            if name == "url" and safety.is_unsafe_url(value):
-                yield diag(
-                    "content.raw-html",
-                    reference.file,
-                    line,
-                    f"The url of '{reference.key}' is a script or data link; give a web address.",
-                )
-        for name, valid in (("doi", safety.doi_url), ("pmid", safety.pubmed_url)):
-            value = entry.fields.get(name)
-            if value is not None and valid(value) is None:
-                yield diag(
-                    "reference.invalid-identifier",
-                    reference.file,
-                    reference.line_of(name),
-                    f"The {name} of '{reference.key}' ('{value[:40]}') is not a valid "
-                    + ("DOI (10.NNNN/...)" if name == "doi" else "PubMed id (digits)")
-                    + "; it is shown as text, not as a link.",
-                )
+        files, key = [reference.file], (reference.key,)
+        yield from _findings(project, "markup_in_references", files, key, _markup, reference)
+
+
+def _markup(reference: Reference) -> Iterator[Diagnostic]:
+    entry = reference.entry
+    values = list(entry.fields.items())
+    values += [(role, str(p)) for role, people in entry.persons.items() for p in people]
+    for name, value in values:
+        line = reference.line_of(name)
+        where = f"{reference.key}.{name}"
+        yield from _field_problems(reference.file, line, where, value)
+        plain = str(latex_text(value)) if safety.looks_suspicious(value) else value
+        if plain != value:
+            yield from _field_problems(reference.file, line, where, plain)
+        if name == "url" and safety.is_unsafe_url(value):
+            yield diag(
+                "content.raw-html",
+                reference.file,
+                line,
+                f"The url of '{reference.key}' is a script or data link; give a web address.",
+            )
+    for name, valid in (("doi", safety.doi_url), ("pmid", safety.pubmed_url)):
+        value = entry.fields.get(name)
+        if value is not None and valid(value) is None:
+            yield diag(
+                "reference.invalid-identifier",
+                reference.file,
+                reference.line_of(name),
+                f"The {name} of '{reference.key}' ('{value[:40]}') is not a valid "
+                + ("DOI (10.NNNN/...)" if name == "doi" else "PubMed id (digits)")
+                + "; it is shown as text, not as a link.",
+            )
 
 
 def run_checks(project: Project) -> list[Diagnostic]:
     if project.config_failed:
         return list(project.diagnostics)  # nothing else was read: nothing else to judge
     found = list(project.diagnostics)  # what the loader met on the way
-    for check in RULES:
-        found.extend(check(project))
+    where = project.cache_folder
+    project.memo[_FINDINGS] = cache.Pack(where, "findings") if where is not None else None
+    try:
+        for check in RULES:
+            found.extend(check(project))
+    finally:
+        pack = project.memo.pop(_FINDINGS)
+    if pack is not None:
+        pack.save()
+    return found
+
+
+_FINDINGS = "findings-pack"
+
+
+def _files_of(article: Article) -> list[str]:
+    """The source files an article's own findings come from: its file and its variants'."""
+    return list(dict.fromkeys([article.file, *(b.file for b in article.bodies.values())]))
+
+
+def _findings(
+    project: Project,
+    rule_name: str,
+    files: list[str],
+    extra: tuple[str, ...],
+    judge: Callable[[Any], Iterator[Diagnostic]],
+    subject: Any,
+) -> list[Diagnostic]:
+    """What a rule that reads only these files finds in `subject`: from the parse cache when
+    their bytes (and the code) are unchanged, so a warm check runs only the rules that join
+    files. A file that was not read, or a run without the cache, is judged afresh."""
+    pack = project.memo.get(_FINDINGS)
+    parts = [project.source_keys.get(file) for file in files]
+    if pack is None or any(part is None for part in parts):
+        return list(judge(subject))
+    key = cache.entry_key("findings", rule_name, *extra, *(p for p in parts if p is not None))
+    blob = pack.get(key)
+    if blob is not None:
+        try:
+            return cache.load(blob)  # type: ignore[return-value]
+        except Exception:  # noqa: BLE001 - an entry this code cannot read: judge again
+            pass
+    found = list(judge(subject))
+    pack.put(key, cache.dump(found))
     return found

@@ -495,6 +495,8 @@ class Project:
     today: dt.date
     memo: dict[str, Any] = field(default_factory=dict)  # per-run results, e.g. approval states
     cache_folder: Path | None = None  # this machine's parse cache, when it is used
+    # Each file's parse cache key (its bytes, path, kind, what its parse read, the code).
+    source_keys: dict[str, bytes] = field(default_factory=dict)
     # The YAML of publication.yml and board.yml as read (for field lines), by file.
     settings_yaml: dict[str, YamlDoc] = field(default_factory=dict)
     policy: BodyFacts | None = None  # the editorial policy, parsed like a body
@@ -679,6 +681,7 @@ def _parse_all(
     settings: Publication | None = None,
     board: Board | None = None,
     where: Path | None = None,
+    keys: dict[str, bytes] | None = None,
 ) -> list:
     """What each source file stands for, in order: from the parse cache in `where` when its
     bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
@@ -705,6 +708,8 @@ def _parse_all(
         # A body's facts depend on the evidence sections; a reference file's on itself alone.
         reads = setting if source.kind != "references" else ""
         key = cache.entry_key(source.kind, source.path, source.audience or "", reads, data)
+        if keys is not None:
+            keys[source.path] = key
         blob = pack.get(key) if pack is not None else None
         if blob is not None:
             try:
@@ -898,7 +903,8 @@ def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool)
     bibs = [s for s in sources if s.kind == "references"]
     where = cache.folder(root) if use_cache else None
     verdicts = _recall_verdicts(where)
-    loaded = _parse_all(root, [*mains, *variants, *bibs], evidence, settings, board, where)
+    keys: dict[str, bytes] = {}
+    loaded = _parse_all(root, [*mains, *variants, *bibs], evidence, settings, board, where, keys)
     loaded_mains = loaded[: len(mains)]
     loaded_variants = loaded[len(mains) : len(mains) + len(variants)]
     parsed_bibs = loaded[len(mains) + len(variants) :]
@@ -933,4 +939,5 @@ def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool)
         settings_yaml=settings_yaml,
         policy=_policy_facts(settings, settings_yaml.get(paths.PUBLICATION_FILE)),
         cache_folder=where,
+        source_keys=keys if where is not None else {},
     )

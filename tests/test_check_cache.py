@@ -55,6 +55,10 @@ def _with_problems(root: Path) -> None:
     with (root / "references" / "library.bib").open("a", encoding="utf-8") as bib:
         bib.write("\n@article{half-done,\n  title = {No year and no source},\n")
     _make_hard(root)  # readability.grade, whose measure is cached too
+    replace_in(root, ARTICLE, "\n- ", "\n- <iframe src='https://x.example/'></iframe> ")
+    with (root / "references" / "library.bib").open("a", encoding="utf-8") as bib:
+        bib.write("\n@misc{scripted,\n  title = {A <b>bold</b> title},\n  year = {2020},\n")
+        bib.write("  url = {javascript:alert(1)},\n  doi = {not-a-doi}\n}\n")
 
 
 def _diagnostics(root: Path) -> list:
@@ -276,3 +280,37 @@ def test_readability_is_measured_once_per_text(
     changed = _diagnostics(publication)
     assert len(measures) == 1 and "Drug treatment" in measures[0]  # only the changed text
     assert changed == _uncached(publication, monkeypatch)
+
+
+def _codes(found: list) -> set[tuple[str, str, int | None]]:
+    return {(d.code, d.file, d.line) for d in found}
+
+
+def test_a_changed_file_is_judged_again_and_joins_still_fire(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-file rules' findings come from the cache only for unchanged files; the rules
+    that join files (citation keys, duplicate ids) run on every check."""
+    _with_problems(publication)
+    _diagnostics(publication)
+    warm = _diagnostics(publication)
+    with (publication / ARTICLE).open("a", encoding="utf-8") as article:
+        article.write("\n<script>alert(1)</script>\n")  # on a line of its own, at the end
+    changed = _diagnostics(publication)
+    assert changed == _uncached(publication, monkeypatch)
+    assert changed != warm  # the edited article's findings are new, not the cached ones
+    # A cited reference deleted: its file changed, the citing articles did not.
+    bib = publication / "references" / "cardiology.bib"
+    text = bib.read_text(encoding="utf-8")
+    key = "aha-acc-htn-2025"
+    start = text.index("@article{" + key)
+    bib.write_text(text[:start] + text[text.index("\n@", start) + 1 :], encoding="utf-8")
+    gone = _diagnostics(publication)
+    assert gone == _uncached(publication, monkeypatch)
+    assert any(d.code == "citation.unknown-key" and key in d.message for d in gone), key
+    # An article copied under another name: the duplicate is found on a warm run.
+    copy = "content/cardiology/af-anticoagulation-copy.md"
+    (publication / copy).write_bytes((publication / ARTICLE).read_bytes())
+    both = _diagnostics(publication)
+    assert both == _uncached(publication, monkeypatch)
+    assert _codes(both) - _codes(gone)
