@@ -275,7 +275,7 @@ class _ServeProgress(logging.Filter):
         return record.levelno >= logging.WARNING or record.name in SERVE_LOGGERS
 
 
-SERVE_LOGGERS = ("mkdocs.livereload", "mkdocs.commands.serve")
+SERVE_LOGGERS = ("mkdocs.livereload", "mkdocs.commands.serve", "mkdocs.plugins.guideline.serve")
 
 
 def _show_serve_progress() -> None:
@@ -446,12 +446,9 @@ def _full_build(
 
 
 def serve(root: Path, dev_addr: str | None = None) -> None:
-    from mkdocs.commands.serve import serve as mkdocs_serve
-
-    from pipeline import plugin
+    """`pipeline serve`: the live preview, rebuilt incrementally on each save (serving.py)."""
+    from pipeline import serving
 
     _show_mkdocs_warnings()
     _show_serve_progress()
-    plugin.on_serve_command()
-    kwargs = {"dev_addr": dev_addr} if dev_addr else {}
-    mkdocs_serve(config_file=str(root.resolve() / paths.MKDOCS_FILE), livereload=True, **kwargs)
+    serving.serve(root, dev_addr)

@@ -1,0 +1,91 @@
+"""`pipeline serve` rebuilds only what a save changed, and serves exactly what a full preview
+build of the same inputs gives (pages, search index, sitemap)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import plugin
+from pipeline.serving import IncrementalBuilder
+from tests.conftest import replace_in
+
+URL = "http://127.0.0.1:8000/"
+ARTICLE = "content/endocrinology/hypothyroidism-levothyroxine.md"
+
+
+@pytest.fixture(autouse=True)
+def _serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plugin, "_command", "serve")
+
+
+def _served(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def _fresh(root: Path, tmp_path: Path) -> dict[str, bytes]:
+    site = tmp_path / "fresh"
+    site.mkdir()
+    IncrementalBuilder(root, str(site), URL).full()
+    return _served(site)
+
+
+def _server(root: Path, tmp_path: Path) -> tuple[IncrementalBuilder, Path]:
+    site = tmp_path / "served"
+    site.mkdir()
+    builder = IncrementalBuilder(root, str(site), URL)
+    builder.full()
+    return builder, site
+
+
+def test_an_edit_rebuilds_incrementally_and_matches_a_full_build(
+    publication: Path, tmp_path: Path
+) -> None:
+    builder, site = _server(publication, tmp_path)
+    replace_in(publication, ARTICLE, "Take it at the same time every day",
+               "Take it with water at the same time every day")  # fmt: skip
+    builder.rebuild()
+    assert (builder.full_builds, builder.incremental_builds) == (1, 1)
+    served = _served(site)
+    page = served["endocrinology/hypothyroidism-levothyroxine/index.html"].decode()
+    assert "Take it with water at the same time every day" in page
+    assert "with water" in served["search/search_index.json"].decode()
+    fresh = _fresh(publication, tmp_path)
+    assert sorted(served) == sorted(fresh)
+    assert [name for name in fresh if served[name] != fresh[name]] == []
+
+
+def test_an_article_with_errors_stays_with_its_banner_and_matches_a_full_build(
+    publication: Path, tmp_path: Path
+) -> None:
+    builder, site = _server(publication, tmp_path)
+    text = (publication / ARTICLE).read_text(encoding="utf-8")
+    (publication / ARTICLE).write_text(text + "\nA sentence [@no-such-key].\n", "utf-8")
+    builder.rebuild()
+    served = _served(site)
+    page = served["endocrinology/hypothyroidism-levothyroxine/index.html"].decode()
+    assert "citation.unknown-key" in page and "pending human review" in page
+    fresh = _fresh(publication, tmp_path)
+    assert [name for name in fresh if served.get(name) != fresh[name]] == []
+    assert sorted(served) == sorted(fresh)
+
+
+def test_a_structural_change_falls_back_to_a_full_build(publication: Path, tmp_path: Path) -> None:
+    builder, site = _server(publication, tmp_path)
+    (publication / ARTICLE).unlink()  # a page removed
+    builder.rebuild()
+    assert (builder.full_builds, builder.incremental_builds) == (2, 0)
+    served = _served(site)
+    assert "endocrinology/hypothyroidism-levothyroxine/index.html" not in served
+    fresh = _fresh(publication, tmp_path)
+    assert sorted(served) == sorted(fresh)
+    assert [name for name in fresh if served[name] != fresh[name]] == []
+
+
+def test_a_settings_change_falls_back_to_a_full_build(publication: Path, tmp_path: Path) -> None:
+    builder, _ = _server(publication, tmp_path)
+    path = publication / "content/publication.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", "utf-8")
+    builder.rebuild()
+    assert (builder.full_builds, builder.incremental_builds) == (2, 0)
