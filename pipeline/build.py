@@ -129,12 +129,12 @@ def problems_by_article(project: Project, errors: list[Diagnostic]) -> dict[str,
     return found
 
 
-def check_for_build(project: Project) -> list[Diagnostic]:
+def check_for_build(project: Project, articles_only: bool = False) -> list[Diagnostic]:
     """Errors stop a production build and a preview alike: what a reviewer previews is what
     would be published."""
     from pipeline.checks import run_checks
 
-    errors, _ = diagnostics_mod.split(run_checks(project))
+    errors, _ = diagnostics_mod.split(run_checks(project, articles_only))
     return errors
 
 

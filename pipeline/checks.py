@@ -27,6 +27,7 @@ Check = Callable[[Project], Iterator[Diagnostic]]
 class Rule:
     check: Check
     codes: tuple[str, ...]  # every code the rule may report
+    references_only: bool = False  # it reports on reference files only, never on an article
 
     @property
     def name(self) -> str:
@@ -42,14 +43,14 @@ class Rule:
 RULES: list[Rule] = []
 
 
-def rule(*codes: str) -> Callable[[Check], Rule]:
+def rule(*codes: str, references_only: bool = False) -> Callable[[Check], Rule]:
     """Register a check that reports the declared codes (each must be in pipeline/codes.py)."""
     for code in codes:
         if code not in CODES:
             raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
 
     def register(check: Check) -> Rule:
-        declared = Rule(check, codes)
+        declared = Rule(check, codes, references_only)
         RULES.append(declared)
         return declared
 
@@ -128,7 +129,7 @@ def cited_keys(project: Project) -> set[str]:
     return {key for a in project.articles.values() for key in a.cited_keys()}
 
 
-@rule("reference.missing-field")
+@rule("reference.missing-field", references_only=True)
 def incomplete_references(project: Project) -> Iterator[Diagnostic]:
     for key in sorted(cited_keys(project)):
         reference = project.library.get(key)
@@ -143,7 +144,7 @@ def incomplete_references(project: Project) -> Iterator[Diagnostic]:
             )
 
 
-@rule("reference.unused")
+@rule("reference.unused", references_only=True)
 def unused_references(project: Project) -> Iterator[Diagnostic]:
     if any(not article.bodies for article in project.articles.values()):
         return  # an unreadable article may cite anything: "unused" would be a guess
@@ -519,7 +520,12 @@ def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
         yield from _body_problems(paths.PUBLICATION_FILE, project.policy)
 
 
-@rule("content.raw-html", "content.external-resource", "reference.invalid-identifier")
+@rule(
+    "content.raw-html",
+    "content.external-resource",
+    "reference.invalid-identifier",
+    references_only=True,
+)
 def markup_in_references(project: Project) -> Iterator[Diagnostic]:
     for reference in project.library.references.values():
         files, key = [reference.file], (reference.key,)
@@ -557,7 +563,9 @@ def _markup(reference: Reference) -> Iterator[Diagnostic]:
             )
 
 
-def run_checks(project: Project) -> list[Diagnostic]:
+def run_checks(project: Project, articles_only: bool = False) -> list[Diagnostic]:
+    """Every rule's findings after the loader's; `articles_only` leaves out the rules that
+    report on reference files only (a live preview showing one saved article first)."""
     if project.config_failed:
         return list(project.diagnostics)  # nothing else was read: nothing else to judge
     found = list(project.diagnostics)  # what the loader met on the way
@@ -565,6 +573,8 @@ def run_checks(project: Project) -> list[Diagnostic]:
     project.memo[_FINDINGS] = cache.Pack(where, "findings") if where is not None else None
     try:
         for check in RULES:
+            if articles_only and check.references_only:
+                continue
             found.extend(check(project))
     finally:
         pack = project.memo.pop(_FINDINGS)

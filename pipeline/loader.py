@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -866,6 +866,68 @@ def _wanted_variants(
     return wanted, found
 
 
+def _assemble(
+    loaded: list,
+    mains: list[SourceFile],
+    variants: list[SourceFile],
+    default_audience: str,
+    diagnostics: list[Diagnostic],
+) -> dict[str, Article]:
+    """The articles made of their parsed main files and audience variants (`loaded` in that
+    order); each file's findings are added to `diagnostics`."""
+    articles: dict[str, Article] = {}
+    for article, found in loaded[: len(mains)]:
+        if article.bodies:
+            article.bodies[default_audience] = article.bodies.pop("default")
+            article.bodies[default_audience].audience = default_audience
+        articles[article.id] = article
+        diagnostics += found
+    parsed_variants = loaded[len(mains) : len(mains) + len(variants)]
+    for source, (body, found) in zip(variants, parsed_variants, strict=True):
+        article = articles[source.article_id]
+        diagnostics += found
+        if body is not None and article.bodies:
+            article.bodies[source.audience] = body
+    return articles
+
+
+def load_one(project: Project, article_id: str) -> Project:
+    """One article read again from disk, for a live preview that shows a saved edit first:
+    the project as `project` loaded it (references, settings, the other articles) but for this
+    article's own files, which the caller knows are the only ones changed. The result holds
+    the re-read article and the articles it names as related (what its page shows of them),
+    with the diagnostics of the scan and of its files; the parse cache is neither read nor
+    written (its packs keep what whole loads use)."""
+    settings, board = project.settings, project.board
+    assert settings is not None and board is not None and not project.config_failed
+    sources, diagnostics = paths.scan_sources(project.root)
+    mine = [s for s in sources if s.article_id == article_id]
+    mains = [s for s in mine if s.kind == "article"]
+    if len(mains) != 1:
+        raise KeyError(f"{article_id} has no main article file")
+    audiences = {a.id for a in settings.audiences}
+    variants, found = _wanted_variants(mine, {article_id}, audiences, settings.default_audience.id)
+    diagnostics += found
+    evidence = list(settings.review.evidence_sections)
+    keys = dict(project.source_keys)
+    loaded = _parse_all(project.root, [*mains, *variants], evidence, settings, board, None, keys)
+    articles = _assemble(loaded, mains, variants, settings.default_audience.id, diagnostics)
+    article = articles[article_id]
+    related = article.meta.related if article.meta is not None else []
+    for other in related:
+        if other in project.articles and other not in articles:
+            articles[other] = project.articles[other]
+    _verify_reviews(settings, board, [article])
+    return replace(
+        project,
+        articles=articles,
+        diagnostics=diagnostics,
+        memo={k: v for k, v in project.memo.items() if k in ("has_history", "commits_by_file")},
+        cache_folder=None,
+        source_keys=keys,
+    )
+
+
 def load(
     root: Path, today: dt.date | None = None, site_config: bool = True, use_cache: bool = True
 ) -> Project:
@@ -905,22 +967,8 @@ def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool)
     verdicts = _recall_verdicts(where)
     keys: dict[str, bytes] = {}
     loaded = _parse_all(root, [*mains, *variants, *bibs], evidence, settings, board, where, keys)
-    loaded_mains = loaded[: len(mains)]
-    loaded_variants = loaded[len(mains) : len(mains) + len(variants)]
+    articles = _assemble(loaded, mains, variants, default_audience, diagnostics)
     parsed_bibs = loaded[len(mains) + len(variants) :]
-    articles: dict[str, Article] = {}
-    for article, found in loaded_mains:
-        if article.bodies:
-            article.bodies[default_audience] = article.bodies.pop("default")
-            article.bodies[default_audience].audience = default_audience
-        articles[article.id] = article
-        diagnostics += found
-    for source, (body, found) in zip(variants, loaded_variants, strict=True):
-        article = articles[source.article_id]
-        diagnostics += found
-        if body is not None and article.bodies:
-            article.bodies[source.audience] = body
-
     library = combine(parsed_bibs)
     diagnostics += library.diagnostics
     # Every signature verified now (known already for those parsed in workers or cached), so

@@ -148,6 +148,23 @@ class RenderResult:
     why: dict[str, list[str]] = field(default_factory=dict)  # page -> inputs that changed
 
 
+@functools.cache
+def environment() -> Environment:
+    """The templates' environment, one per process: a live preview's rebuilds reuse its
+    compiled templates (it reloads any template whose file changed)."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["e"] = safety.escape_html
+    env.filters["meta_text"] = meta_text
+    return env
+
+
 class SiteRenderer:
     def __init__(
         self,
@@ -166,16 +183,7 @@ class SiteRenderer:
         self.language = language
         self.formatter = ReferenceFormatter()
         self.revision_formatters: dict[str | None, ReferenceFormatter] = {}
-        self.env = Environment(
-            loader=FileSystemLoader(str(TEMPLATES)),
-            undefined=StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["e"] = safety.escape_html
-        self.env.filters["meta_text"] = meta_text
+        self.env = environment()
         self.settings_digest = digest(
             [self.settings.model_dump(mode="json"), self.board.model_dump(mode="json")]
         )

@@ -8,7 +8,14 @@ for the generated pages whose Markdown changed; the search index, sitemap and 40
 rewritten from the kept entries, in the full build's order. Anything structural (a page added
 or removed, another nav, a nav page's title or metadata, mkdocs.yml, the theme, the settings)
 and any failure of the incremental path falls back to a full build: stale pages are never
-served silently."""
+served silently.
+
+A save that touches one article's files only is shown first: that article alone is read
+again, checked and rendered (with the articles it links to, whose titles its page shows),
+MkDocs builds its page, and browsers reload; then the rebuild above runs as always, and
+browsers reload once more if it changed any other page or that one. What the editor sees
+first is the page the whole rebuild gives, unless a check that joins the whole publication
+finds more, which the second reload then shows."""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
@@ -48,6 +56,7 @@ class Recorder(BasePlugin):
         self.order: list[str] = []  # pages in the order MkDocs built them
         self.seen = 0
         self.result = None  # the render.RenderResult of the build
+        self.project = None  # the loader.Project it rendered
 
     def on_nav(self, nav, *, config: MkDocsConfig, files):  # noqa: ANN001, ANN201
         self.reset()
@@ -65,6 +74,7 @@ class Recorder(BasePlugin):
 
         session = ensure_plugin(config).session
         self.result = session.result if session is not None else None
+        self.project = session.project if session is not None else None
 
     @event_priority(-200)  # after the page cache (-100), which puts reused entries in place
     def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:  # noqa: ANN001
@@ -93,6 +103,44 @@ def _sha(path: Path) -> str | None:
         return None
 
 
+Snapshot = dict[str, tuple[int, int, int, int]]  # source file -> (inode, size, mtime, ctime)
+
+
+def snapshot(root: Path) -> Snapshot:
+    """What the source folders hold, by each file's identity, size and times (never following
+    a link): two snapshots differ where a file was saved, added or removed."""
+    found: Snapshot = {}
+    for folder in (paths.CONTENT, paths.REFERENCES):
+        for top, _dirs, names in os.walk(root / folder):
+            rel = Path(top).relative_to(root).as_posix()
+            for name in names:
+                try:
+                    info = os.lstat(os.path.join(top, name))
+                except OSError:
+                    continue
+                found[f"{rel}/{name}"] = (
+                    info.st_ino,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ctime_ns,
+                )
+    return found
+
+
+def saved_article(before: Snapshot, now: Snapshot, project) -> str | None:  # noqa: ANN001
+    """The one article whose files (its main file, its wordings) are all that changed between
+    the snapshots, or None: a file added or removed, or anything else changed."""
+    if before.keys() != now.keys() or project is None:
+        return None
+    changed = {rel for rel, seen in now.items() if before[rel] != seen}
+    owners = {}
+    for article in project.articles.values():
+        for file in {article.file, *(b.file for b in article.bodies.values())}:
+            owners[file] = article.id
+    ids = {owners.get(rel) for rel in changed}
+    return ids.pop() if len(ids) == 1 and None not in ids else None
+
+
 class IncrementalBuilder:
     """One served site: a full build first, then incremental rebuilds where they are exact."""
 
@@ -108,8 +156,12 @@ class IncrementalBuilder:
         self.sources: dict[str, str | None] = {}  # generated page -> digest of its Markdown
         self.fixed: dict[str, str | None] = {}  # configuration files -> digest
         self.nav_list: list | None = None
+        self.before: Snapshot = {}  # the source folders as the last whole rebuild read them
+        self.shown_early: Callable[[], None] | None = None  # serve: reload browsers now
         self.full_builds = 0
         self.incremental_builds = 0
+        self.early_builds = 0  # saved articles shown before the whole rebuild
+        self.rebuilt_pages = 0  # pages the last rebuild built (all, for a full build)
 
     # --- what a full build depends on that an incremental one does not re-read -------------
 
@@ -165,6 +217,7 @@ class IncrementalBuilder:
             recorder = Recorder()
             recorder.load_config({}, config.config_file_path)
             config.plugins[RECORDER] = recorder
+        self.before = snapshot(self.root)
         build(config, serve_url=self.serve_url)
         self.recorder = config.plugins[RECORDER]  # type: ignore[assignment]
         session_result = self.recorder.result
@@ -174,12 +227,20 @@ class IncrementalBuilder:
         self.fixed = self._fixed_inputs(config)
         self.config = config
         self.full_builds += 1
+        self.rebuilt_pages = len(self.sources)
 
     def rebuild(self) -> None:
         """After a save: incremental where exact, else (or on any failure) a full build."""
         if self.config is None:
             self.full()
             return
+        shown = False
+        try:
+            shown = self.early()
+        except Exception:  # noqa: BLE001 - the whole rebuild below builds the page anyway
+            log.debug("The saved article could not be shown first", exc_info=True)
+        if shown and self.shown_early is not None:
+            self.shown_early()
         try:
             self.incremental()
         except NeedsFullBuild as why:
@@ -189,29 +250,51 @@ class IncrementalBuilder:
             log.warning("The incremental rebuild failed; building the whole preview", exc_info=True)
             self.full()
 
-    def incremental(self) -> None:
-        from mkdocs.commands.build import _build_page, _build_theme_template, _populate_page
+    def early(self) -> bool:
+        """The saved article's page, built from that article alone (see the module's note):
+        True when it was built and is served."""
+        from pipeline.build import check_for_build, problems_by_article
+        from pipeline.links import Links, site_url_of
+        from pipeline.loader import load_one
+        from pipeline.render import SiteRenderer
+
+        config, recorder = self.config, self.recorder
+        assert config is not None and recorder is not None
+        article_id = saved_article(self.before, snapshot(self.root), recorder.project)
+        if article_id is None or self._fixed_inputs(config) != self.fixed:
+            return False
+        project = load_one(recorder.project, article_id)
+        problems = problems_by_article(project, check_for_build(project, articles_only=True))
+        mine = {article_id: problems[article_id]} if article_id in problems else {}
+        links = Links(config.use_directory_urls, site_url_of(config.site_url))
+        language = config.theme.get("language") or "en"
+        renderer = SiteRenderer(project, True, mine, links, language)
+        if article_id not in renderer.shown:
+            return False
+        rel = f"{article_id}.md"
+        if rel not in self.sources:
+            return False
+        page = renderer.article_page(renderer.shown[article_id])
+        paths.write_if_changed(self._generated() / rel, page)
+        digest = _sha(self._generated() / rel)
+        if digest == self.sources[rel]:
+            return False
+        self.sources[rel] = None  # until its page is built: the whole rebuild builds it
+        self._build_pages(config, recorder, [rel])
+        self.sources[rel] = digest
+        self.early_builds += 1
+        return True
+
+    def _build_pages(self, config: MkDocsConfig, recorder: Recorder, changed: list[str]) -> int:
+        """MkDocs' own page machinery for these generated files (a copied file is copied):
+        the number of pages built."""
+        from mkdocs.commands.build import _build_page, _populate_page
         from mkdocs.structure.files import InclusionLevel
 
         from pipeline.plugin import ensure_plugin
 
-        config, recorder = self.config, self.recorder
-        assert config is not None and recorder is not None and recorder.files is not None
-        self.config = None  # a failure below leaves nothing to reuse
-        if self._fixed_inputs(config) != self.fixed:
-            raise NeedsFullBuild("the site configuration, settings or theme changed")
-        plugin = ensure_plugin(config)
-        plugin.session = None
-        plugin.on_config(config)  # load, check and render the generated pages
-        result = plugin.session.result  # type: ignore[union-attr]
-        plugin.session = None
-        if result.nav != self.nav_list:
-            raise NeedsFullBuild("the navigation changed")
-        if sorted(result.pages) != sorted(self.sources):
-            raise NeedsFullBuild("a page was added or removed")
-        digests = self._digests(result.pages)
-        changed = [rel for rel in result.pages if digests[rel] != self.sources[rel]]
         files, nav, env = recorder.files, recorder.nav, recorder.env
+        assert files is not None and nav is not None
         nav_pages = {page.file.src_uri for page in nav.pages}
         pages = []
         for rel in changed:
@@ -227,7 +310,7 @@ class IncrementalBuilder:
             file.page.__dict__.pop("read_source", None)
             file.page.__dict__.pop("render", None)
             pages.append(file.page)
-        plugin.cache = None  # every changed page is built, none reused
+        ensure_plugin(config).cache = None  # every changed page is built, none reused
         doc_files = files.documentation_pages(inclusion=InclusionLevel.is_in_serve)
         for page in pages:
             before = (page.title, dict(page.meta)) if page.file.src_uri in nav_pages else None
@@ -249,15 +332,45 @@ class IncrementalBuilder:
         recorder.order = order
         if index is not None:
             index.entries = [e for src in recorder.order for e in recorder.entries[src]]
+        return len(pages)
+
+    def incremental(self) -> None:
+        from mkdocs.commands.build import _build_theme_template
+
+        from pipeline.plugin import ensure_plugin
+
+        config, recorder = self.config, self.recorder
+        assert config is not None and recorder is not None and recorder.files is not None
+        self.config = None  # a failure below leaves nothing to reuse
+        if self._fixed_inputs(config) != self.fixed:
+            raise NeedsFullBuild("the site configuration, settings or theme changed")
+        before = snapshot(self.root)
+        plugin = ensure_plugin(config)
+        plugin.session = None
+        plugin.on_config(config)  # load, check and render the generated pages
+        result = plugin.session.result  # type: ignore[union-attr]
+        project = plugin.session.project  # type: ignore[union-attr]
+        plugin.session = None
+        if result.nav != self.nav_list:
+            raise NeedsFullBuild("the navigation changed")
+        if sorted(result.pages) != sorted(self.sources):
+            raise NeedsFullBuild("a page was added or removed")
+        digests = self._digests(result.pages)
+        changed = [rel for rel in result.pages if digests[rel] != self.sources[rel]]
+        built = self._build_pages(config, recorder, changed)
+        files, nav, env = recorder.files, recorder.nav, recorder.env
         for template in config.theme.static_templates:
             _build_theme_template(template, env, files, config, nav)
         for name, other in config.plugins.items():
             if name == "material/search" or name.endswith("search"):
                 other.on_post_build(config=config)
         self.sources = digests
+        self.before = before
+        recorder.project = project
         self.config = config
         self.incremental_builds += 1
-        log.info("Rebuilt %d page(s) incrementally", len(pages))
+        self.rebuilt_pages = len(changed)
+        log.info("Rebuilt %d page(s) incrementally", built)
 
 
 def serve(root: Path, dev_addr: str | None = None) -> None:
@@ -265,7 +378,7 @@ def serve(root: Path, dev_addr: str | None = None) -> None:
     from urllib.parse import urlsplit
 
     import watchdog.observers
-    from mkdocs.livereload import LiveReloadServer, _serve_url
+    from mkdocs.livereload import LiveReloadServer, _serve_url, _timestamp
 
     from pipeline import plugin
 
@@ -277,8 +390,23 @@ def serve(root: Path, dev_addr: str | None = None) -> None:
     mount_path = urlsplit(config.site_url or "/").path
     builder.serve_url = config.site_url = _serve_url(host, port, mount_path)
     config.plugins.on_startup(command="serve", dirty=False)
+
+    def show_now() -> None:
+        """Browsers reload now, to the saved article's page (MkDocs' server reloads them when
+        its builder returns, after the whole rebuild)."""
+        with server._epoch_cond:
+            server._visible_epoch = server._wanted_epoch
+            server._epoch_cond.notify_all()
+
+    def rebuild() -> None:
+        early = builder.early_builds
+        builder.rebuild()
+        if builder.early_builds != early and builder.rebuilt_pages:
+            server._wanted_epoch = _timestamp()  # more changed: browsers reload once more
+
+    builder.shown_early = show_now
     server = LiveReloadServer(
-        builder=builder.rebuild, host=host, port=port, root=site_dir, mount_path=mount_path
+        builder=rebuild, host=host, port=port, root=site_dir, mount_path=mount_path
     )
     # The system's file events instead of polling every 0.5 s; a shorter settling delay.
     server.observer = watchdog.observers.Observer()

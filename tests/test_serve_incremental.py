@@ -89,3 +89,83 @@ def test_a_settings_change_falls_back_to_a_full_build(publication: Path, tmp_pat
     path.write_text(path.read_text(encoding="utf-8") + "\n", "utf-8")
     builder.rebuild()
     assert (builder.full_builds, builder.incremental_builds) == (2, 0)
+
+
+PAGE = "endocrinology/hypothyroidism-levothyroxine/index.html"
+SENTENCE = "Take it at the same time every day"
+
+
+def _plain(root: Path) -> None:
+    replace_in(root, ARTICLE, SENTENCE, "Take it with water at the same time every day")
+
+
+def _unknown_key(root: Path) -> None:
+    replace_in(root, ARTICLE, SENTENCE, "Take it [@no-such-key] at the same time every day")
+
+
+def _related(root: Path) -> None:
+    replace_in(root, ARTICLE, "tags: [hypothyroidism, endocrinology]",
+               "tags: [hypothyroidism]\nrelated: [endocrinology/type-2-diabetes-initial-therapy, "
+               "cardiology/no-such-article]")  # fmt: skip
+
+
+def _wording(root: Path) -> None:
+    path = root / "content/endocrinology/hypothyroidism-levothyroxine.patient.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA new closing sentence.\n", "utf-8")
+
+
+@pytest.mark.parametrize("edit", [_plain, _unknown_key, _wording])
+def test_a_saved_article_is_shown_first_as_the_whole_rebuild_gives_it(
+    publication: Path, tmp_path: Path, edit
+) -> None:  # noqa: ANN001
+    builder, site = _server(publication, tmp_path)
+    seen: list[bytes] = []
+    builder.shown_early = lambda: seen.append((site / PAGE).read_bytes())
+    edit(publication)
+    builder.rebuild()
+    assert builder.early_builds == 1 and len(seen) == 1
+    served = _served(site)
+    assert seen[0] == served[PAGE]  # what the editor saw first is what the rebuild gives
+    fresh = _fresh(publication, tmp_path)
+    assert sorted(served) == sorted(fresh)
+    assert [name for name in fresh if served[name] != fresh[name]] == []
+
+
+def test_the_early_page_shows_what_the_edit_did(publication: Path, tmp_path: Path) -> None:
+    builder, site = _server(publication, tmp_path)
+    seen: list[str] = []
+    builder.shown_early = lambda: seen.append((site / PAGE).read_text(encoding="utf-8"))
+    _related(publication)
+    builder.rebuild()
+    (first,) = seen
+    assert "link.unknown-article" in first and "cardiology/no-such-article" in first
+    assert "type-2-diabetes-initial-therapy/" in first  # the related article's link
+    # The whole rebuild knows every article, so it suggests the likely one: that page changed,
+    # so browsers are reloaded once more; and the whole preview is what a full build gives.
+    served = _served(site)
+    assert "Did you mean" not in first and "Did you mean" in served[PAGE].decode()
+    assert builder.rebuilt_pages >= 1
+    fresh = _fresh(publication, tmp_path)
+    assert [name for name in fresh if served[name] != fresh[name]] == []
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda root: (root / "references/endocrinology.bib").write_text(
+            (root / "references/endocrinology.bib").read_text(encoding="utf-8") + "\n", "utf-8"),
+        lambda root: (_plain(root), replace_in(root, "content/cardiology/af-anticoagulation.md",
+                                               "\n---\n", "\n---\nA new first line.\n\n")),
+        lambda root: (root / "content/endocrinology/new-article.md").write_text(
+            (root / ARTICLE).read_text(encoding="utf-8"), "utf-8"),
+    ],
+    ids=["a reference file", "two articles", "an added article"],
+)  # fmt: skip
+def test_only_a_save_of_one_article_is_shown_first(publication: Path, tmp_path: Path, edit) -> None:  # noqa: ANN001
+    builder, site = _server(publication, tmp_path)
+    edit(publication)
+    builder.rebuild()
+    assert builder.early_builds == 0
+    fresh = _fresh(publication, tmp_path)
+    served = _served(site)
+    assert [name for name in fresh if served.get(name) != fresh[name]] == []
