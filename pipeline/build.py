@@ -305,7 +305,7 @@ def build(
     if for_disk:
         stamp.forget(root)
         return _full_build(root, preview, site, for_disk=True)
-    memo: stamp.Memo = {}  # this build's file digests, for the second look below
+    memo = stamp.known_digests(root)  # file digests by stat, for both looks below
     inputs = stamp.inputs_digest(root, preview, memo)
     if (last := stamp.unchanged(root, site, preview, inputs)) is not None:
         return None, last
@@ -315,7 +315,7 @@ def build(
 
         built = site.resolve()
         written = written_digests(pages_manifest(project.root, preview), built)
-        stamp.record(root, site, preview, inputs, result, written)
+        stamp.record(root, site, preview, inputs, result, written, memo)
     else:
         stamp.forget(root)
     return project, result

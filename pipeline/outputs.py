@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -166,17 +167,19 @@ class Writer:
         """Remove whatever this build did not write, whatever its kind (MkDocs would publish
         any file left in the folder), and save the manifest. Returns the removed paths."""
         removed = []
-        if self.out_dir.is_dir():
-            for path in sorted(self.out_dir.rglob("*"), reverse=True):
-                rel = path.relative_to(self.out_dir).as_posix()
-                if rel in self.entries or rel in BOOKKEEPING:
-                    continue
-                if path.is_dir() and not path.is_symlink():
-                    if not any(path.iterdir()):
-                        path.rmdir()
-                    continue
-                path.unlink()
-                removed.append(rel)
+        top = str(self.out_dir)
+        for folder, folders, names in os.walk(top, topdown=False):  # never through a link
+            prefix = os.path.relpath(folder, top).replace(os.sep, "/") + "/"
+            prefix = "" if prefix == "./" else prefix
+            links = [n for n in folders if os.path.islink(os.path.join(folder, n))]
+            for name in names + links:
+                rel = prefix + name
+                if rel not in self.entries and rel not in BOOKKEEPING:
+                    os.unlink(os.path.join(folder, name))
+                    removed.append(rel)
+            if prefix and not os.listdir(folder):
+                os.rmdir(folder)
+        removed.sort(reverse=True)
         manifest = {
             "version": 2,
             "files": {

@@ -53,9 +53,11 @@ Memo = dict[str, tuple[tuple[int, ...], str]]  # path -> (what stat said, digest
 def _file_digest(path: Path, memo: Memo | None) -> str:
     """The digest of a file's bytes; read again unless `memo` holds it for the same stat.
 
-    A memo lives for one build only (see `build.build`): the digest taken after the build is
-    compared with the one taken before, and a change that kept every stat field (within one
-    clock tick) is still found by the next build, which starts with no memo."""
+    A memo starts with the last build's digests of files whose change time was at least
+    `RACY_NS` older than its record (`known_digests`), as Git's index does: every write since
+    sets another change time. Within one build, the digest taken after the build is compared
+    with the one taken before; a change that kept every stat field (within one clock tick) is
+    left out of the record, so the next build reads that file again."""
     if memo is None:
         return _sha(path.read_bytes())
     info = path.stat()
@@ -231,6 +233,7 @@ def record(
     inputs: str | None,
     result,  # noqa: ANN001 - a render.RenderResult
     written: dict[str, str] | None = None,
+    memo: Memo | None = None,
 ) -> None:
     """After a build swapped `site` into place: what it was made from and what it wrote.
     `written`: the digests of pages as the build wrote them, by path in the site (the page
@@ -264,6 +267,7 @@ def record(
         "recorded": now,
         "files": files,
         "racy": racy,
+        "digests": _settled(memo or {}, now),
         "summary": {
             "published": list(result.published),
             "last_approved": list(result.last_approved),
@@ -272,6 +276,24 @@ def record(
         },
     }
     paths.atomic_write(path, json.dumps(data, separators=(",", ":")))
+
+
+def known_digests(root: Path) -> Memo:
+    """The input files' digests the last build recorded, by path and stat (see `_file_digest`)."""
+    try:
+        data = json.loads((root.resolve() / STAMP_FILE).read_text(encoding="utf-8"))
+        if data.get("version") != VERSION:
+            return {}
+        return {path: (tuple(item[:-1]), item[-1]) for path, item in data["digests"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _settled(memo: Memo, now: int) -> dict[str, list]:
+    """The memo's entries of files last changed well before `now`: safe to trust by stat."""
+    return {
+        path: [*seen, digest] for path, (seen, digest) in memo.items() if seen[4] < now - RACY_NS
+    }
 
 
 def forget(root: Path) -> None:

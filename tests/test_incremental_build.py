@@ -3,6 +3,7 @@ an incremental build reuses unchanged pages and is byte for byte a full build.""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -255,3 +256,42 @@ def test_serve_rebuilds_reuse_pages_and_match_a_fresh_preview(
     assert "exactly the same time" in second[
         "endocrinology/hypothyroidism-levothyroxine/index.html"
     ].decode("utf-8")
+
+
+def test_a_no_op_reuses_the_recorded_digests_of_settled_files(
+    publication: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(stamp, "RACY_NS", 0)  # every file counts as settled at once
+    build_mod.build(publication)
+    read: list[str] = []
+    digest = stamp._file_digest
+
+    def counting(path: Path, memo):  # noqa: ANN001, ANN202
+        known = memo.get(str(path)) if memo is not None else None
+        info = path.stat()
+        seen = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        if known is None or known[0] != seen:
+            read.append(str(path))
+        return digest(path, memo)
+
+    monkeypatch.setattr(stamp, "_file_digest", counting)
+    project, result = build_mod.build(publication)
+    assert project is None and result.nothing_changed
+    top = str(publication.resolve())
+    content = [p for p in read if p.startswith((f"{top}/content/", f"{top}/references/"))]
+    assert content == []
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_still_built(
+    publication: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(stamp, "RACY_NS", 0)  # the recorded digests are trusted by stat
+    build_mod.build(publication)
+    path = publication / "references/endocrinology.bib"
+    info = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"% Diabetes", b"% DIABETES", 1))  # a comment: same size
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # the old modification time
+    assert path.stat().st_size == info.st_size and path.stat().st_mtime_ns == info.st_mtime_ns
+    project, result = build_mod.build(publication)
+    assert project is not None and not getattr(result, "nothing_changed", False)
