@@ -31,13 +31,18 @@ from jinja2 import ChoiceLoader, DictLoader
 from mkdocs.structure.pages import Page
 
 from pipeline import paths
+from pipeline.outputs import page_digest as _sha
 
 REUSED_TEMPLATE = "pipeline-reused-page.html"  # renders nothing; the previous HTML replaces it
 VERSION = 1
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def material_search(config) -> object | None:  # noqa: ANN001 - MkDocs' config
+    """The configuration's one Material search plugin, or None."""
+    from material.plugins.search.plugin import SearchPlugin
+
+    searches = [p for p in config.plugins.values() if isinstance(p, SearchPlugin)]
+    return searches[0] if len(searches) == 1 else None
 
 
 @functools.cache  # packages do not change while the pipeline runs
@@ -191,17 +196,15 @@ class PageCache:
 
     def start(self, config, nav, serving: bool) -> None:  # noqa: ANN001 - MkDocs' config, nav
         """At `on_nav`: everything the pages share is known."""
-        from material.plugins.search.plugin import SearchPlugin
-
         self.seen, self.reused, self.keys, self.pages = 0, {}, {}, set()
         # Pages in the nav are always built: every page's nav shows their title and metadata.
         self.nav_pages = {page.file.src_uri for page in nav.pages}
         self.skipped = set()
-        searches = [p for p in config.plugins.values() if isinstance(p, SearchPlugin)]
+        search = material_search(config)
         other = [n for n in config.plugins if n.split("/")[-1] == "search"]
         self.entries = None
-        if len(searches) == 1 and len(other) == 1:
-            index = getattr(searches[0], "search_index", None)
+        if search is not None and len(other) == 1:
+            index = getattr(search, "search_index", None)
             self.entries = index.entries if index is not None else []
         elif not other:
             self.entries = []

@@ -89,10 +89,9 @@ def topic_label(topic: str) -> str:
 @functools.cache
 def code_digest() -> str:
     """Every module and template of the pipeline: a change to any of them re-renders."""
-    files = sorted(PACKAGE.rglob("*.py")) + sorted(TEMPLATES.glob("*"))
-    return digest(
-        b"".join(p.relative_to(PACKAGE).as_posix().encode() + p.read_bytes() for p in files)
-    )
+    files = [(p.relative_to(PACKAGE).as_posix(), p) for p in sorted(PACKAGE.rglob("*.py"))]
+    files += [(f"templates/{p.name}", p) for p in sorted(TEMPLATES.glob("*"))]
+    return digest(b"".join(name.encode() + p.read_bytes() for name, p in files))
 
 
 @dataclass(frozen=True)
@@ -149,11 +148,11 @@ class RenderResult:
 
 
 @functools.cache
-def environment() -> Environment:
-    """The templates' environment, one per process: a live preview's rebuilds reuse its
-    compiled templates (it reloads any template whose file changed)."""
+def environment(folder: str) -> Environment:
+    """The environment of the templates in `folder`, one per process: a live preview's
+    rebuilds reuse its compiled templates (it reloads any template whose file changed)."""
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=FileSystemLoader(folder),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -183,7 +182,7 @@ class SiteRenderer:
         self.language = language
         self.formatter = ReferenceFormatter()
         self.revision_formatters: dict[str | None, ReferenceFormatter] = {}
-        self.env = environment()
+        self.env = environment(str(TEMPLATES))
         self.settings_digest = digest(
             [self.settings.model_dump(mode="json"), self.board.model_dump(mode="json")]
         )

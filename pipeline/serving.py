@@ -19,7 +19,6 @@ finds more, which the second reload then shows."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -88,17 +87,16 @@ class Recorder(BasePlugin):
 
 
 def search_index(config: MkDocsConfig):  # noqa: ANN201 - Material's SearchIndex, or None
-    from material.plugins.search.plugin import SearchPlugin
+    from pipeline.pagecache import material_search
 
-    for plugin in config.plugins.values():
-        if isinstance(plugin, SearchPlugin):
-            return getattr(plugin, "search_index", None)
-    return None
+    return getattr(material_search(config), "search_index", None)
 
 
 def _sha(path: Path) -> str | None:
+    from pipeline.outputs import page_digest
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return page_digest(path.read_bytes())
     except OSError:
         return None
 

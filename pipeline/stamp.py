@@ -37,14 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import paths
+from pipeline.outputs import page_digest as _sha
 
 STAMP_FILE = Path("build") / ".last-build.json"
 VERSION = 1
 RACY_NS = 2_000_000_000  # coarser file times than this exist nowhere the pipeline runs
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 Memo = dict[str, tuple[tuple[int, ...], str]]  # path -> (what stat said, digest of the bytes)

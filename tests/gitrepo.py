@@ -32,8 +32,10 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def commit(repo: Path, who: tuple[str, str], message: str, *paths: str) -> None:
-    """Commit everything (or `paths`) as `who`: (email, name)."""
+def commit(
+    repo: Path, who: tuple[str, str], message: str, *paths: str, date: str | None = None
+) -> None:
+    """Commit everything (or `paths`) as `who`: (email, name); `date`: the author date."""
     git(repo, "add", "-A", *paths)
     git(
         repo,
@@ -44,6 +46,7 @@ def commit(repo: Path, who: tuple[str, str], message: str, *paths: str) -> None:
         "commit",
         "-q",
         "--allow-empty",
+        *(["--date", date] if date else []),
         "-m",
         message,
     )

@@ -30,7 +30,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"site_url: {SITE_URL}\n",
     )
     git(root, "init", "-q", "-b", "main")
-    commit(root, EDITOR, "Oncology: imaging article")
+    # The editor's commit comes before the reviews (signed 2 December 2026), whatever today is.
+    commit(root, EDITOR, "Oncology: imaging article", date="2026-12-01T12:00:00+00:00")
     run = run_cli(root, "build")
     assert run.exit_code == 0, run.output + run.stderr
     return root
