@@ -235,14 +235,16 @@ _keyed: Any = None  # the digest of the code version, copied for every key
 
 
 def entry_key(*parts: bytes | str) -> bytes:
-    """The key of one entry: the code version and every part, each hashed, so no part can
-    run into the next."""
+    """The key of one entry: the code version and every part, each preceded by its length,
+    so no part can run into the next."""
     global _keyed
     if _keyed is None:
         _keyed = hashlib.sha256(code_version())
     digest = _keyed.copy()
     for part in parts:
-        digest.update(hashlib.sha256(part.encode() if isinstance(part, str) else part).digest())
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
     return digest.digest()
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _LAYOUT = "check-result-1"  # the layout of a stored result
 _CONFIG_FILES = (paths.PUBLICATION_FILE, paths.BOARD_FILE, paths.MKDOCS_FILE)
 _READ = {"article", "variant", "references"}  # the kinds of source file a load reads
+KEPT_RESULTS = 3  # results (and the settings they were made with) kept in checks.pack
 
 
 @dataclass(frozen=True)
@@ -50,25 +51,32 @@ def check_publication(
     from pipeline import loader
     from pipeline.checks import run_checks
 
-    surveyed = loader.survey(root, today, use_cache=use_cache)
+    scan = remembered.scan if remembered is not None else None
+    surveyed = loader.survey(root, today, use_cache=use_cache, scan=scan)
     if surveyed.config_failed:
         project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
         return CheckResult(list(project.diagnostics), 0, config_failed=True)
-    if remembered is not None:
-        surveyed.read = remembered.read  # what was read to look the result up is parsed
+    assert surveyed.settings is not None
+    evidence = list(surveyed.settings.review.evidence_sections)
+    if remembered is not None and remembered.evidence == evidence:
+        # What was read to look the result up is parsed (its keys made with these settings).
+        surveyed.read = remembered.read
     project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
     found = run_checks(project)
     result = CheckResult(found, len(project.articles))
-    if surveyed.where is None or project.settings is None:
+    if surveyed.where is None:
         return result
-    evidence = list(project.settings.review.evidence_sections)
     keys = dict(project.source_keys)
     _read_keys(root, surveyed.scanned, evidence, keys)  # files the load leaves out, if any
     key = _check_key(root, today, config, evidence, surveyed.scanned, surveyed.scan_problems, keys)
     if key is not None and _config_bytes(root) == config:  # no edit to them meanwhile
         pack = cache.Pack(surveyed.where, "checks")
-        pack.kept.clear()  # one result is kept: the latest
-        pack.put(_config_key(config), cache.dump(evidence))
+        settings_key = _config_key(config)
+        # The latest results are kept, oldest first: a change undone is answered again.
+        pack.kept = {k: v for k, v in pack.entries.items() if k not in (key, settings_key)}
+        while len(pack.kept) > 2 * (KEPT_RESULTS - 1):
+            del pack.kept[next(iter(pack.kept))]
+        pack.put(settings_key, cache.dump(evidence))
         pack.put(key, cache.dump((found, result.articles)))
         pack.save()
     return result
@@ -80,8 +88,10 @@ class _Remembered:
 
     def __init__(self, root: Path, today: dt.date, config: list[bytes | None]) -> None:
         self.result: CheckResult | None = None
-        self.read: dict[str, tuple[bytes | None, list[Diagnostic]]] = {}
+        self.read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] = {}
         self.keys: dict[str, bytes] = {}  # parse key, by source file read
+        self.scan: tuple[list[paths.SourceFile], list[Diagnostic]] | None = None
+        self.evidence: list[str] | None = None  # the evidence sections the keys were made with
         if not (root / paths.CONTENT).is_dir() or None in config:
             return  # not a publication, or not a valid one: the full check says why
         where = cache.folder(root)
@@ -90,10 +100,10 @@ class _Remembered:
         if pack is None or blob is None:
             return  # no check stored for these settings: a first run reads while it parses
         try:
-            evidence = list(cache.load(blob))  # type: ignore[call-overload]
+            self.evidence = evidence = list(cache.load(blob))  # type: ignore[call-overload]
         except Exception:  # noqa: BLE001 - an entry this code cannot read: check again
             return
-        scanned, problems = paths.scan_sources(root)
+        self.scan = scanned, problems = paths.scan_sources(root)
         _read_keys(root, scanned, evidence, self.keys, self.read)
         key = _check_key(root, today, config, evidence, scanned, problems, self.keys)
         blob = pack.get(key) if key is not None else None
@@ -111,17 +121,18 @@ def _read_keys(
     scanned: list[paths.SourceFile],
     evidence: list[str],
     keys: dict[str, bytes],
-    read: dict[str, tuple[bytes | None, list[Diagnostic]]] | None = None,
+    read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
 ) -> None:
     """The parse key of every scanned source file that `keys` lacks, its bytes kept in `read`."""
     folders: set[str] = set()
     for source in scanned:
         if source.kind in _READ and source.path not in keys:
             data, found = paths.read_source_bytes(root, source.path, folders)
+            key = cache.parse_key(source, data, evidence) if data is not None else None
+            if key is not None:
+                keys[source.path] = key
             if read is not None:
-                read[source.path] = (data, found)
-            if data is not None:
-                keys[source.path] = cache.parse_key(source, data, evidence)
+                read[source.path] = (data, found, key)
 
 
 def _config_bytes(root: Path) -> list[bytes | None]:

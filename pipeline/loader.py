@@ -682,11 +682,12 @@ def _parse_all(
     board: Board | None = None,
     where: Path | None = None,
     keys: dict[str, bytes] | None = None,
-    read: dict[str, tuple[bytes | None, list[Diagnostic]]] | None = None,
+    read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
 ) -> list:
     """What each source file stands for, in order: from the parse cache in `where` when its
     bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
-    for many. `read` holds files already read (by `survey`), taken from it as they are used."""
+    for many. `read` holds files a caller read already, with their parse keys (pipeline check,
+    pipeline/checkcache.py), taken from it as they are used."""
     pack = cache.Pack(where, "sources") if where is not None else None
     results: list[Any] = [None] * len(sources)
     workers = min(os.cpu_count() or 1, 8)
@@ -701,14 +702,16 @@ def _parse_all(
     folders: set[str] = set()
     for index in order:
         source = sources[index]
-        if read is not None and source.path in read:
-            data, found = read.pop(source.path)
+        known = read.pop(source.path, None) if read is not None else None
+        if known is not None:
+            data, found, key = known
         else:
             data, found = paths.read_source_bytes(root, source.path, folders)
+            key = None
         if data is None:
             results[index] = _unread(source, found)
             continue
-        key = cache.parse_key(source, data, evidence)
+        key = key or cache.parse_key(source, data, evidence)
         if keys is not None:
             keys[source.path] = key
         blob = pack.get(key) if pack is not None else None
@@ -963,8 +966,11 @@ class Survey:
     bibs: list[SourceFile] = field(default_factory=list)
     where: Path | None = None  # the parse cache folder, when it is used
     scan_problems: list[Diagnostic] = field(default_factory=list)  # the scan's own findings
-    # Source files a caller read already (pipeline/checkcache.py), used instead of reading.
-    read: dict[str, tuple[bytes | None, list[Diagnostic]]] = field(default_factory=dict)
+    # Source files a caller read already (pipeline/checkcache.py), used instead of reading:
+    # path -> (bytes or None, problems reading it, parse key or None).
+    read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] = field(
+        default_factory=dict
+    )
     config_failed: bool = False  # a configuration file is invalid: no content is read
 
 
@@ -973,9 +979,10 @@ def survey(
     today: dt.date | None = None,
     site_config: bool = True,
     use_cache: bool = True,
+    scan: tuple[list[SourceFile], list[Diagnostic]] | None = None,
 ) -> Survey:
-    """The first half of `load`: the configuration and the scan, nothing parsed but the
-    configuration."""
+    """The first half of `load`: the configuration and the scan (`scan`, when the caller has
+    just made it), nothing parsed but the configuration."""
     root = root.resolve()
     if not root.is_dir():
         raise EnvironmentProblem(f"{root} is not a folder")
@@ -990,7 +997,7 @@ def survey(
         found.config_failed = True
         return found
     audiences = {a.id for a in settings.audiences}
-    sources, problems = paths.scan_sources(root)
+    sources, problems = scan or paths.scan_sources(root)
     diagnostics += problems
     found.scanned, found.scan_problems = sources, problems
     found.mains = [s for s in sources if s.kind == "article"]

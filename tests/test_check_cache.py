@@ -567,3 +567,17 @@ def test_no_result_is_kept_with_the_cache_turned_off(
     found = _check(publication)
     assert any(d.code == "citation.unknown-key" for d in found[0])
     assert run_cli(publication, "check", "--no-cache").exit_code == 1
+
+
+def test_a_change_undone_is_answered_from_the_stored_result(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path]
+) -> None:
+    original = _check(publication)
+    replace_in(publication, ARTICLE, "[@", "[@no-such-key; @")
+    changed = _check(publication)
+    assert changed != original
+    replace_in(publication, ARTICLE, "[@no-such-key; @", "[@")
+    loads.clear()
+    assert _check(publication) == original
+    assert loads == []
+    assert _check_uncached(publication, monkeypatch) == original
