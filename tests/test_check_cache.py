@@ -581,3 +581,27 @@ def test_a_change_undone_is_answered_from_the_stored_result(
     assert _check(publication) == original
     assert loads == []
     assert _check_uncached(publication, monkeypatch) == original
+
+
+def test_an_unchanged_check_imports_neither_the_loader_nor_the_rules(publication: Path) -> None:
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; "
+        "from pipeline.checkcache import check_publication; "
+        "check_publication(Path(sys.argv[1])); "
+        "heavy = ('pipeline.loader', 'pipeline.checks', 'pydantic', 'yaml', 'pybtex'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script, str(publication)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout.strip()
+        for _ in range(3)
+    ]
+    assert runs[0] != "[]"  # the first check loads and runs the rules
+    assert runs[2] == "[]"
