@@ -105,6 +105,19 @@ def judge(
     return ApprovalState(current, required, tuple(valid), tuple(stale), tuple(unverified), due)
 
 
+# The memo entry of an article's current fingerprint, by id: `run_checks` may fill it from the
+# parse cache (pipeline/checks.py `_recall_fingerprints`).
+FINGERPRINT_MEMO = "fingerprint:{}@"
+
+
+def current_fingerprint(project: Project, article: Article) -> str:
+    """The content fingerprint of this article (of its revision, for one from history)."""
+    key = FINGERPRINT_MEMO.format(article.id) + (article.revision or "")
+    if key not in project.memo:
+        project.memo[key] = fingerprint(article, article.library or project.library)
+    return project.memo[key]
+
+
 def approval_state(project: Project, article: Article) -> ApprovalState:
     key = f"approval:{article.id}@{article.revision or ''}"
     if key not in project.memo:
@@ -115,7 +128,7 @@ def approval_state(project: Project, article: Article) -> ApprovalState:
             article.id,
             article.meta.authors,
             article.meta.reviews,
-            fingerprint(article, article.library or project.library),
+            current_fingerprint(project, article),
         )
     return project.memo[key]
 

@@ -19,6 +19,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pipeline import paths
 
@@ -36,9 +37,44 @@ def enabled() -> bool:
 _code: bytes | None = None
 
 
+# The libraries whose results are cached (parsers, the signature verifier, the readability
+# measure), by distribution name as their installed metadata folders spell it.
+LIBRARIES = (
+    "pyyaml",
+    "pydantic",
+    "pydantic_core",
+    "markdown_it_py",
+    "pybtex",
+    "nh3",
+    "cryptography",
+    "textstat",
+    "pyphen",
+)
+
+
+def installed_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
+    """The installed version of each distribution, from the names of the `*.dist-info`
+    folders on the import path (the first found wins, as for imports): whether or not the
+    library has been imported yet, and without importlib.metadata's cost."""
+    wanted, found = set(names), {}
+    for entry in sys.path:
+        try:
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for item in listing:
+            if not item.endswith(".dist-info"):
+                continue
+            name, _, version = item[: -len(".dist-info")].partition("-")
+            name = name.lower().replace("-", "_").replace(".", "_")
+            if name in wanted and name not in found:
+                found[name] = version
+    return {name: found.get(name, "") for name in names}
+
+
 def code_version() -> bytes:
     """The digest of the code a cached result came from: every pipeline source file, Python
-    and the versions of the parsers it calls. Any change makes every entry a miss."""
+    and the versions of the libraries it calls. Any change makes every entry a miss."""
     global _code
     if _code is None:
         digest = hashlib.sha256(sys.version.encode())
@@ -46,11 +82,7 @@ def code_version() -> bytes:
         for source in sorted(package.rglob("*.py")):
             digest.update(source.relative_to(package).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(source.read_bytes()).digest())
-        for name in ("yaml", "pydantic", "pydantic_core", "markdown_it", "pybtex", "nh3"):
-            module = sys.modules.get(name)
-            version = (
-                getattr(module, "__version__", getattr(module, "VERSION", "")) if module else ""
-            )
+        for name, version in installed_versions().items():
             digest.update(f"{name}={version}\0".encode())
         _code = digest.digest()
     return _code
@@ -199,13 +231,28 @@ class Pack:
             pass  # a cache that cannot be written is only slower
 
 
+_keyed: Any = None  # the digest of the code version, copied for every key
+
+
 def entry_key(*parts: bytes | str) -> bytes:
-    """The key of one entry: the code version and every part, each hashed, so no part can
-    run into the next."""
-    digest = hashlib.sha256(code_version())
+    """The key of one entry: the code version and every part, each preceded by its length,
+    so no part can run into the next."""
+    global _keyed
+    if _keyed is None:
+        _keyed = hashlib.sha256(code_version())
+    digest = _keyed.copy()
     for part in parts:
-        digest.update(hashlib.sha256(part.encode() if isinstance(part, str) else part).digest())
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
     return digest.digest()
+
+
+def parse_key(source: paths.SourceFile, data: bytes, evidence: list[str]) -> bytes:
+    """The parse cache key of a source file's bytes. A body's facts depend on the evidence
+    sections; a reference file's on itself alone."""
+    reads = "\0".join(evidence) if source.kind != "references" else ""
+    return entry_key(source.kind, source.path, source.audience or "", reads, data)
 
 
 def load(blob: bytes) -> object:

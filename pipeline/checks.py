@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import cache, paths, safety
-from pipeline.approval import approval_state, article_state
+from pipeline.approval import FINGERPRINT_MEMO, approval_state, article_state
 from pipeline.citations import BodyFacts, NearMiss
 from pipeline.codes import CODES
 from pipeline.diagnostics import Diagnostic, diag, did_you_mean
@@ -571,6 +571,7 @@ def run_checks(project: Project, articles_only: bool = False) -> list[Diagnostic
     found = list(project.diagnostics)  # what the loader met on the way
     where = project.cache_folder
     project.memo[_FINDINGS] = cache.Pack(where, "findings") if where is not None else None
+    _recall_fingerprints(project)
     try:
         for check in RULES:
             if articles_only and check.references_only:
@@ -616,3 +617,52 @@ def _findings(
     found = list(judge(subject))
     pack.put(key, cache.dump(found))
     return found
+
+
+def _fingerprint_key(project: Project, article: Article) -> bytes | None:
+    """The key of an article's content fingerprint, a pure function of what it is made of: the
+    parse keys of its files (main and audience variants, by audience) and, for each cited key,
+    the parse key of the reference file that defines it (the first, as `Library.get` finds it).
+    None when a file was not read through the parse cache."""
+    keys = project.source_keys
+    main = keys.get(article.file)
+    if main is None or article.revision is not None or article.library is not None:
+        return None
+    parts: list[bytes | str] = ["fingerprint", article.id, article.file, main]
+    for audience, body in sorted(article.bodies.items()):
+        part = keys.get(body.file)
+        if part is None:
+            return None
+        parts += [audience, body.file, part]
+    for cited in sorted(article.cited_keys()):
+        reference = project.library.get(cited)
+        parts.append(cited)
+        if reference is None:
+            parts.append("\0none")
+            continue
+        part = keys.get(reference.file)
+        if part is None:
+            return None
+        parts += [reference.file, part]
+    return cache.entry_key(*parts)
+
+
+def _recall_fingerprints(project: Project) -> None:
+    """Each valid article's content fingerprint, from the parse cache when the files it is made
+    of are unchanged, made known to `approval_state` for this run."""
+    from pipeline.fingerprint import fingerprint
+
+    where = project.cache_folder
+    if where is None or not project.source_keys:
+        return
+    pack = cache.Pack(where, "fingerprints")
+    for article in _valid_articles(project):
+        key = _fingerprint_key(project, article)
+        if key is None:
+            continue
+        blob = pack.get(key)
+        if blob is None:
+            blob = fingerprint(article, project.library).encode("ascii")
+            pack.put(key, blob)
+        project.memo[FINGERPRINT_MEMO.format(article.id)] = blob.decode("ascii")
+    pack.save()

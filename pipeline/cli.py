@@ -42,6 +42,8 @@ def working(message: str):  # noqa: ANN201 - a context manager
     """A spinner on stderr for a person at a terminal; nothing in CI or in a pipe."""
     from contextlib import nullcontext
 
+    if not sys.stderr.isatty():  # not interactive, without importing the build to ask
+        return nullcontext()
     from pipeline.build import interactive
 
     if not interactive():
@@ -142,14 +144,22 @@ def cli(ctx: click.Context, root: Path) -> None:
 @click.pass_obj
 def check(root: Path, fmt: str, no_cache: bool) -> None:
     """Validate everything and report every problem at once."""
-    from pipeline.checks import run_checks
+    from pipeline.checkcache import check_publication
 
-    project = load_project(root, use_cache=not no_cache)
-    stop_on_config(project, fmt)
-    with working(f"Checking {len(project.articles)} articles..."):
-        errors, warnings = diagnostics_mod.split(run_checks(project))
-    print_diagnostics(fmt, errors, warnings, len(project.articles), "pipeline check")
-    sys.exit(1 if errors else 0)
+    try:
+        with working("Checking articles and references..."):
+            result = check_publication(root, use_cache=not no_cache)
+    except Exception as exc:
+        from pipeline.loader import EnvironmentProblem
+
+        if not isinstance(exc, EnvironmentProblem):
+            raise
+        raise Failure(str(exc)) from None
+    errors, warnings = diagnostics_mod.split(result.diagnostics)
+    print_diagnostics(fmt, errors, warnings, result.articles, "pipeline check")
+    if result.config_failed:
+        click.echo(CONFIG_FIRST, err=True)
+    sys.exit(1 if errors or result.config_failed else 0)
 
 
 @cli.group()

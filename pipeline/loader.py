@@ -682,10 +682,12 @@ def _parse_all(
     board: Board | None = None,
     where: Path | None = None,
     keys: dict[str, bytes] | None = None,
+    read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
 ) -> list:
     """What each source file stands for, in order: from the parse cache in `where` when its
     bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
-    for many."""
+    for many. `read` holds files a caller read already, with their parse keys (pipeline check,
+    pipeline/checkcache.py), taken from it as they are used."""
     pack = cache.Pack(where, "sources") if where is not None else None
     results: list[Any] = [None] * len(sources)
     workers = min(os.cpu_count() or 1, 8)
@@ -695,19 +697,21 @@ def _parse_all(
     if workers >= 2 and len(sources) >= PARALLEL_THRESHOLD and nothing_cached:
         pool = _Workers(workers, evidence, settings, board)
     misses: list[tuple[int, _Job]] = []
-    setting = "\0".join(evidence)
     # Reference files first: they are the largest tasks.
     order = sorted(range(len(sources)), key=lambda i: sources[i].kind != "references")
     folders: set[str] = set()
     for index in order:
         source = sources[index]
-        data, found = paths.read_source_bytes(root, source.path, folders)
+        known = read.pop(source.path, None) if read is not None else None
+        if known is not None:
+            data, found, key = known
+        else:
+            data, found = paths.read_source_bytes(root, source.path, folders)
+            key = None
         if data is None:
             results[index] = _unread(source, found)
             continue
-        # A body's facts depend on the evidence sections; a reference file's on itself alone.
-        reads = setting if source.kind != "references" else ""
-        key = cache.entry_key(source.kind, source.path, source.audience or "", reads, data)
+        key = key or cache.parse_key(source, data, evidence)
         if keys is not None:
             keys[source.path] = key
         blob = pack.get(key) if pack is not None else None
@@ -929,18 +933,56 @@ def load_one(project: Project, article_id: str) -> Project:
 
 
 def load(
-    root: Path, today: dt.date | None = None, site_config: bool = True, use_cache: bool = True
+    root: Path,
+    today: dt.date | None = None,
+    site_config: bool = True,
+    use_cache: bool = True,
+    surveyed: Survey | None = None,
 ) -> Project:
     """The publication at `root`. Its configuration comes first: when publication.yml,
     board.yml or (unless `site_config` is false, as for a Git snapshot of one article)
     mkdocs.yml is invalid, no content is read and the project holds only their problems.
     Unchanged files come from the parse cache (pipeline/cache.py) unless `use_cache` is false
-    or PIPELINE_NO_CACHE=1."""
+    or PIPELINE_NO_CACHE=1. `surveyed` is what `survey` read of it already (with the same
+    arguments), so that no file is read twice."""
     with _gc_paused():
-        return _load(root, today, site_config, use_cache)
+        return _load(surveyed or survey(root, today, site_config, use_cache))
 
 
-def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool) -> Project:
+@dataclass
+class Survey:
+    """What a load reads before it parses anything: the configuration and the scan, and the
+    source files a caller has read already."""
+
+    root: Path
+    today: dt.date
+    settings: Publication | None
+    board: Board | None
+    diagnostics: list[Diagnostic]  # of the configuration, the scan and the variants' names
+    settings_yaml: dict[str, YamlDoc]
+    scanned: list[SourceFile] = field(default_factory=list)  # every source file found
+    mains: list[SourceFile] = field(default_factory=list)
+    variants: list[SourceFile] = field(default_factory=list)  # the variants to load
+    bibs: list[SourceFile] = field(default_factory=list)
+    where: Path | None = None  # the parse cache folder, when it is used
+    scan_problems: list[Diagnostic] = field(default_factory=list)  # the scan's own findings
+    # Source files a caller read already (pipeline/checkcache.py), used instead of reading:
+    # path -> (bytes or None, problems reading it, parse key or None).
+    read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] = field(
+        default_factory=dict
+    )
+    config_failed: bool = False  # a configuration file is invalid: no content is read
+
+
+def survey(
+    root: Path,
+    today: dt.date | None = None,
+    site_config: bool = True,
+    use_cache: bool = True,
+    scan: tuple[list[SourceFile], list[Diagnostic]] | None = None,
+) -> Survey:
+    """The first half of `load`: the configuration and the scan (`scan`, when the caller has
+    just made it), nothing parsed but the configuration."""
     root = root.resolve()
     if not root.is_dir():
         raise EnvironmentProblem(f"{root} is not a folder")
@@ -950,23 +992,40 @@ def _load(root: Path, today: dt.date | None, site_config: bool, use_cache: bool)
     today = today or dt.datetime.now(dt.UTC).date()
     settings_yaml: dict[str, YamlDoc] = {}
     settings, board, diagnostics = load_config(root, site_config, settings_yaml)
+    found = Survey(root, today, settings, board, diagnostics, settings_yaml)
     if settings is None or board is None or diagnostics:
-        return Project(root, settings, board, {}, Library(), diagnostics, today, config_failed=True)
-    evidence = list(settings.review.evidence_sections)
+        found.config_failed = True
+        return found
     audiences = {a.id for a in settings.audiences}
-    default_audience = settings.default_audience.id
+    sources, problems = scan or paths.scan_sources(root)
+    diagnostics += problems
+    found.scanned, found.scan_problems = sources, problems
+    found.mains = [s for s in sources if s.kind == "article"]
+    main_ids = {s.article_id for s in found.mains}
+    found.variants, problems = _wanted_variants(
+        sources, main_ids, audiences, settings.default_audience.id
+    )
+    diagnostics += problems
+    found.bibs = [s for s in sources if s.kind == "references"]
+    found.where = cache.folder(root) if use_cache else None
+    return found
 
-    sources, found = paths.scan_sources(root)
-    diagnostics += found
-    mains = [s for s in sources if s.kind == "article"]
-    main_ids = {s.article_id for s in mains}
-    variants, found = _wanted_variants(sources, main_ids, audiences, default_audience)
-    diagnostics += found
-    bibs = [s for s in sources if s.kind == "references"]
-    where = cache.folder(root) if use_cache else None
+
+def _load(surveyed: Survey) -> Project:
+    root, today, settings, board = surveyed.root, surveyed.today, surveyed.settings, surveyed.board
+    diagnostics = list(surveyed.diagnostics)
+    if surveyed.config_failed:
+        return Project(root, settings, board, {}, Library(), diagnostics, today, config_failed=True)
+    assert settings is not None and board is not None
+    evidence = list(settings.review.evidence_sections)
+    default_audience = settings.default_audience.id
+    mains, variants, bibs, where = surveyed.mains, surveyed.variants, surveyed.bibs, surveyed.where
+    settings_yaml = surveyed.settings_yaml
     verdicts = _recall_verdicts(where)
     keys: dict[str, bytes] = {}
-    loaded = _parse_all(root, [*mains, *variants, *bibs], evidence, settings, board, where, keys)
+    sources = [*mains, *variants, *bibs]
+    read, surveyed.read = surveyed.read, {}  # emptied as files are parsed: one copy of bytes
+    loaded = _parse_all(root, sources, evidence, settings, board, where, keys, read)
     articles = _assemble(loaded, mains, variants, default_audience, diagnostics)
     parsed_bibs = loaded[len(mains) + len(variants) :]
     library = combine(parsed_bibs)

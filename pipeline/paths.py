@@ -168,11 +168,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def _limits(file: str) -> tuple[int, str, str]:
     """(byte limit, code for a file over it, code for text that cannot be read) by kind."""
-    kind = classify(file).kind
-    if kind == "references":
-        return MAX_BIB_BYTES, "reference.size", "reference.syntax"
-    if kind in ("publication", "board") or file == MKDOCS_FILE:
+    if file in (PUBLICATION_FILE, BOARD_FILE, MKDOCS_FILE):
         return MAX_SETTINGS_BYTES, "config.syntax", "config.syntax"
+    # Only a path under references/ can be a reference file: others need no classifying.
+    if file.startswith(REFERENCES + "/") and classify(file).kind == "references":
+        return MAX_BIB_BYTES, "reference.size", "reference.syntax"
     return MAX_ARTICLE_BYTES, "article.size", "frontmatter.syntax"
 
 
@@ -315,8 +315,14 @@ def _read_regular(path: str, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
             return None, [special_file(rel, info.st_mode)]  # type: ignore[list-item]
         if info.st_size > limit:
             return None, [_too_large(rel, info.st_size)]
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)  # bounded even if the file grows meanwhile
+        chunks, size = [], 0
+        while size <= limit:  # bounded even if the file grows meanwhile
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except OSError as exc:
         return _unreadable(rel, exc.strerror or str(exc))
     finally:

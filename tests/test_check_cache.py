@@ -3,15 +3,18 @@ changed, and trusts no cache entry this machine did not make."""
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipeline import cache, loader, readability, signing
+from pipeline.checkcache import check_publication
 from pipeline.checks import run_checks
-from tests.conftest import replace_in, run_cli, write
+from tests.conftest import copy_publication, replace_in, run_cli, write
 from tests.test_readability import PATIENT, _make_hard
 
 ARTICLE = "content/cardiology/af-anticoagulation.md"
@@ -314,3 +317,291 @@ def test_a_changed_file_is_judged_again_and_joins_still_fire(
     both = _diagnostics(publication)
     assert both == _uncached(publication, monkeypatch)
     assert _codes(both) - _codes(gone)
+
+
+# --- the whole check, remembered (pipeline/checks.py `check_publication`) -------------------
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The loads a check makes (a check answered from its stored result makes none)."""
+    made: list[Path] = []
+    real = loader.load
+
+    def counting(root, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - a test double
+        made.append(root)
+        return real(root, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "load", counting)
+    return made
+
+
+@pytest.fixture
+def fingerprints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The articles whose content fingerprint is worked out (rather than taken from the cache)."""
+    from pipeline import fingerprint as fingerprint_module
+
+    made: list[str] = []
+    real = fingerprint_module.fingerprint
+
+    def counting(article, library):  # noqa: ANN001, ANN202 - a test double
+        made.append(article.id)
+        return real(article, library)
+
+    monkeypatch.setattr(fingerprint_module, "fingerprint", counting)
+    return made
+
+
+def _check(root: Path, today: dt.date | None = None) -> tuple[list, int]:
+    signing._cache.clear()
+    result = check_publication(root, today)
+    return sorted(result.diagnostics), result.articles
+
+
+def _check_uncached(
+    root: Path, monkeypatch: pytest.MonkeyPatch, today: dt.date | None = None
+) -> tuple[list, int]:
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        return _check(root, today)
+
+
+def test_an_unchanged_check_is_answered_without_loading_anything(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path], parses: list[str]
+) -> None:
+    _with_problems(publication)
+    expected = _check_uncached(publication, monkeypatch)
+    assert expected[0] and expected[1] == 9
+    assert _check(publication) == expected  # cold: loads, checks and keeps the result
+    assert _check(publication) == expected  # the second run: its files are read first
+    loads.clear()
+    parses.clear()
+    assert _check(publication) == expected
+    assert loads == [] and parses == []  # no source unpickled, no rule run
+
+
+def test_cli_output_is_the_same_warm_cold_and_uncached(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_problems(publication)
+    outputs: dict[str, str] = {}
+    for fmt in ("json", "text", "github"):
+        with monkeypatch.context() as patch:
+            patch.setenv(cache.DISABLE, "1")
+            uncached = run_cli(publication, "check", "--format", fmt)
+        cold = run_cli(publication, "check", "--format", fmt)
+        warm = run_cli(publication, "check", "--format", fmt)
+        assert uncached.exit_code == cold.exit_code == warm.exit_code == 1
+        assert uncached.output == cold.output == warm.output
+        assert uncached.stderr == cold.stderr == warm.stderr
+        outputs[fmt] = warm.output
+    assert '"articles": 9' in outputs["json"]
+
+
+def test_a_changed_reference_file_changes_the_citing_articles_approval(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, fingerprints: list[str]
+) -> None:
+    before = _check(publication)
+    _check(publication)
+    assert not any(d.code == "review.stale" and d.file == ARTICLE for d in before[0])
+    # A shown field of a reference the approved article cites: its approval no longer holds.
+    replace_in(publication, "references/cardiology.bib", "Guideline for the Diagnosis", "Draft")
+    fingerprints.clear()
+    after = _check(publication)
+    assert after == _check_uncached(publication, monkeypatch)
+    assert any(d.code == "review.stale" and d.file == ARTICLE for d in after[0])
+    # Only the articles citing that file's entries are fingerprinted again.
+    assert "cardiology/af-anticoagulation" in fingerprints
+    assert "oncology/net-imaging" not in fingerprints
+
+
+def test_one_changed_article_is_the_only_one_fingerprinted_again(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, fingerprints: list[str]
+) -> None:
+    _check(publication)
+    assert len(fingerprints) == 8
+    replace_in(publication, ARTICLE, "prefer a direct", "favour a direct")
+    fingerprints.clear()
+    changed = _check(publication)
+    assert fingerprints == ["cardiology/af-anticoagulation"]
+    assert changed == _check_uncached(publication, monkeypatch)
+    assert any(d.code == "review.stale" and d.file == ARTICLE for d in changed[0])
+
+
+def test_an_added_audience_variant_changes_the_fingerprint(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _check(publication)
+    _check(publication)
+    # The article's own patient wording, for students too: no key cited that was not before.
+    patient = publication / "content/cardiology/af-anticoagulation.patient.md"
+    (publication / "content/cardiology/af-anticoagulation.student.md").write_bytes(
+        patient.read_bytes()
+    )
+    found = _check(publication)
+    assert found == _check_uncached(publication, monkeypatch)
+    assert any(d.code == "review.stale" and d.file == ARTICLE for d in found[0])
+
+
+def test_a_key_defined_again_in_an_earlier_file_is_the_one_fingerprinted(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _check(publication)
+    _check(publication)
+    # `Library.get` takes the first definition in file order: a new file before the others
+    # changes which entry the approved article cites, though no file it read changed.
+    write(
+        publication,
+        "references/aaa-first.bib",
+        "@article{acc-aha-af-2023,\n  title = {Another title},\n  journal = {J},\n"
+        "  year = {2020}\n}\n",
+    )
+    found = _check(publication)
+    assert found == _check_uncached(publication, monkeypatch)
+    assert any(d.code == "review.stale" and d.file == ARTICLE for d in found[0])
+
+
+def test_a_new_day_can_make_a_review_overdue(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path]
+) -> None:
+    due = dt.date(2028, 12, 2)  # approved 2026-12-02, reviewed every 24 months
+    on_time = _check(publication, due)
+    assert _check(publication, due) == on_time
+    assert not any(d.code == "review.overdue" for d in on_time[0])
+    loads.clear()
+    late = _check(publication, due + dt.timedelta(days=1))
+    assert loads, "a new day is a new check"
+    assert late == _check_uncached(publication, monkeypatch, due + dt.timedelta(days=1))
+    assert any(d.code == "review.overdue" and d.file == ARTICLE for d in late[0])
+
+
+def test_files_added_and_removed_are_checked(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = _check(publication)
+    _check(publication)
+    copy = "content/cardiology/af-anticoagulation-copy.md"
+    (publication / copy).write_bytes((publication / ARTICLE).read_bytes())
+    added = _check(publication)
+    assert added == _check_uncached(publication, monkeypatch)
+    assert added[1] == base[1] + 1
+    (publication / copy).unlink()
+    assert _check(publication) == base
+    (publication / "references" / "oncology.bib").unlink()
+    removed = _check(publication)
+    assert removed == _check_uncached(publication, monkeypatch)
+    assert any(d.code == "citation.unknown-key" for d in removed[0])
+    write(publication, "content/notes.txt", "not an article\n")  # a file the scan reports
+    odd = _check(publication)
+    assert odd == _check_uncached(publication, monkeypatch)
+    assert odd != removed
+
+
+def test_changed_settings_board_or_site_config_are_checked_again(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _check(publication)
+    _check(publication)
+    replace_in(publication, "content/board.yml", "id: bjones", "id: bjones-gone")
+    board = _check(publication)
+    assert board == _check_uncached(publication, monkeypatch)
+    assert any(d.code == "review.unknown-reviewer" for d in board[0])
+    replace_in(
+        publication, "content/publication.yml", "approvals_required: 1", "approvals_required: 2"
+    )
+    settings = _check(publication)
+    assert settings == _check_uncached(publication, monkeypatch)
+    assert settings != board
+    replace_in(publication, "mkdocs.yml", "site_name:", "site_nam:")
+    result = check_publication(publication)
+    assert result.config_failed and result.articles == 0
+    assert [d.code for d in result.diagnostics] == ["config.schema"]
+
+
+def test_a_tampered_or_copied_result_pack_is_ignored(
+    publication: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path]
+) -> None:
+    _with_problems(publication)
+    expected = _check_uncached(publication, monkeypatch)
+    _check(publication)
+    pack = publication / cache.FOLDER / "checks.pack"
+    data = pack.read_bytes()
+    for broken in (data[:-1] + bytes([data[-1] ^ 1]), data[: len(data) // 2], b""):
+        pack.write_bytes(broken)
+        loads.clear()
+        assert _check(publication) == expected
+        assert loads  # not trusted: checked again
+    # A result this user's key signed, for another publication: its inputs differ, so it is
+    # never taken for this one's.
+    other = copy_publication(tmp_path / "other")
+    _check(other)
+    _check(other)
+    shutil.copy(other / cache.FOLDER / "checks.pack", pack)
+    loads.clear()
+    assert _check(publication) == expected
+    assert loads
+    # Another user's key: the pack is foreign.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    shutil.copy(other / cache.FOLDER / "checks.pack", pack)
+    loads.clear()
+    assert _check(publication) == expected
+    assert loads
+
+
+def test_a_forged_result_pack_is_never_unpickled(publication: Path, tmp_path: Path) -> None:
+    _check(publication)
+    marker = tmp_path / "attacker-code-ran"
+    body = pickle.dumps({b"k" * 32: pickle.dumps(_Payload(marker))})
+    (publication / cache.FOLDER / "checks.pack").write_bytes(b"GPCACHE1" + b"\0" * 32 + body)
+    _check(publication)
+    assert not marker.exists()
+
+
+def test_no_result_is_kept_with_the_cache_turned_off(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _check(publication)
+    assert (publication / cache.FOLDER / "checks.pack").is_file()
+    monkeypatch.setenv(cache.DISABLE, "1")
+    replace_in(publication, ARTICLE, "[@", "[@no-such-key; @")
+    found = _check(publication)
+    assert any(d.code == "citation.unknown-key" for d in found[0])
+    assert run_cli(publication, "check", "--no-cache").exit_code == 1
+
+
+def test_a_change_undone_is_answered_from_the_stored_result(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path]
+) -> None:
+    original = _check(publication)
+    replace_in(publication, ARTICLE, "[@", "[@no-such-key; @")
+    changed = _check(publication)
+    assert changed != original
+    replace_in(publication, ARTICLE, "[@no-such-key; @", "[@")
+    loads.clear()
+    assert _check(publication) == original
+    assert loads == []
+    assert _check_uncached(publication, monkeypatch) == original
+
+
+def test_an_unchanged_check_imports_neither_the_loader_nor_the_rules(publication: Path) -> None:
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; "
+        "from pipeline.checkcache import check_publication; "
+        "check_publication(Path(sys.argv[1])); "
+        "heavy = ('pipeline.loader', 'pipeline.checks', 'pydantic', 'yaml', 'pybtex'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script, str(publication)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout.strip()
+        for _ in range(3)
+    ]
+    assert runs[0] != "[]"  # the first check loads and runs the rules
+    assert runs[2] == "[]"
