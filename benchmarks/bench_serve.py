@@ -105,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-bare", action="store_true", help="Skip the bare MkDocs baseline.")
     args = parser.parse_args()
     root = publication(args.articles, kind="serve")
     article = next((root / "content").glob("topic-00/article-00000.md"))
@@ -124,6 +125,8 @@ def main() -> None:
     print(f"pipeline serve: first build served in {first:.2f} s; save to served HTML "
           f"{', '.join(f'{s:.2f}' for s in pipeline_times)} s, whole preview "
           f"{', '.join(f'{s:.2f}' for s in pipeline_whole)} s", flush=True)  # fmt: skip
+    if args.no_bare:
+        return
 
     # The bare baseline: MkDocs serving a copy of the generated preview pages.
     docs = root / "bare-docs"
