@@ -135,6 +135,7 @@ def main() -> None:
     config_path = bare_config(root, preview=True)
     config = yaml.safe_load(config_path.read_text())
     config["docs_dir"] = str(docs)
+    config.pop("site_url", None)  # served at /, as `pipeline serve` serves the preview
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     url = f"http://127.0.0.1:{port}/{PAGE}"
