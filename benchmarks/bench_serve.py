@@ -8,6 +8,7 @@ generated page to its HTML being served), in the same run.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import shutil
 import signal
@@ -38,7 +39,7 @@ def fetch(url: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
             return response.read().decode("utf-8", "replace")
-    except OSError:
+    except (OSError, http.client.HTTPException):  # not served yet, or being rewritten
         return None
 
 
