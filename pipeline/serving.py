@@ -371,11 +371,39 @@ class IncrementalBuilder:
         log.info("Rebuilt %d page(s) incrementally", built)
 
 
+def _changes() -> list[type]:
+    """The file events that mean a change: a file opened or closed unwritten is a read (the
+    rebuild itself reads every source file), never a reason to rebuild again."""
+    from watchdog import events
+
+    return [
+        events.FileCreatedEvent,
+        events.FileModifiedEvent,
+        events.FileDeletedEvent,
+        events.FileMovedEvent,
+        events.FileClosedEvent,
+        events.DirCreatedEvent,
+        events.DirDeletedEvent,
+        events.DirMovedEvent,
+    ]
+
+
+def changes_observer():  # noqa: ANN201 - a watchdog Observer
+    """The system's file-event observer, reporting only the events that change files."""
+    import watchdog.observers
+
+    class ChangesObserver(watchdog.observers.Observer):  # type: ignore[misc, valid-type]
+        def schedule(self, event_handler, path, *, recursive=False, **kwargs):  # noqa: ANN001, ANN201
+            kwargs.setdefault("event_filter", _changes())
+            return super().schedule(event_handler, path, recursive=recursive, **kwargs)
+
+    return ChangesObserver()
+
+
 def serve(root: Path, dev_addr: str | None = None) -> None:
     """The live preview: a full build, then incremental rebuilds on each save."""
     from urllib.parse import urlsplit
 
-    import watchdog.observers
     from mkdocs.livereload import LiveReloadServer, _serve_url, _timestamp
 
     from pipeline import plugin
@@ -407,7 +435,7 @@ def serve(root: Path, dev_addr: str | None = None) -> None:
         builder=rebuild, host=host, port=port, root=site_dir, mount_path=mount_path
     )
     # The system's file events instead of polling every 0.5 s; a shorter settling delay.
-    server.observer = watchdog.observers.Observer()
+    server.observer = changes_observer()
     server.build_delay = 0.05
 
     def error_handler(code: int) -> bytes | None:

@@ -169,3 +169,36 @@ def test_only_a_save_of_one_article_is_shown_first(publication: Path, tmp_path: 
     fresh = _fresh(publication, tmp_path)
     served = _served(site)
     assert [name for name in fresh if served.get(name) != fresh[name]] == []
+
+
+def test_the_serve_watcher_reports_saves_and_not_reads(tmp_path: Path) -> None:
+    """A rebuild reads every source file: were reads reported, each rebuild would start the
+    next, and a save would wait for a rebuild nobody asked for."""
+    import threading
+
+    from watchdog.events import FileSystemEventHandler
+
+    from pipeline.serving import changes_observer
+
+    path = tmp_path / "article.md"
+    path.write_text("text\n", encoding="utf-8")
+    seen: list[object] = []
+    arrived = threading.Event()
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:  # noqa: ANN001
+            seen.append(event)
+            arrived.set()
+
+    observer = changes_observer()
+    observer.schedule(Handler(), str(tmp_path), recursive=True)
+    observer.start()
+    try:
+        for _ in range(3):
+            path.read_bytes()
+        assert not arrived.wait(0.5), seen  # reads only: nothing reported
+        path.write_text("changed\n", encoding="utf-8")
+        assert arrived.wait(5)
+    finally:
+        observer.stop()
+        observer.join()
