@@ -101,27 +101,18 @@ def _sha(path: Path) -> str | None:
         return None
 
 
-Snapshot = dict[str, tuple[int, int, int, int]]  # source file -> (inode, size, mtime, ctime)
+Snapshot = dict[str, list[int]]  # source file -> its stat (stamp.file_stats)
 
 
 def snapshot(root: Path) -> Snapshot:
-    """What the source folders hold, by each file's identity, size and times (never following
-    a link): two snapshots differ where a file was saved, added or removed."""
+    """What the source folders hold, by each file's stat (never following a link): two
+    snapshots differ where a file was saved, added or removed."""
+    from pipeline.stamp import file_stats
+
     found: Snapshot = {}
     for folder in (paths.CONTENT, paths.REFERENCES):
-        for top, _dirs, names in os.walk(root / folder):
-            rel = Path(top).relative_to(root).as_posix()
-            for name in names:
-                try:
-                    info = os.lstat(os.path.join(top, name))
-                except OSError:
-                    continue
-                found[f"{rel}/{name}"] = (
-                    info.st_ino,
-                    info.st_size,
-                    info.st_mtime_ns,
-                    info.st_ctime_ns,
-                )
+        stats = file_stats(root / folder)
+        found.update({f"{folder}/{rel}": info for rel, info in stats.items()})
     return found
 
 

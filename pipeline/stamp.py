@@ -165,8 +165,8 @@ def inputs_digest(root: Path, preview: bool, memo: Memo | None = None) -> str | 
 def _outputs(root: Path, build_dir: Path, preview: bool) -> dict[str, list[int]]:
     """Every file of the site and of the generated pages it was built from, with its times."""
     generated = root.resolve() / "build" / ("preview" if preview else "production")
-    files = {f"site/{rel}": info for rel, info in _site_files(build_dir).items()}
-    files.update({f"generated/{rel}": info for rel, info in _site_files(generated).items()})
+    files = {f"site/{rel}": info for rel, info in file_stats(build_dir).items()}
+    files.update({f"generated/{rel}": info for rel, info in file_stats(generated).items()})
     return files
 
 
@@ -189,7 +189,9 @@ def _today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()  # as the loader takes it
 
 
-def _site_files(build_dir: Path) -> dict[str, list[int]]:
+def file_stats(build_dir: Path) -> dict[str, list[int]]:
+    """Every file under a folder (links to folders too, never followed), by relative path:
+    mode, size, modification and change times, inode. A write changes the change time."""
     files: dict[str, list[int]] = {}
     for top, dirs, names in os.walk(build_dir):
         for name in names + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
