@@ -305,9 +305,10 @@ def build(
     if for_disk:
         stamp.forget(root)
         return _full_build(root, preview, site, for_disk=True)
-    memo = stamp.known_digests(root)  # file digests by stat, for both looks below
+    previous = stamp.read(root)
+    memo = stamp.known_digests(previous)  # file digests by stat, for both looks below
     inputs = stamp.inputs_digest(root, preview, memo)
-    if (last := stamp.unchanged(root, site, preview, inputs)) is not None:
+    if (last := stamp.unchanged(previous, root, site, preview, inputs)) is not None:
         return None, last
     project, result = _full_build(root, preview, site)
     if stamp.inputs_digest(root, preview, memo) == inputs:  # nothing changed while it built

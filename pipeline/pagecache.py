@@ -20,10 +20,11 @@ checked against the digest recorded when it was written (a changed file is built
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
+import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from pipeline import paths
 from pipeline.outputs import page_digest as _sha
 
 REUSED_TEMPLATE = "pipeline-reused-page.html"  # renders nothing; the previous HTML replaces it
-VERSION = 1
+VERSION = 2
 
 
 def material_search(config) -> object | None:  # noqa: ANN001 - MkDocs' config
@@ -43,17 +44,6 @@ def material_search(config) -> object | None:  # noqa: ANN001 - MkDocs' config
 
     searches = [p for p in config.plugins.values() if isinstance(p, SearchPlugin)]
     return searches[0] if len(searches) == 1 else None
-
-
-@functools.cache  # packages do not change while the pipeline runs
-def packages_digest() -> str:
-    """Every installed distribution and its version: theme, Markdown extensions, MkDocs."""
-    from importlib import metadata
-
-    names = sorted(
-        f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata
-    )
-    return _sha("\n".join(names).encode())
 
 
 def tree_digest(folder: Path) -> str:
@@ -72,6 +62,7 @@ def context_digest(config, serving: bool) -> str | None:  # noqa: ANN001 - an Mk
     """What every page's HTML is made of besides its own Markdown; None when it cannot be
     known (a configuration that inherits another file or reads the environment)."""
     from pipeline.render import code_digest
+    from pipeline.stamp import packages_digest
 
     source = Path(config.config_file_path).read_bytes()
     if b"INHERIT" in source or b"!ENV" in source:
@@ -97,10 +88,17 @@ def context_digest(config, serving: bool) -> str | None:  # noqa: ANN001 - an Mk
 
 @dataclass
 class Previous:
-    """A page's previous HTML and the search entries it gave."""
+    """A page's previous HTML (or the file that holds it) and the search entries it gave."""
 
-    html: str
     entries: list
+    html: str | None = None
+    file: Path | None = None  # the page in the replaced site, verified
+
+    def text(self) -> str:
+        if self.html is None:
+            assert self.file is not None
+            self.html = self.file.read_bytes().decode("utf-8")
+        return self.html
 
 
 class MemoryStore:
@@ -112,13 +110,16 @@ class MemoryStore:
 
     def get(self, src_uri: str, dest_uri: str, key: str) -> Previous | None:
         found = self.pages.get(src_uri)
-        return Previous(found[1], found[2]) if found and found[0] == key else None
+        return Previous(found[2], html=found[1]) if found and found[0] == key else None
 
     def put(self, src_uri: str, dest_uri: str, key: str, html: str, entries: list) -> None:
         self.pending[src_uri] = (key, html, entries)
 
     def keep(self, src_uri: str) -> None:
         self.pending[src_uri] = self.pages[src_uri]
+
+    def link(self, previous: Previous, dest: str) -> bool:
+        return False  # `mkdocs serve` keeps pages in memory: MkDocs writes them
 
     def commit(self) -> None:
         """The build is complete: its pages are the previous ones of the next."""
@@ -128,54 +129,164 @@ class MemoryStore:
         self.pending = {}
 
 
+Stat = list[int]  # device, inode, size, modification and change times (nanoseconds)
+
+
+def _stat(path: str, follow: bool = False) -> Stat | None:
+    try:
+        info = os.stat(path, follow_symlinks=follow)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def _link(source: str, dest: str) -> bool:
+    """`dest` becomes another name of the file `source` (a hard link); False where the
+    filesystem cannot (then the caller writes a copy)."""
+    try:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.link(source, dest, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
 class SiteStore:
     """`pipeline build`: the previous HTML is the site being replaced; a manifest beside the
-    generated pages records each page's key, the digest of its HTML and its search entries."""
+    generated pages records each page's key, the digest of its HTML and its search entries.
+
+    A reused page, and a static file whose source is unchanged, goes into the new site as a
+    hard link to the replaced site's file, rather than written again: the new site is complete
+    and separate once the old one is removed (right after the swap), and removing the old one
+    frees no data. Whether the replaced site's file is still what was recorded is decided by
+    its stat (device, inode, size, modification and change times), as Git's index does, when
+    its modification time was at least `RACY_NS` older than the record; otherwise by reading
+    it (a page, against its digest) or not at all (a static file is copied again). Every write
+    sets the modification time to the clock's now, so a file written since its record has
+    another; a link changes only the change time, which is recorded after linking."""
 
     def __init__(self, manifest: Path, previous_site: Path | None) -> None:
         self.manifest = manifest
         self.previous_site = previous_site
-        self.old = self._read() if previous_site else {}
+        self.recorded = 0
+        self.old: dict[str, dict] = {}
+        self.old_files: dict[str, dict] = {}
+        if previous_site is not None:
+            self._read()
         self.new: dict[str, dict] = {}
+        self.new_files: dict[str, dict] = {}
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> None:
         try:
-            data = json.loads(self.manifest.read_text(encoding="utf-8"))
+            data = json.loads(self.manifest.read_bytes())
         except (OSError, ValueError):
-            return {}
+            return
         if not isinstance(data, dict) or data.get("version") != VERSION:
-            return {}
+            return
         if data.get("site") != str(self.previous_site):
-            return {}  # recorded for another site than the one being replaced
-        pages = data.get("pages")
-        return pages if isinstance(pages, dict) else {}
+            return  # recorded for another site than the one being replaced
+        pages, files = data.get("pages"), data.get("files")
+        self.old = pages if isinstance(pages, dict) else {}
+        self.old_files = files if isinstance(files, dict) else {}
+        recorded = data.get("recorded")
+        self.recorded = recorded if isinstance(recorded, int) else 0
+
+    def _intact(self, dest_uri: str, recorded: object) -> bool:
+        """The replaced site's file is, by its stat, the one recorded (see the class)."""
+        from pipeline.stamp import RACY_NS
+
+        if not isinstance(recorded, list) or len(recorded) != 5:
+            return False
+        if recorded[3] >= self.recorded - RACY_NS:
+            return False  # written too close to the record for its times to tell
+        assert self.previous_site is not None
+        return _stat(os.path.join(self.previous_site, dest_uri)) == recorded
 
     def get(self, src_uri: str, dest_uri: str, key: str) -> Previous | None:
         old = self.old.get(src_uri)
         if not isinstance(old, dict) or old.get("key") != key or old.get("dest") != dest_uri:
             return None
+        if not isinstance(old.get("entries"), list):
+            return None
         assert self.previous_site is not None
+        path = self.previous_site / dest_uri
+        if self._intact(dest_uri, old.get("stat")):
+            return Previous(old["entries"], file=path)
         try:
-            data = (self.previous_site / dest_uri).read_bytes()
+            data = path.read_bytes()
         except OSError:
             return None
-        if _sha(data) != old.get("html") or not isinstance(old.get("entries"), list):
+        if _sha(data) != old.get("html"):
             return None  # the file is not the one recorded: build the page again
-        return Previous(data.decode("utf-8"), old["entries"])
+        return Previous(old["entries"], html=data.decode("utf-8"), file=path)
 
     def put(self, src_uri: str, dest_uri: str, key: str, html: str, entries: list) -> None:
         data = html.encode("utf-8", errors="xmlcharrefreplace")  # as MkDocs writes it
         self.new[src_uri] = {"key": key, "dest": dest_uri, "html": _sha(data), "entries": entries}
 
     def keep(self, src_uri: str) -> None:
-        self.new[src_uri] = self.old[src_uri]
+        self.new[src_uri] = dict(self.old[src_uri])
+
+    def link(self, previous: Previous, dest: str) -> bool:
+        """The reused page goes into the new site as a link to its verified previous file."""
+        return previous.file is not None and _link(str(previous.file), dest)
+
+    def reuse_static(self, files, site_dir: str) -> None:  # noqa: ANN001 - MkDocs' Files
+        """Static files whose source is unchanged since the replaced site copied it are linked
+        from there (see the class), the others copied by MkDocs as ever."""
+        for file in files:
+            if file.is_documentation_page() or vars(file).get("_content") is not None:
+                continue
+            if file.abs_src_path is None:
+                continue
+            file.copy_file = self._copier(file, file.copy_file, site_dir)
+
+    def _copier(self, file, copy, site_dir: str):  # noqa: ANN001, ANN202
+        def copy_file(dirty: bool = False) -> None:
+            from pipeline.stamp import RACY_NS
+
+            dest = file.dest_uri
+            source = _stat(file.abs_src_path, follow=True)
+            old = self.old_files.get(dest)
+            same_source = (
+                source is not None
+                and isinstance(old, dict)
+                and old.get("src") == file.abs_src_path
+                and old.get("src_stat") == source
+                and source[3] < self.recorded - RACY_NS
+            )
+            if same_source and self._intact(dest, old.get("stat")):
+                assert self.previous_site is not None
+                if _link(os.path.join(self.previous_site, dest), file.abs_dest_path):
+                    self.new_files[dest] = {"src": file.abs_src_path, "src_stat": source}
+                    return
+            copy(dirty)
+            if source is not None:  # its stat before the copy: a later change shows
+                self.new_files[dest] = {"src": file.abs_src_path, "src_stat": source}
+
+        return copy_file
 
     def discard(self) -> None:
         self.new = {}
+        self.new_files = {}
 
     def commit_for(self, site: Path) -> None:
-        """Record the pages of the new site (called once it is complete)."""
-        data = {"version": VERSION, "site": str(site), "pages": self.new}
+        """Record the pages and static files of the new site (called once it is complete),
+        with their stat as they are now."""
+        recorded = time.time_ns()
+        for entry in self.new.values():
+            entry["stat"] = _stat(os.path.join(site, entry["dest"]))
+        for dest, entry in self.new_files.items():
+            entry["stat"] = _stat(os.path.join(site, dest))
+        data = {
+            "version": VERSION,
+            "site": str(site),
+            "recorded": recorded,
+            "pages": self.new,
+            "files": self.new_files,
+        }
         paths.atomic_write(self.manifest, json.dumps(data, separators=(",", ":")))
 
 
@@ -253,7 +364,8 @@ class PageCache:
         elif previous is not None:
             del self.entries[self.seen :]
             self.entries.extend(previous.entries)
-            output = previous.html
+            # Linked into the new site, the page is not written by MkDocs (empty output).
+            output = "" if self.store.link(previous, page.file.abs_dest_path) else previous.text()
             self.store.keep(src)
         elif src in self.keys and output.strip():
             entries = json.loads(json.dumps(self.entries[self.seen :], default=str))

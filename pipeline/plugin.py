@@ -167,7 +167,10 @@ class GuidelinePlugin(BasePlugin):
         kept = [f for f in files if not os.path.abspath(f.abs_src_path or "/").startswith(docs_dir)]
         for rel in self.session.result.pages:  # type: ignore[attr-defined]
             kept.append(File.generated(config, rel, abs_src_path=str(self.out_dir / rel)))
-        return Files(kept)
+        files = Files(kept)
+        if _command != "serve" and hasattr(self.session.pages, "reuse_static"):
+            self.session.pages.reuse_static(files, config.site_dir)  # type: ignore[attr-defined]
+        return files
 
 
 def use_installed_theme(config: MkDocsConfig) -> None:

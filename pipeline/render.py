@@ -235,8 +235,7 @@ class SiteRenderer:
         assert article.meta is not None
         return {
             "revision": article.revision,
-            "meta": article.meta.model_dump(mode="json"),
-            "bodies": [(b.audience, b.title, b.text) for b in article.bodies.values()],
+            "source": self._article_source(article),
             "state": [
                 state.step,
                 state.approved,
@@ -246,6 +245,20 @@ class SiteRenderer:
                 state.approval.fingerprint,
             ],
             "newer_under_review": shown.newer_under_review,
+        }
+
+    def _article_source(self, article: Article) -> object:
+        """What an article's front matter and wordings were parsed from: the parse keys of its
+        files (bytes, path, audience, evidence sections and the code), or, for an article from
+        Git history or a load without keys, the parsed front matter and wordings themselves."""
+        files = [article.file, *(b.file for b in article.bodies.values())]
+        keys = [self.project.source_keys.get(file) for file in files]
+        if article.revision is None and all(keys):
+            return [[file, key.hex()] for file, key in zip(files, keys, strict=True)]  # type: ignore[union-attr]
+        assert article.meta is not None
+        return {
+            "meta": article.meta.model_dump(mode="json"),
+            "bodies": [(b.audience, b.title, b.text) for b in article.bodies.values()],
         }
 
     # --- article pages ------------------------------------------------------------------------

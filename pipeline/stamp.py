@@ -27,12 +27,15 @@ content instead. Any difference, or any doubt, means a full build."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import re
+import stat
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,8 +50,9 @@ RACY_NS = 2_000_000_000  # coarser file times than this exist nowhere the pipeli
 Memo = dict[str, tuple[tuple[int, ...], str]]  # path -> (what stat said, digest of the bytes)
 
 
-def _file_digest(path: Path, memo: Memo | None) -> str:
-    """The digest of a file's bytes; read again unless `memo` holds it for the same stat.
+def _file_digest(path: str, info: os.stat_result, memo: Memo | None) -> str:
+    """The digest of the bytes of the file at `path`, whose stat (following links) is `info`;
+    read again unless `memo` holds it for the same stat.
 
     A memo starts with the last build's digests of files whose change time was at least
     `RACY_NS` older than its record (`known_digests`), as Git's index does: every write since
@@ -56,35 +60,65 @@ def _file_digest(path: Path, memo: Memo | None) -> str:
     with the one taken before; a change that kept every stat field (within one clock tick) is
     left out of the record, so the next build reads that file again."""
     if memo is None:
-        return _sha(path.read_bytes())
-    info = path.stat()
+        return _sha(_read(path))
     seen = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    known = memo.get(str(path))
+    known = memo.get(path)
     if known is not None and known[0] == seen:
         return known[1]
-    digest = _sha(path.read_bytes())
-    memo[str(path)] = (seen, digest)
+    digest = _sha(_read(path))
+    memo[path] = (seen, digest)
     return digest
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _entries(folder: str, rel: str) -> Iterator[tuple[str, os.DirEntry]]:
+    """Every entry under a folder (never into `__pycache__` or a linked folder), by path
+    relative to the tree's root, in the order of `sorted()` over their `Path`s: each folder's
+    names sorted, a folder's own entries right after it."""
+    try:
+        with os.scandir(folder) as listing:
+            found = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in found:
+        name = rel + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name == "__pycache__":
+                continue
+            yield name, entry
+            yield from _entries(entry.path, name + "/")
+        else:
+            yield name, entry
 
 
 def _tree(hashed: hashlib._Hash, root: Path, folder: Path, memo: Memo | None = None) -> None:
     """Every entry under a folder, by path, kind and bytes (symbolic links by target too)."""
-    if not folder.exists() and not folder.is_symlink():
+    if not os.path.lexists(folder):
         hashed.update(b"missing:" + folder.as_posix().encode() + b"\0")
         return
-    entries = []
-    for top, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in dirs + files:
-            entries.append(Path(top) / name)
-    for path in sorted(entries):
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+    if folder == root:
+        prefix = ""
+    else:
+        prefix = (folder.relative_to(root) if folder.is_relative_to(root) else folder).as_posix()
+        prefix += "/"
+    for rel, entry in _entries(str(folder), prefix):
         hashed.update(rel.encode("utf-8", "surrogateescape") + b"\0")
-        if path.is_symlink():
-            hashed.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
-        if path.is_file():
-            hashed.update(_file_digest(path, memo).encode())
-        elif path.is_dir():
+        try:
+            if entry.is_symlink():
+                hashed.update(b"link:" + os.fsencode(os.readlink(entry.path)) + b"\0")
+                info = os.stat(entry.path)  # what the link leads to
+            else:
+                info = entry.stat(follow_symlinks=False)
+        except OSError:  # a link that leads nowhere
+            hashed.update(b"other")
+            continue
+        if stat.S_ISREG(info.st_mode):
+            hashed.update(_file_digest(entry.path, info, memo).encode())
+        elif stat.S_ISDIR(info.st_mode):
             hashed.update(b"dir")
         else:
             hashed.update(b"other")
@@ -139,7 +173,6 @@ def inputs_digest(root: Path, preview: bool, memo: Memo | None = None) -> str | 
     """Everything a build of `root` reads (see the module's docstring); None when unknowable.
     `memo`: file digests of this build's earlier call, reused for files whose stat is the same."""
     from pipeline import __version__
-    from pipeline.pagecache import packages_digest
 
     root = root.resolve()
     try:
@@ -155,7 +188,7 @@ def inputs_digest(root: Path, preview: bool, memo: Memo | None = None) -> str | 
     hashed.update(_sha(config).encode())
     for folder in [paths.CONTENT, "references", *folders]:
         _tree(hashed, root, root / folder, memo)
-    hashed.update(pipeline_digest().encode())
+    hashed.update(pipeline_digest(memo).encode())
     today = _today()
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     hashed.update(json.dumps([packages_digest(), git[0], today, epoch]).encode())
@@ -177,12 +210,27 @@ def _file_of(root: Path, build_dir: Path, preview: bool, key: str) -> Path:
     return root.resolve() / "build" / ("preview" if preview else "production") / rel
 
 
-def pipeline_digest() -> str:
+def pipeline_digest(memo: Memo | None = None) -> str:
     """The pipeline that builds: every file of the installed package (code, templates, theme)."""
     hashed = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    _tree(hashed, package, package)
+    _tree(hashed, package, package, memo)
     return hashed.hexdigest()
+
+
+@functools.cache  # packages do not change while the pipeline runs
+def packages_digest() -> str:
+    """Every installed distribution and its version (theme, Markdown extensions, MkDocs...),
+    by the names of the `*.dist-info` and `*.egg-info` entries on the import path, as
+    importlib.metadata finds them, without reading each one's metadata."""
+    names = set()
+    for entry in sys.path:
+        try:
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        names.update(name for name in listing if name.endswith((".dist-info", ".egg-info")))
+    return _sha("\n".join(sorted(names)).encode())
 
 
 def _today() -> str:
@@ -193,13 +241,26 @@ def file_stats(build_dir: Path) -> dict[str, list[int]]:
     """Every file under a folder (links to folders too, never followed), by relative path:
     mode, size, modification and change times, inode. A write changes the change time."""
     files: dict[str, list[int]] = {}
-    for top, dirs, names in os.walk(build_dir):
-        for name in names + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
-            path = os.path.join(top, name)
-            info = os.lstat(path)
-            rel = os.path.relpath(path, build_dir)
-            files[rel] = [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
-            files[rel].append(info.st_ino)
+    folders = [(os.fspath(build_dir), "")]
+    while folders:
+        folder, rel = folders.pop()
+        try:
+            listing = os.scandir(folder)
+        except OSError:
+            continue
+        with listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, rel + entry.name + "/"))
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                files[rel + entry.name] = [
+                    info.st_mode,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ctime_ns,
+                    info.st_ino,
+                ]
     return files
 
 
@@ -277,14 +338,24 @@ def record(
     paths.atomic_write(path, json.dumps(data, separators=(",", ":")))
 
 
-def known_digests(root: Path) -> Memo:
-    """The input files' digests the last build recorded, by path and stat (see `_file_digest`)."""
+def read(root: Path) -> dict | None:
+    """The last build's record (`record`), or None when there is none this pipeline reads."""
     try:
-        data = json.loads((root.resolve() / STAMP_FILE).read_text(encoding="utf-8"))
-        if data.get("version") != VERSION:
-            return {}
-        return {path: (tuple(item[:-1]), item[-1]) for path, item in data["digests"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        data = json.loads((root.resolve() / STAMP_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return None
+    return data
+
+
+def known_digests(previous: dict | None) -> Memo:
+    """The input files' digests the last build recorded (`read`), by path and stat (see
+    `_file_digest`)."""
+    try:
+        digests = previous["digests"]  # type: ignore[index]
+        return {path: (tuple(item[:-1]), item[-1]) for path, item in digests.items()}
+    except (KeyError, TypeError, AttributeError, IndexError):
         return {}
 
 
@@ -306,16 +377,14 @@ def _current(site: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
-def unchanged(root: Path, site: Path, preview: bool, inputs: str | None) -> Unchanged | None:
-    """The last build's summary when `inputs` are its inputs and `site` is still its site."""
-    if inputs is None:
+def unchanged(
+    previous: dict | None, root: Path, site: Path, preview: bool, inputs: str | None
+) -> Unchanged | None:
+    """The last build's summary when `inputs` are the inputs of the build `previous` records
+    (`read`) and `site` is still its site."""
+    if inputs is None or previous is None:
         return None
-    try:
-        data = json.loads((root.resolve() / STAMP_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        return None
+    data = previous
     build_dir = _current(site)
     if data.get("inputs") != inputs or build_dir is None or data.get("site") != str(build_dir):
         return None

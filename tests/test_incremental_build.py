@@ -266,13 +266,12 @@ def test_a_no_op_reuses_the_recorded_digests_of_settled_files(
     read: list[str] = []
     digest = stamp._file_digest
 
-    def counting(path: Path, memo):  # noqa: ANN001, ANN202
-        known = memo.get(str(path)) if memo is not None else None
-        info = path.stat()
+    def counting(path: str, info: os.stat_result, memo):  # noqa: ANN001, ANN202
+        known = memo.get(path) if memo is not None else None
         seen = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         if known is None or known[0] != seen:
-            read.append(str(path))
-        return digest(path, memo)
+            read.append(path)
+        return digest(path, info, memo)
 
     monkeypatch.setattr(stamp, "_file_digest", counting)
     project, result = build_mod.build(publication)
@@ -295,3 +294,126 @@ def test_an_edit_that_keeps_size_and_modification_time_is_still_built(
     assert path.stat().st_size == info.st_size and path.stat().st_mtime_ns == info.st_mtime_ns
     project, result = build_mod.build(publication)
     assert project is not None and not getattr(result, "nothing_changed", False)
+
+
+def _tree_by_paths(hashed, root: Path, folder: Path) -> None:  # noqa: ANN001
+    """The inputs digest's walk spelled out with `Path` (the order `sorted()` gives paths)."""
+    entries = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        entries += [Path(top) / name for name in dirs + files]
+    for path in sorted(entries):
+        hashed.update(path.relative_to(root).as_posix().encode() + b"\0")
+        if path.is_symlink():
+            hashed.update(b"link:" + os.fsencode(os.readlink(path)) + b"\0")
+        if path.is_file():
+            hashed.update(stamp._sha(path.read_bytes()).encode())
+        elif path.is_dir():
+            hashed.update(b"dir")
+        else:
+            hashed.update(b"other")
+
+
+def test_the_inputs_walk_sees_every_entry_in_path_order(tmp_path: Path) -> None:
+    import hashlib
+
+    folder = tmp_path / "content"
+    for rel in ("a/x.md", "a-b/y.md", "a.b", "b/c/d/e.md", "b/__pycache__/z.pyc", "empty/"):
+        path = folder / rel
+        if rel.endswith("/"):
+            path.mkdir(parents=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(rel)
+    (folder / "link-to-file").symlink_to("a/x.md")
+    (folder / "link-to-folder").symlink_to("b", target_is_directory=True)
+    (folder / "broken-link").symlink_to("nowhere")
+    expected, walked = hashlib.sha256(), hashlib.sha256()
+    _tree_by_paths(expected, tmp_path, folder)
+    stamp._tree(walked, tmp_path, folder, memo={})
+    assert walked.hexdigest() == expected.hexdigest()
+    (folder / "a/x.md").write_text("edited through the link's target")
+    again = hashlib.sha256()
+    stamp._tree(again, tmp_path, folder, memo={})
+    assert again.hexdigest() != walked.hexdigest()
+
+
+def test_the_site_listing_keeps_links_and_skips_nothing(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "a/b").mkdir(parents=True)
+    (site / "a/b/index.html").write_text("page")
+    (site / "top.xml").write_text("sitemap")
+    (site / "linked").symlink_to("a", target_is_directory=True)
+    found = stamp.file_stats(site)
+    assert sorted(found) == ["a/b/index.html", "linked", "top.xml"]
+    info = os.lstat(site / "a/b/index.html")
+    assert found["a/b/index.html"] == [
+        info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+    ]  # fmt: skip
+
+
+def _inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def _rebuild_with(publication: Path, word: str) -> None:
+    replace_in(publication, UNAPPROVED, "Take it", f"Take it {word}")
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+
+
+def test_reused_pages_and_static_files_are_links_to_the_replaced_site(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(stamp, "RACY_NS", 0)
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    _rebuild_with(publication, "now")  # the record now holds linked files
+    site = publication / "site"
+    page, css = site / "oncology/net-imaging/index.html", site / "assets/guideline.css"
+    before = {path: _inode(path) for path in (page, css)}
+    _rebuild_with(publication, "daily")
+    assert {path: _inode(path) for path in (page, css)} == before  # linked, not written
+    incremental = tree(site)
+    full = _clean_build(publication, tmp_path / "clean", "--preview")
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
+@pytest.mark.parametrize("what", ["page", "static file"])
+def test_a_site_file_altered_with_its_old_times_is_not_linked(
+    publication: Path, tmp_path: Path, monkeypatch, what: str
+) -> None:
+    """A forged page or script in the current site, its modification time put back: the change
+    time tells, and the next build writes the file afresh."""
+    monkeypatch.setattr(stamp, "RACY_NS", 0)
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    _rebuild_with(publication, "now")
+    site = publication / "site"
+    rel = "oncology/net-imaging/index.html" if what == "page" else "assets/audience.js"
+    target = site / rel
+    original, info = target.read_bytes(), target.stat()
+    forged = bytes([original[0] ^ 1]) + original[1:]  # one byte: the same size
+    assert len(forged) == len(original) and forged != original
+    target.write_bytes(forged)
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    _rebuild_with(publication, "always")
+    assert (site / rel).read_bytes() == original
+    assert _inode(site / rel) != info.st_ino
+
+
+def test_a_changed_theme_file_is_copied_again(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A static file's source edited since the last copy (same size): the new site has the
+    new bytes, not a link to the old copy."""
+    monkeypatch.setattr(stamp, "RACY_NS", 0)
+    theme = publication / "overrides"
+    (theme / "assets").mkdir(parents=True)
+    source = theme / "assets/extra.js"
+    source.write_text("console.log('one');\n")
+    replace_in(publication, "mkdocs.yml", "custom_dir: pipeline/theme", "custom_dir: overrides")
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    _rebuild_with(publication, "now")
+    assert (publication / "site/assets/extra.js").read_text() == "console.log('one');\n"
+    source.write_text("console.log('two');\n")
+    _rebuild_with(publication, "daily")
+    assert (publication / "site/assets/extra.js").read_text() == "console.log('two');\n"
