@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from pipeline.links import Links
     from pipeline.loader import Project
+    from pipeline.pagecache import SiteStore
+    from pipeline.plugin import Session
     from pipeline.render import RenderResult
     from pipeline.shards import Shard
     from pipeline.stamp import Unchanged
@@ -172,9 +174,10 @@ def _exchange(a: Path, b: Path) -> bool:
     return result == 0
 
 
-def swap_into_place(new_site: Path, site: Path) -> None:
+def swap_into_place(new_site: Path, site: Path, clean: bool = True) -> None:
     """Point `site` at the complete build `new_site` in one rename of a symbolic link, so that
-    `site` is always the previous site or the new one, whenever the process stops."""
+    `site` is always the previous site or the new one, whenever the process stops. `clean`:
+    remove the replaced build now (else the next build's `Sweeper` does)."""
     link = site.with_name(f"{site.name}.tmp-{new_site.name}")
     link.unlink(missing_ok=True)
     link.symlink_to(os.path.relpath(new_site, site.parent), target_is_directory=True)
@@ -187,7 +190,8 @@ def swap_into_place(new_site: Path, site: Path) -> None:
             os.replace(link, site)
     else:
         os.replace(link, site)
-    clean_leftovers(site)
+    if clean:
+        clean_leftovers(site)
 
 
 def current_build(site: Path) -> Path | None:
@@ -196,19 +200,60 @@ def current_build(site: Path) -> Path | None:
     return (site.parent / os.readlink(site)).resolve()
 
 
-def clean_leftovers(site: Path) -> None:
-    """Remove what a killed or finished run left: temporary links and folders beside `site`,
-    and every build that `site` does not point at."""
+def leftovers(site: Path) -> list[Path]:
+    """What a killed or finished run left: temporary links and folders beside `site`, and
+    every build that `site` does not point at."""
     keep = current_build(site)
-    for path in site.parent.glob(f"{site.name}.tmp-*"):
-        _remove(path)
-    for path in site.parent.glob(f"{site.name}.old-*"):
-        _remove(path)
+    found = [*site.parent.glob(f"{site.name}.tmp-*"), *site.parent.glob(f"{site.name}.old-*")]
     folder = builds_dir(site)
     if folder.is_dir():
-        for path in folder.iterdir():
-            if keep is None or path.resolve() != keep:
-                _remove(path)
+        found += [path for path in folder.iterdir() if keep is None or path.resolve() != keep]
+    return found
+
+
+def clean_leftovers(site: Path) -> None:
+    for path in leftovers(site):
+        _remove(path)
+
+
+def unlink_files(folder: Path) -> None:
+    """Remove every file (and link) under a folder, leaving its folders."""
+    pending = [os.fspath(folder)]
+    while pending:
+        try:
+            listing = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+
+
+class Sweeper:
+    """Removes the builds `site` no longer points at (`leftovers`, listed when it starts) in a
+    thread, while this build loads, checks and renders: removing a site's thousands of folders
+    is slow where the filesystem discards freed blocks at once, and is nothing a build waits
+    for until it swaps its own site in (`wait`). The build it replaces stays until the next."""
+
+    def __init__(self, site: Path) -> None:
+        import threading
+
+        self.paths = leftovers(site)
+        self.thread = threading.Thread(target=self._sweep, name="sweep-old-builds", daemon=True)
+        self.thread.start()
+
+    def _sweep(self) -> None:
+        for path in self.paths:
+            _remove(path)
+
+    def wait(self) -> None:
+        self.thread.join()
 
 
 def clean_generated(out_dir: Path) -> None:
@@ -357,27 +402,45 @@ def merge_shards(root: Path, folders: list[Path], site_dir: Path | None = None) 
 def _full_build(
     root: Path, preview: bool, site: Path, shard: Shard | None = None, for_disk: bool = False
 ) -> tuple[Project, RenderResult]:
-    import jinja2
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
-
     from pipeline import stamp
-    from pipeline.loader import load
-    from pipeline.outputs import DuplicatePage
-    from pipeline.pagecache import SiteStore, previous_site
-    from pipeline.plugin import Session, ensure_plugin
     from pipeline.render import RenderResult
 
     _show_mkdocs_warnings()
     stamp.forget(root)  # from here on, site/ may be replaced
+    sweeper = Sweeper(site) if shard is None else None
+    try:
+        project, session, pages, tmp_site = _prepare(root, preview, site, shard)
+        _run_mkdocs(project, preview, session, tmp_site, for_disk)
+    finally:
+        if sweeper is not None:
+            sweeper.wait()
+    if shard is None:
+        replaced = current_build(site)
+        swap_into_place(tmp_site, site, clean=False)
+        if replaced is not None and replaced != tmp_site.resolve():
+            # Its files now (their links into the new site: the new site's files are recorded
+            # by their stat, link count and change time included); its folders, slow to
+            # remove, are for the next build's Sweeper.
+            unlink_files(replaced)
+        pages.commit_for(tmp_site.resolve())
+    assert isinstance(session.result, RenderResult)
+    return project, session.result
+
+
+def _prepare(
+    root: Path, preview: bool, site: Path, shard: Shard | None
+) -> tuple[Project, Session, SiteStore, Path]:
+    """Load and check; the MkDocs session and the empty folder the build goes into."""
+    from pipeline.loader import load
+    from pipeline.pagecache import SiteStore, previous_site
+    from pipeline.plugin import Session
+
     project = load(root)
     errors = check_for_build(project)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
     clean_generated(generated_dir(project.root, preview))
     if shard is None:
-        clean_leftovers(site)
         # A page's previous HTML is reused only from the site this machine built (pagecache.py).
         reusable = None if tracks_output(project.root) else previous_site(site)
         pages = SiteStore(pages_manifest(project.root, preview), reusable)
@@ -394,6 +457,22 @@ def _full_build(
         tmp_site = site
         shutil.rmtree(tmp_site, ignore_errors=True)
         tmp_site.mkdir(parents=True)
+    return project, session, pages, tmp_site
+
+
+def _run_mkdocs(
+    project: Project, preview: bool, session: Session, tmp_site: Path, for_disk: bool
+) -> None:
+    """MkDocs builds the site into `tmp_site`, with the pipeline's plugin; on any failure the
+    folder is removed and `site/` is left as it was."""
+    import jinja2
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    from pipeline.outputs import DuplicatePage
+    from pipeline.plugin import ensure_plugin
+
     try:
         # The repository's `hooks:` are never loaded: a pull request's checkout could name any
         # Python file there, and a reviewer previews it. The installed pipeline's own plugin
@@ -439,11 +518,6 @@ def _full_build(
     except BaseException:
         shutil.rmtree(tmp_site, ignore_errors=True)
         raise
-    if shard is None:
-        swap_into_place(tmp_site, site)
-        pages.commit_for(tmp_site.resolve())
-    assert isinstance(session.result, RenderResult)
-    return project, session.result
 
 
 def serve(root: Path, dev_addr: str | None = None) -> None:

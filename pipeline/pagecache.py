@@ -6,16 +6,18 @@ then merges the previous index by URL prefix and appends, so the index is in ano
 page whose URL starts another's loses that page's entries); and a skipped page keeps whatever nav
 it had. Its output is not what a full build makes.
 
-Instead the plugin keys each page outside the nav (the article pages) by everything its HTML is
-made of: the generated Markdown, the page's path and what every page shares (`context_digest`:
-mkdocs.yml, the settings the plugin sets, the nav, the theme, the pipeline's code and every
-installed package). When the key is the one recorded with the page's previous HTML, MkDocs still
+Instead the plugin keys each page by everything its HTML is made of: the generated Markdown, the
+page's path and what every page shares (`context_digest`: mkdocs.yml, the settings the plugin
+sets, the nav, the theme, the pipeline's code and every installed package; and the nav pages'
+front matter). When the key is the one recorded with the page's previous HTML, MkDocs still
 sees the page in its place (sitemap, `pages`, order), but it is neither converted nor templated:
-its previous HTML and its previous search entries go where MkDocs would put the new ones. Pages in
-the nav are always built: every page's nav shows their titles and metadata.
+its previous HTML and its previous search entries go where MkDocs would put the new ones. A page
+in the nav is still read (every page's nav shows its title and metadata, whose front matter is
+part of what every page shares), but not converted or templated either.
 
-Where the previous HTML comes from: `pipeline build` reads it from the site it replaces, each file
-checked against the digest recorded when it was written (a changed file is built again);
+Where the previous HTML comes from: `pipeline build` links it from the site it replaces, each file
+checked against the stat or digest recorded when it was written (a changed file is built again;
+see `SiteStore`);
 `pipeline serve` keeps it in memory, since `mkdocs serve` empties its folder before each build."""
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 from dataclasses import dataclass
@@ -320,7 +323,12 @@ class PageCache:
         elif not other:
             self.entries = []
         # Another search plugin keeps its index in a form this cache does not know: no reuse.
-        self.context = context_digest(config, serving) if self.entries is not None else None
+        context = context_digest(config, serving) if self.entries is not None else None
+        if context is not None:
+            # Every page's nav shows the nav pages' metadata (Material: icon, subtitle, status).
+            metadata = _nav_metadata(nav.pages)
+            context = None if metadata is None else _sha(f"{context}\0".encode() + metadata)
+        self.context = context
 
     def prepare(self, page: Page) -> None:
         """At `on_pre_page`: a page whose key is unchanged is not converted or templated."""
@@ -329,8 +337,6 @@ class PageCache:
                 raise RuntimeError("a shard cannot be built: its pages' inputs are unknown")
             return
         src, dest = page.file.src_uri, page.file.dest_uri
-        if src in self.nav_pages:
-            return
         if self.shard is not None and self.shard.outside(src):
             self.skipped.add(src)
             _stub(page)
@@ -343,7 +349,10 @@ class PageCache:
         if previous is None:
             return
         self.reused[src] = previous
-        _stub(page)
+        if src in self.nav_pages:
+            _keep_metadata(page)  # read as ever: its title and metadata are in every nav
+        else:
+            _stub(page)
 
     def env(self, env):  # noqa: ANN001, ANN201 - a jinja2 Environment
         env.loader = ChoiceLoader([DictLoader({REUSED_TEMPLATE: ""}), env.loader])
@@ -388,6 +397,43 @@ def _stub(page: Page) -> None:
 
     page.read_source = read_source  # type: ignore[method-assign]
     page.render = render  # type: ignore[method-assign]
+
+
+def _keep_metadata(page: Page) -> None:
+    """A nav page whose HTML comes from elsewhere: its source is read (its metadata and title
+    are shown in every page's nav) but neither converted nor templated."""
+    read = page.read_source
+
+    def read_source(config) -> None:  # noqa: ANN001
+        read(config)
+        page.meta = {**page.meta, "template": REUSED_TEMPLATE, "search": {"exclude": True}}
+
+    def render(config, files) -> None:  # noqa: ANN001
+        page.content = ""
+
+    page.read_source = read_source  # type: ignore[method-assign]
+    page.render = render  # type: ignore[method-assign]
+
+
+_FRONT_MATTER = re.compile(rb"\A-{3}[ \t]*\r?\n(.*?\r?\n)(?:\.{3}|-{3})[ \t]*\r?\n", re.DOTALL)
+
+
+def _nav_metadata(pages) -> bytes | None:  # noqa: ANN001 - MkDocs' nav pages
+    """The front matter of every page in the nav, by path; None when one cannot be read."""
+    found = []
+    for page in pages:
+        path = page.file.abs_src_path
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read()
+        except OSError:
+            return None
+        match = _FRONT_MATTER.match(head)
+        meta = match.group(1).decode("utf-8", "replace") if match else ""
+        found.append([page.file.src_uri, meta])
+    return json.dumps(found).encode()
 
 
 def written_digests(manifest: Path, site: Path) -> dict[str, str]:

@@ -94,7 +94,20 @@ def test_site_survives_a_failure_at_any_rename(
         p.name for p in publication.iterdir() if p.name.startswith(("site.tmp-", "site.old-"))
     ]
     assert leftovers == []
-    assert len(list((publication / "site.builds").iterdir())) == 1
+    current = (publication / "site").resolve()
+    # The build it replaced is swept by the next build, while that one works.
+    assert current in {p.resolve() for p in (publication / "site.builds").iterdir()}
+    assert len(list((publication / "site.builds").iterdir())) <= 2
+
+
+def test_each_build_sweeps_the_builds_before_the_one_it_replaces(publication: Path) -> None:
+    builds = []
+    for word in ("first", "second", "third"):
+        replace_in(publication, ARTICLE, "---\n", f"---\n# {word}\n")
+        builds.append(built(publication).resolve())
+    remaining = {p.resolve() for p in (publication / "site.builds").iterdir()}
+    assert remaining == {builds[2], builds[1]}
+    assert (publication / "site").resolve() == builds[2]
 
 
 def test_an_old_real_site_folder_is_replaced(publication: Path) -> None:

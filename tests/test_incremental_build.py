@@ -417,3 +417,24 @@ def test_a_changed_theme_file_is_copied_again(
     source.write_text("console.log('two');\n")
     _rebuild_with(publication, "daily")
     assert (publication / "site/assets/extra.js").read_text() == "console.log('two');\n"
+
+
+def test_the_nav_pages_front_matter_is_part_of_every_pages_key(tmp_path: Path) -> None:
+    """Material shows a nav page's icon, subtitle and status in every page's nav: a change to
+    a nav page's front matter must make every page's key another."""
+    from types import SimpleNamespace
+
+    def nav_page(name: str, text: str) -> SimpleNamespace:
+        path = tmp_path / name
+        path.write_text(text)
+        return SimpleNamespace(file=SimpleNamespace(abs_src_path=str(path), src_uri=name))
+
+    listing = "---\ntitle: Topic\n---\n# Topic\n\nOne article.\n"
+    first = pagecache._nav_metadata([nav_page("topic.md", listing)])
+    longer = pagecache._nav_metadata([nav_page("topic.md", listing + "Another article.\n")])
+    assert first == longer  # the listing's body is the page's own key, not every page's
+    marked = listing.replace("title: Topic\n", "title: Topic\nstatus: new\n")
+    assert pagecache._nav_metadata([nav_page("topic.md", marked)]) != first
+    assert (
+        pagecache._nav_metadata([SimpleNamespace(file=SimpleNamespace(abs_src_path=None))]) is None
+    )
