@@ -62,6 +62,7 @@ class GuidelinePlugin(BasePlugin):
         self.cache = None  # this build's pagecache.PageCache, when pages can be reused
         self.memory = None  # `mkdocs serve`: the pages of the previous rebuild
         self.hand_over = False  # generated pages' HTML given to MkDocs as it is (htmlpages.py)
+        self.templates = None  # this build's templatecache.TemplateCache of the theme
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         global _command
@@ -142,6 +143,10 @@ class GuidelinePlugin(BasePlugin):
         return bool(folder and file.abs_src_path and file.abs_src_path.startswith(folder))
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
+        from pipeline.templatecache import TemplateCache
+
+        self.templates = TemplateCache(Path(config.config_file_path).parent, "theme")
+        env.bytecode_cache = self.templates
         return self.cache.env(env) if self.cache is not None else env
 
     @event_priority(-100)  # after every other plugin: the page as MkDocs writes it
@@ -149,6 +154,9 @@ class GuidelinePlugin(BasePlugin):
         return self.cache.page_done(output, page) if self.cache is not None else output
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.templates is not None:
+            self.templates.save()
+            self.templates = None
         if self.cache is not None and self.cache.store is self.memory:
             self.memory.commit()
         self.cache = None

@@ -42,6 +42,7 @@ from pipeline.loader import Article, Body, Project
 from pipeline.model import STATUSES
 from pipeline.outputs import Dependencies, DuplicatePage, Writer, digest, output, page_digest
 from pipeline.references import ReferenceFormatter
+from pipeline.templatecache import TemplateCache
 
 __all__ = ["DuplicatePage", "RenderResult", "SiteRenderer", "render_site"]
 
@@ -846,6 +847,21 @@ def render_site(
     """Write the generated docs folder; return what was written and the navigation. With
     `only` (a shard's articles), the other article pages are listed but not rendered."""
     renderer = SiteRenderer(project, preview, problems or {}, links, lang)
+    templates = TemplateCache(project.root, "templates")
+    renderer.env.bytecode_cache = templates
+    try:
+        return _render_site(renderer, out_dir, progress, only)
+    finally:
+        renderer.env.bytecode_cache = None
+        templates.save()
+
+
+def _render_site(
+    renderer: SiteRenderer,
+    out_dir: Path,
+    progress: Callable[[int, int], None] | None,
+    only: set[str] | None,
+) -> RenderResult:
     result = RenderResult(
         nav=renderer.nav(),
         published=list(renderer.shown),

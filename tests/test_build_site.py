@@ -289,3 +289,12 @@ def test_each_cited_entry_is_formatted_once_per_build(publication: Path) -> None
     cited = {c.key.lower() for a in project.articles.values() for c in a.citations()}
     citations = sum(1 for a in project.articles.values() for _ in a.citations())
     assert result.formatted_references == len(cited) < citations
+
+
+def test_the_tags_page_is_left_out_of_the_search_index(production: Path) -> None:
+    """It lists every article: a search finds the articles themselves, not the list."""
+    index = json.loads((production / "site/search/search_index.json").read_text())
+    locations = {doc["location"].split("#")[0] for doc in index["docs"]}
+    assert "tags/" not in locations
+    assert "cardiology/af-anticoagulation/" in locations
+    assert (production / "site/tags/index.html").is_file()
