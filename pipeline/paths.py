@@ -423,12 +423,15 @@ def atomic_write(path: Path, data: str) -> None:
 
 
 def write_if_changed(path: Path, data: str) -> bool:
-    """Generated files are rewritten (atomically) only when their content changes."""
+    """Generated files are rewritten (atomically) only when their content changes. Not synced
+    to disk: a generated file is reused only when it matches the digest its build recorded, so
+    one a crash left short is made again (a cold build of thousands of pages would otherwise
+    wait for thousands of syncs)."""
     encoded = data.encode("utf-8")
     try:
         if path.read_bytes() == encoded:
             return False
     except OSError:
         pass
-    atomic_write_bytes(path, encoded)
+    atomic_write_bytes(path, encoded, durable=False)
     return True
