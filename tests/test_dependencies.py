@@ -84,7 +84,8 @@ def test_build_verbose_says_why_each_page_was_rendered(
     unchanged = run_cli(publication, "build", "-v")
     assert unchanged.exit_code == 0 and "rendered " not in unchanged.output
     monkeypatch.setattr(render, "code_digest", lambda: "a different pipeline")
-    monkeypatch.setattr(stamp, "pipeline_digest", lambda memo=None: "a different pipeline")  # no no-op
+    # Another pipeline: no no-op.
+    monkeypatch.setattr(stamp, "pipeline_digest", lambda memo=None: "a different pipeline")
     run = run_cli(publication, "build", "-v")
     assert run.exit_code == 0
     assert (
