@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,32 +100,50 @@ class Entry:
 
     digest: str
     inputs: dict[str, str] = field(default_factory=dict)  # recorded dependency -> digest
+    stat: list[int] | None = None  # inode, size, modification and change times, once written
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
 def page_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_manifest(path: Path) -> dict[str, Entry]:
-    """What each generated file was made from, and its digest; {} when unreadable or old."""
+MANIFEST_VERSION = 3
+
+
+def read_manifest(path: Path) -> tuple[dict[str, Entry], int]:
+    """What each generated file was made from, its digest and stat, and when that was
+    recorded; ({}, 0) when unreadable or old."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != 2:
-        return {}
+        return {}, 0
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}, 0
     entries = {}
     for name, item in (data.get("files") or {}).items():
         if isinstance(item, dict) and isinstance(item.get("digest"), str):
-            inputs = item.get("inputs")
-            entries[name] = Entry(item["digest"], inputs if isinstance(inputs, dict) else {})
-    return entries
+            inputs, stat = item.get("inputs"), item.get("stat")
+            entries[name] = Entry(
+                item["digest"],
+                inputs if isinstance(inputs, dict) else {},
+                stat if isinstance(stat, list) else None,
+            )
+    recorded = data.get("recorded")
+    return entries, recorded if isinstance(recorded, int) else 0
 
 
 class Writer:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
-        self.previous = read_manifest(out_dir / MANIFEST)
+        self.previous, self.recorded = read_manifest(out_dir / MANIFEST)
         self.entries: dict[str, Entry] = {}
         self.written: list[str] = []
         self.unchanged = 0
@@ -135,10 +154,17 @@ class Writer:
         self.entries[rel] = Entry("")
 
     def reusable(self, rel: str) -> Entry | None:
-        """The previous build's entry, when the file on disk is still exactly what it wrote."""
+        """The previous build's entry, when the file on disk is still exactly what it wrote:
+        by its stat when its modification time was well before the record (as Git's index
+        trusts a file: any write since sets another), else by its digest."""
+        from pipeline.stamp import RACY_NS
+
         old = self.previous.get(rel)
         if old is None:
             return None
+        if old.stat is not None and old.stat[2] < self.recorded - RACY_NS:
+            if _stat(self.out_dir / rel) == old.stat:
+                return old
         try:
             intact = page_digest((self.out_dir / rel).read_bytes()) == old.digest
         except OSError:
@@ -180,12 +206,11 @@ class Writer:
             if prefix and not os.listdir(folder):
                 os.rmdir(folder)
         removed.sort(reverse=True)
-        manifest = {
-            "version": 2,
-            "files": {
-                rel: {"digest": e.digest, "inputs": e.inputs} for rel, e in self.entries.items()
-            },
-        }
+        recorded = time.time_ns()
+        files = {}
+        for rel, e in self.entries.items():
+            files[rel] = {"digest": e.digest, "inputs": e.inputs, "stat": _stat(self.out_dir / rel)}
+        manifest = {"version": MANIFEST_VERSION, "recorded": recorded, "files": files}
         paths.write_if_changed(
             self.out_dir / MANIFEST, json.dumps(manifest, indent=0, sort_keys=True)
         )

@@ -438,3 +438,21 @@ def test_the_nav_pages_front_matter_is_part_of_every_pages_key(tmp_path: Path) -
     assert (
         pagecache._nav_metadata([SimpleNamespace(file=SimpleNamespace(abs_src_path=None))]) is None
     )
+
+
+def test_a_generated_page_altered_with_its_old_times_is_rendered_again(
+    publication: Path, monkeypatch
+) -> None:
+    """The writer trusts a generated page by its stat (RACY_NS = 0: every time counts as
+    settled); a forged page with its modification time put back differs in its change time."""
+    monkeypatch.setattr(stamp, "RACY_NS", 0)
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    page = publication / "build/preview/oncology/net-imaging.md"
+    original, info = page.read_bytes(), page.stat()
+    page.write_bytes(bytes([original[0] ^ 1]) + original[1:])
+    os.utime(page, ns=(info.st_atime_ns, info.st_mtime_ns))
+    _rebuild_with(publication, "now")
+    assert page.read_bytes() == original
+    reused = _count_reused(monkeypatch)
+    _rebuild_with(publication, "daily")  # untouched since: trusted by its stat, and reused
+    assert "oncology/net-imaging.md" in reused
