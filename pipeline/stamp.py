@@ -19,10 +19,10 @@ A repository that tracks build output (build/ or site/ committed) never gets a n
 came with the repository is never trusted (see build.py).
 
 `site/` must still be the build the stamp names, file for file: same paths, and each file with
-the size, modification and change times and inode recorded when the build finished. The change
-time is set by the kernel on every write, so a file edited since has another; a file written
-within two seconds of the stamp (a filesystem with coarse times could not tell) is compared by
-content instead. Any difference, or any doubt, means a full build."""
+the size, modification and change times and inode recorded when the build finished. The
+modification time is set by the kernel on every write, so a file edited since has another; a
+file written within two seconds of the stamp (a filesystem with coarse times could not tell) is
+compared by content instead. Any difference, or any doubt, means a full build."""
 
 from __future__ import annotations
 
@@ -310,7 +310,10 @@ def record(
     now = time.time_ns()
     racy = {}
     for key, info in files.items():
-        if info[3] < now - RACY_NS:
+        # Written well before now (its modification time): any later write sets another, and
+        # the stat compared at the next build differs. A link made since (the reused pages and
+        # static files are links) changes only the change time, which the stat holds as well.
+        if info[2] < now - RACY_NS:
             continue
         kind, _, rel = key.partition("/")
         if kind == "site" and rel in written:

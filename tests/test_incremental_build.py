@@ -456,3 +456,21 @@ def test_a_generated_page_altered_with_its_old_times_is_rendered_again(
     reused = _count_reused(monkeypatch)
     _rebuild_with(publication, "daily")  # untouched since: trusted by its stat, and reused
     assert "oncology/net-imaging.md" in reused
+
+
+def test_a_site_file_forged_with_its_old_times_is_no_no_op(publication: Path, monkeypatch) -> None:
+    """With every time settled (RACY_NS = 0) the stamp trusts the site by stat: a forged file
+    whose modification time was put back still differs in its change time."""
+    monkeypatch.setattr(stamp, "RACY_NS", 0)
+    git(publication, "init", "-q")
+    git(publication, "add", "-A")
+    git(publication, "commit", "-q", "-m", "publication")
+    build_mod.build(publication)
+    assert build_mod.build(publication)[0] is None  # nothing changed: a no-op
+    target = publication / "site/assets/audience.js"
+    original, info = target.read_bytes(), target.stat()
+    target.write_bytes(bytes([original[0] ^ 1]) + original[1:])
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    project, result = build_mod.build(publication)
+    assert project is not None and not getattr(result, "nothing_changed", False)
+    assert (publication / "site/assets/audience.js").read_bytes() == original
