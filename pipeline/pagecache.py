@@ -149,8 +149,13 @@ def _link(source: str, dest: str) -> bool:
     """`dest` becomes another name of the file `source` (a hard link); False where the
     filesystem cannot (then the caller writes a copy)."""
     try:
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
         os.link(source, dest, follow_symlinks=False)
+    except FileNotFoundError:
+        try:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)  # its folder, once
+            os.link(source, dest, follow_symlinks=False)
+        except OSError:
+            return False
     except OSError:
         return False
     return True
