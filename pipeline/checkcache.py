@@ -8,7 +8,18 @@ the scanned paths and the scan's own findings, and every article, variant and re
 parse cache key. The checks read nothing else: no Git, no environment. The result lives in the
 parse cache (`checks.pack`), under the same trust rules, and is off with PIPELINE_NO_CACHE=1.
 This module imports neither the loader nor the rules, so that an unchanged check does not pay
-for their imports."""
+for their imports.
+
+When some input changed, the check is made of parts kept by what each was made of
+(`articles.pack`, `library.pack`): each article's judgement (pipeline/checks.py `Judgement`:
+what the rules that read one article and the references it cites found in it), keyed by the
+parse keys of its files, the configuration, the date, the code and the whole library's parse
+keys; and the library's facts (what the rules that join articles to references read), with
+each reference pickled on its own, keyed by the reference files' parse keys. Only the articles
+without a kept judgement are loaded and judged, with just the references they look up; the
+rules that join articles (unused references, related links) run on every article's links.
+A changed reference file or configuration, a new day or new code loads and judges everything,
+as a check without these parts would."""
 
 from __future__ import annotations
 
@@ -20,9 +31,13 @@ from typing import TYPE_CHECKING
 from pipeline import cache, paths
 
 if TYPE_CHECKING:
+    from pipeline import checks, loader
     from pipeline.diagnostics import Diagnostic
 
 _LAYOUT = "check-result-1"  # the layout of a stored result
+_PARTS = "check-parts-1"  # the layout of a kept judgement or library facts
+# Above this many articles to judge, loading everything (from the parse cache) is cheaper.
+MOST_JUDGED_ALONE = 200
 _CONFIG_FILES = (paths.PUBLICATION_FILE, paths.BOARD_FILE, paths.MKDOCS_FILE)
 _READ = {"article", "variant", "references"}  # the kinds of source file a load reads
 KEPT_RESULTS = 3  # results (and the settings they were made with) kept in checks.pack
@@ -61,13 +76,14 @@ def check_publication(
     if remembered is not None and remembered.evidence == evidence:
         # What was read to look the result up is parsed (its keys made with these settings).
         surveyed.read = remembered.read
-    project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
-    found = run_checks(project)
-    result = CheckResult(found, len(project.articles))
     if surveyed.where is None:
-        return result
-    keys = dict(project.source_keys)
-    _read_keys(root, surveyed.scanned, evidence, keys)  # files the load leaves out, if any
+        project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
+        return CheckResult(run_checks(project), len(project.articles))
+    keys = dict(remembered.keys) if remembered is not None and surveyed.read else {}
+    _read_keys(root, surveyed.scanned, evidence, keys, surveyed.read)  # what is not read yet
+    parts = _Parts(root, today, config, evidence, surveyed, keys)
+    found = parts.check()
+    result = CheckResult(found, len(surveyed.mains))
     key = _check_key(root, today, config, evidence, surveyed.scanned, surveyed.scan_problems, keys)
     if key is not None and _config_bytes(root) == config:  # no edit to them meanwhile
         pack = cache.Pack(surveyed.where, "checks")
@@ -170,3 +186,149 @@ def _check_key(
                 return None
             parts.append(key)
     return cache.entry_key(*parts)
+
+
+class _Parts:
+    """A check made of kept parts: each article's judgement and the library's facts, made
+    again (and kept) for what changed. See the module's docstring."""
+
+    def __init__(
+        self,
+        root: Path,
+        today: dt.date,
+        config: list[bytes | None],
+        evidence: list[str],
+        surveyed: loader.Survey,
+        keys: dict[str, bytes],
+    ) -> None:
+        self.surveyed = surveyed
+        self.where = surveyed.where
+        self.library_key: bytes | None = None
+        self.article_keys: dict[str, bytes] = {}  # by article id
+        sources = [*surveyed.mains, *surveyed.variants, *surveyed.bibs]
+        ids = {main.article_id for main in surveyed.mains}
+        if None in config or len(ids) != len(surveyed.mains):
+            return  # an unreadable file or settings, or one id twice: not kept
+        if any(source.path not in keys for source in sources):
+            return
+        library_parts = [part for bib in surveyed.bibs for part in (bib.path, keys[bib.path])]
+        self.library_key = cache.entry_key(_PARTS, "library", *library_parts)
+        context = cache.entry_key(
+            _PARTS,
+            "context",
+            str(root),
+            today.isoformat(),
+            "\0".join(evidence),
+            *(part for part in config if part is not None),
+            self.library_key,
+        )
+        variants: dict[str, list[bytes | str]] = {}
+        for variant in surveyed.variants:
+            parts = variants.setdefault(variant.article_id or "", [])
+            parts += [variant.audience or "", variant.path, keys[variant.path]]
+        for main in surveyed.mains:
+            article_id = main.article_id or ""
+            parts = [context, article_id, main.path, keys[main.path], *variants.get(article_id, ())]
+            self.article_keys[article_id] = cache.entry_key(*parts)
+
+    def check(self) -> list[Diagnostic]:
+        """Every diagnostic of the check, in the order `run_checks` reports them."""
+        from pipeline import checks
+
+        assert self.where is not None
+        library_pack = cache.Pack(self.where, "library")
+        articles_pack = cache.Pack(self.where, "articles")
+        kept = _load_entry(library_pack, self.library_key) if self.library_key else None
+        judged: dict[str, checks.Judgement] = {}
+        for article_id, key in self.article_keys.items():
+            judgement = _load_entry(articles_pack, key)
+            if isinstance(judgement, checks.Judgement):
+                judged[article_id] = judgement
+        alone = [main.article_id for main in self.surveyed.mains if main.article_id not in judged]
+        found = None
+        if self.article_keys and kept is not None and len(alone) <= MOST_JUDGED_ALONE:
+            found = self._judge_alone(set(alone), judged, kept, articles_pack)
+        if found is None:
+            found = self._judge_all(library_pack, articles_pack)
+        library_pack.save()
+        articles_pack.save()
+        return found
+
+    def _judge_alone(
+        self,
+        alone: set[str],
+        judged: dict[str, checks.Judgement],
+        kept: object,
+        articles_pack: cache.Pack,
+    ) -> list[Diagnostic] | None:
+        """The articles without a kept judgement loaded and judged alone, with the references
+        they look up; the others' kept judgements; the joins run on all. None when that
+        cannot be done (a finding on a file of no article)."""
+        from pipeline import checks, loader
+        from pipeline.references import Library
+
+        facts, blobs = kept  # type: ignore[misc]
+        project = loader.load_articles(self.surveyed, alone)
+        wanted = set()
+        for article in project.articles.values():
+            for body in article.bodies.values():
+                wanted.update(key.lower() for key in body.facts.numbers)
+                wanted.update(citation.key.lower() for citation in body.facts.citations)
+                wanted.update(key.lower() for miss in body.facts.near_misses for key in miss.keys)
+        references = {key: cache.load(blobs[key]) for key in sorted(wanted) if key in blobs}
+        every_key = [written for _, written, _, _ in facts.entries]
+        project.library = Library(references, every_key=every_key)  # type: ignore[arg-type]
+        made = checks.judge(project, whole_library=False)
+        if made is None:
+            return None
+        new, settings_found = made
+        for article_id, judgement in new.items():
+            judged[article_id] = judgement
+            articles_pack.put(self.article_keys[article_id], cache.dump(judgement))
+        return self._assemble(judged, settings_found, facts)
+
+    def _judge_all(self, library_pack: cache.Pack, articles_pack: cache.Pack) -> list[Diagnostic]:
+        """Everything loaded and judged (from the parse cache where files are unchanged), and
+        every article's judgement and the library's facts kept."""
+        from pipeline import checks, loader
+        project = loader.load(self.surveyed.root, use_cache=True, surveyed=self.surveyed)
+        made = checks.judge(project) if self.article_keys else None
+        if made is None:
+            return checks.run_checks(project)
+        judged, settings_found = made
+        facts = checks.library_facts(project)
+        found = checks.assemble(project.diagnostics, list(judged.values()), settings_found, facts)
+        if self.library_key is not None:
+            blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
+            library_pack.put(self.library_key, cache.dump((facts, blobs)))
+        for article_id, judgement in judged.items():
+            articles_pack.put(self.article_keys[article_id], cache.dump(judgement))
+        return found
+
+    def _assemble(
+        self,
+        judged: dict[str, checks.Judgement],
+        settings_found: dict[int, list[Diagnostic]],
+        facts: checks.LibraryFacts,
+    ) -> list[Diagnostic]:
+        """The loader's findings (the survey's, then each file's, then the library's) and the
+        rules', as a whole load and `run_checks` would report them."""
+        from pipeline import checks
+        surveyed = self.surveyed
+        found = list(surveyed.diagnostics)
+        for source in [*surveyed.mains, *surveyed.variants]:
+            found += judged[source.article_id or ""].parsed.get(source.path, [])
+        found += facts.diagnostics
+        ordered = [judged[main.article_id or ""] for main in surveyed.mains]
+        return checks.assemble(found, ordered, settings_found, facts)
+
+
+def _load_entry(pack: cache.Pack, key: bytes) -> object:
+    """The kept value under `key`, or None when there is none this code can read."""
+    blob = pack.get(key)
+    if blob is None:
+        return None
+    try:
+        return cache.load(blob)
+    except Exception:  # noqa: BLE001 - an entry this code cannot read: made again
+        return None

@@ -101,7 +101,7 @@ def test_the_incremental_check_loads_nothing_but_the_changed_article(
     parses.clear()
     loads.clear()
     found = _check(publication)
-    assert parses == [OTHER]
+    assert parses == [OTHER, OTHER.replace(".md", ".patient.md")]  # its own files, no other
     assert loads == []
     assert any(d.code == "citation.unknown-key" and d.file == OTHER for d in found[0])
 
