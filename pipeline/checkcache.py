@@ -24,6 +24,9 @@ as a check without these parts would."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -233,6 +236,12 @@ class _Parts:
 
     def check(self) -> list[Diagnostic]:
         """Every diagnostic of the check, in the order `run_checks` reports them."""
+
+        assert self.where is not None
+        with _gc_paused():
+            return self._check()
+
+    def _check(self) -> list[Diagnostic]:
         from pipeline import checks
 
         assert self.where is not None
@@ -291,6 +300,7 @@ class _Parts:
         """Everything loaded and judged (from the parse cache where files are unchanged), and
         every article's judgement and the library's facts kept."""
         from pipeline import checks, loader
+
         project = loader.load(self.surveyed.root, use_cache=True, surveyed=self.surveyed)
         made = checks.judge(project) if self.article_keys else None
         if made is None:
@@ -314,6 +324,7 @@ class _Parts:
         """The loader's findings (the survey's, then each file's, then the library's) and the
         rules', as a whole load and `run_checks` would report them."""
         from pipeline import checks
+
         surveyed = self.surveyed
         found = list(surveyed.diagnostics)
         for source in [*surveyed.mains, *surveyed.variants]:
@@ -321,6 +332,19 @@ class _Parts:
         found += facts.diagnostics
         ordered = [judged[main.article_id or ""] for main in surveyed.mains]
         return checks.assemble(found, ordered, settings_found, facts)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Kept parts are many small objects and no garbage: collecting while they are read back
+    only costs time (a whole load pauses collection in the loader)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _load_entry(pack: cache.Pack, key: bytes) -> object:

@@ -762,23 +762,23 @@ def assemble(
     each article's judgement (in article order) and the join rules run on their links."""
     found = list(project_found)
     links = [judgement.links for judgement in judged]
+    by_rule: dict[int, list[Diagnostic]] = {}  # each article-scope rule's, in article order
+    ranks: dict[str, int] = {}
+    for judgement in judged:
+        for position, these in judgement.found.items():
+            by_rule.setdefault(position, []).extend(these)
+        ranks.update(judgement.ranks)
     for position, check in enumerate(RULES):
         if check.scope == "join":
             assert check.join is not None
             found.extend(check.join(links, library))
         elif check.scope == "settings":
             found.extend(settings_found.get(position, ()))
+        elif check.by_audience:
+            # Stable: in article order within an audience.
+            found.extend(sorted(by_rule.get(position, ()), key=lambda d: ranks.get(d.file, 0)))
         else:
-            if not check.by_audience:
-                found.extend(d for judgement in judged for d in judgement.found.get(position, ()))
-                continue
-            ranked = [
-                (judgement.ranks.get(d.file, 0), d)
-                for judgement in judged
-                for d in judgement.found.get(position, ())
-            ]
-            ranked.sort(key=lambda item: item[0])  # stable: in article order within a rank
-            found.extend(d for _, d in ranked)
+            found.extend(by_rule.get(position, ()))
     return found
 
 
