@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
+import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline import cache, paths
 
@@ -65,6 +68,8 @@ def check_publication(
     config = _config_bytes(root)
     remembered = _Remembered(root, today, config) if use_cache else None
     if remembered is not None and remembered.result is not None:
+        if remembered.stats is not None:
+            remembered.stats.save()
         return remembered.result
     from pipeline import loader
     from pipeline.checks import run_checks
@@ -82,8 +87,11 @@ def check_publication(
     if surveyed.where is None:
         project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
         return CheckResult(run_checks(project), len(project.articles))
-    keys = dict(remembered.keys) if remembered is not None and surveyed.read else {}
-    _read_keys(root, surveyed.scanned, evidence, keys, surveyed.read)  # what is not read yet
+    same = remembered is not None and remembered.evidence == evidence
+    keys = dict(remembered.keys) if remembered is not None and same else {}
+    stats = remembered.stats if remembered is not None and same else None
+    stats = stats or FileStats(root, surveyed.where, evidence)
+    _read_keys(root, surveyed.scanned, evidence, keys, surveyed.read, stats)  # what is not read
     parts = _Parts(root, today, config, evidence, surveyed, keys)
     found = parts.check()
     result = CheckResult(found, len(surveyed.mains))
@@ -98,6 +106,7 @@ def check_publication(
         pack.put(settings_key, cache.dump(evidence))
         pack.put(key, cache.dump((found, result.articles)))
         pack.save()
+    stats.save()
     return result
 
 
@@ -111,6 +120,7 @@ class _Remembered:
         self.keys: dict[str, bytes] = {}  # parse key, by source file read
         self.scan: tuple[list[paths.SourceFile], list[Diagnostic]] | None = None
         self.evidence: list[str] | None = None  # the evidence sections the keys were made with
+        self.stats: FileStats | None = None
         if not (root / paths.CONTENT).is_dir() or None in config:
             return  # not a publication, or not a valid one: the full check says why
         where = cache.folder(root)
@@ -122,8 +132,9 @@ class _Remembered:
             self.evidence = evidence = list(cache.load(blob))  # type: ignore[call-overload]
         except Exception:  # noqa: BLE001 - an entry this code cannot read: check again
             return
-        self.scan = scanned, problems = paths.scan_sources(root)
-        _read_keys(root, scanned, evidence, self.keys, self.read)
+        self.stats = FileStats(root, where, evidence)
+        self.scan = scanned, problems = self.stats.scan()
+        _read_keys(root, scanned, evidence, self.keys, self.read, self.stats)
         key = _check_key(root, today, config, evidence, scanned, problems, self.keys)
         blob = pack.get(key) if key is not None else None
         if blob is None:
@@ -141,17 +152,130 @@ def _read_keys(
     evidence: list[str],
     keys: dict[str, bytes],
     read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
+    stats: FileStats | None = None,
 ) -> None:
-    """The parse key of every scanned source file that `keys` lacks, its bytes kept in `read`."""
+    """The parse key of every scanned source file that `keys` lacks, its bytes kept in `read`;
+    from `stats` without reading it when the file is exactly the one read before."""
     folders: set[str] = set()
     for source in scanned:
         if source.kind in _READ and source.path not in keys:
+            known = stats.key(source.path, folders) if stats is not None else None
+            if known is not None:
+                keys[source.path] = known
+                continue
+            seen = stats.stat(source.path) if stats is not None else None
             data, found = paths.read_source_bytes(root, source.path, folders)
             key = cache.parse_key(source, data, evidence) if data is not None else None
             if key is not None:
                 keys[source.path] = key
+                if stats is not None and seen is not None:
+                    stats.record(source.path, seen, key)
             if read is not None:
                 read[source.path] = (data, found, key)
+
+
+# A file changed within this long of being read is read again next time: a write in the same
+# tick of the file system's clock would not change its times (Git's "racy" entries).
+_RACY_NS = 2_000_000_000
+
+
+class FileStats:
+    """The parse key of each source file as last read, by what `lstat` says of it: device,
+    inode, size, modification and change times (the change time cannot be set by a user, and
+    any write or rename moves it). A file whose lstat is the same is not read and hashed
+    again. Kept in `stats.pack` (HMAC, like every pack), by root and evidence sections."""
+
+    def __init__(self, root: Path, where: Path | None, evidence: list[str]) -> None:
+        self.root = str(root)
+        self.pack = cache.Pack(where, "stats") if where is not None else None
+        self.entry = cache.entry_key(_LAYOUT, "stats", self.root, "\0".join(evidence))
+        self.known: dict[str, tuple[tuple[int, ...], bytes]] = {}
+        self.known_scan: Any = None  # (folders and their lstat, scanned, problems)
+        if self.pack is not None:
+            try:
+                blob = self.pack.get(self.entry)
+                if blob is not None:
+                    self.known, self.known_scan = cache.load(blob)  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 - an entry this code cannot read: read files
+                self.known, self.known_scan = {}, None
+        self.kept_scan: Any = None
+        self.now = time.time_ns()
+        self.kept: dict[str, tuple[tuple[int, ...], bytes]] = {}
+        self.changed = False
+
+    def stat(self, rel: str) -> tuple[int, ...] | None:
+        """What lstat says of a regular file, or None (not one, or changed too lately)."""
+        try:
+            info = os.lstat(f"{self.root}{os.sep}{rel}")
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns > self.now - _RACY_NS:
+            return None
+        return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+    def key(self, rel: str, folders: set[str]) -> bytes | None:
+        """The parse key of the file when it is exactly the one read before, inside folders
+        that are folders (as `paths.read_source_bytes` judges them), else None."""
+        known = self.known.get(rel)
+        if known is None:
+            return None
+        current = self.root
+        for part in rel.split("/")[:-1]:
+            current = f"{current}{os.sep}{part}"
+            if current in folders:
+                continue
+            try:
+                if not stat.S_ISDIR(os.lstat(current).st_mode):
+                    return None
+            except OSError:
+                return None
+            folders.add(current)
+        if self.stat(rel) != known[0]:
+            return None
+        self.kept[rel] = known
+        return known[1]
+
+    def scan(self) -> tuple[list[paths.SourceFile], list[Diagnostic]]:
+        """`paths.scan_sources`, or what it found last time when no folder under content/ and
+        references/ changed: the scan reads only names and file types, and adding, removing,
+        renaming or replacing an entry moves its folder's modification time."""
+        kept = self.known_scan
+        if kept is not None and all(self._folder(rel) == seen for rel, seen in kept[0]):
+            self.kept_scan = kept
+            return list(kept[1]), list(kept[2])
+        folders = []  # every folder, judged before the scan: a change meanwhile moves its times
+        for top in (paths.CONTENT, paths.REFERENCES):
+            folders.append((top, self._folder(top)))  # even when missing: made later
+            for where, _names, _files in os.walk(f"{self.root}{os.sep}{top}"):
+                rel = os.path.relpath(where, self.root)
+                folders.append((rel, self._folder(rel)))
+        scanned, problems = paths.scan_sources(Path(self.root))
+        if all(seen is not None for _, seen in folders):
+            self.kept_scan = (folders, scanned, problems)
+            self.changed = True
+        return scanned, problems
+
+    def _folder(self, rel: str) -> tuple[int, ...] | None:
+        """What lstat says of a folder, or None (not one, or changed too lately)."""
+        try:
+            info = os.lstat(f"{self.root}{os.sep}{rel}")
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode) or info.st_ctime_ns > self.now - _RACY_NS:
+            return None
+        return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+
+    def record(self, rel: str, seen: tuple[int, ...], key: bytes) -> None:
+        self.kept[rel] = (seen, key)
+        self.changed = self.changed or self.known.get(rel) != (seen, key)
+
+    def save(self) -> None:
+        """Keep what this run used or learnt (of the files it scanned)."""
+        if self.pack is None or not (self.changed or len(self.kept) != len(self.known)):
+            return
+        self.pack.put(self.entry, cache.dump((self.kept, self.kept_scan)))
+        self.pack.kept = {self.entry: self.pack.kept[self.entry]}
+        self.pack.save()
 
 
 def _config_bytes(root: Path) -> list[bytes | None]:

@@ -319,3 +319,87 @@ def test_a_forged_or_foreign_findings_pack_is_never_trusted(
         (folder / f"{name}.pack").write_bytes(saved[:-1] + bytes([saved[-1] ^ 1]))
         (folder / "checks.pack").unlink()
         assert _check(publication) == expected
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The source files read from disk (a file known by its lstat is not)."""
+    from pipeline import checkcache, paths
+
+    made: list[str] = []
+    real = paths.read_source_bytes
+
+    def counting(root, rel, folders=None):  # noqa: ANN001, ANN202 - a test double
+        made.append(rel)
+        return real(root, rel, folders)
+
+    monkeypatch.setattr(paths, "read_source_bytes", counting)
+    # Files written by a test are younger than the racy window: trust their times at once.
+    monkeypatch.setattr(checkcache, "_RACY_NS", 0)
+    return made
+
+
+def test_an_unchanged_file_is_known_by_its_lstat_and_not_read(
+    publication: Path, reads: list[str]
+) -> None:
+    _warm(publication)
+    reads.clear()
+    _check(publication)
+    assert not [r for r in reads if r.endswith((".md", ".bib"))], reads
+    replace_in(publication, OTHER, "\n- ", "\n- Also ")
+    reads.clear()
+    _check(publication)
+    own = [OTHER, OTHER.replace(".md", ".patient.md")]  # the changed one, loaded with its variant
+    assert [r for r in reads if r.endswith((".md", ".bib"))] == own
+
+
+def test_an_edit_that_keeps_size_and_times_is_still_seen(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]
+) -> None:
+    import os
+
+    _warm(publication)
+    path = publication / THIRD
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    at = text.index("\n- ") + 3
+    path.write_text(text[:at] + text[at].swapcase() + text[at + 1 :], encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as before
+    assert path.stat().st_size == before.st_size
+    found = _same_as_uncached(publication, monkeypatch)
+    assert any(d.code == "review.stale" and d.file == THIRD for d in found[0])
+
+
+def test_a_folder_swapped_for_a_link_is_not_taken_for_the_files_read_before(
+    publication: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]
+) -> None:
+    _warm(publication)
+    outside = tmp_path / "elsewhere"
+    (publication / "content/oncology").rename(outside)  # the same files, the same inodes
+    (publication / "content/oncology").symlink_to(outside, target_is_directory=True)
+    _same_as_uncached(publication, monkeypatch)
+
+
+def test_files_and_folders_added_removed_or_swapped_are_scanned_again(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, reads: list[str]
+) -> None:
+    """The scan is remembered by its folders' times: any entry added, removed or replaced in
+    any folder (however deep, however empty it was) is seen."""
+    (publication / "content/empty/deeper").mkdir(parents=True)
+    _warm(publication)
+    _check(publication)
+    steps = [
+        lambda: write(publication, "content/empty/deeper/stray.txt", "not an article\n"),
+        lambda: (publication / "content/empty/deeper/stray.txt").unlink(),
+        lambda: write(publication, "content/newtopic/x.md", (publication / THIRD).read_text()),
+        lambda: (publication / "content/cardiology/af-anticoagulation.patient.md").unlink(),
+        lambda: (publication / "content/cardiology/af-anticoagulation.patient.md").symlink_to(
+            publication / "content/oncology/net-imaging.patient.md"
+        ),
+        lambda: write(publication, "references/zzz.bib", "@misc{zzz-new,\n  title = {T}\n}\n"),
+    ]
+    for step in steps:
+        before = _check(publication)
+        step()
+        after = _same_as_uncached(publication, monkeypatch)
+        assert after != before
