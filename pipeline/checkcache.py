@@ -95,7 +95,11 @@ def check_publication(
     parts = _Parts(root, today, config, evidence, surveyed, keys)
     found = parts.check()
     result = CheckResult(found, len(surveyed.mains))
-    key = _check_key(root, today, config, evidence, surveyed.scanned, surveyed.scan_problems, keys)
+    if same and remembered is not None and len(keys) == len(remembered.keys):
+        key = remembered.key  # the same inputs as looked up: nothing read since
+    else:
+        scanned, problems = surveyed.scanned, surveyed.scan_problems
+        key = _check_key(root, today, config, evidence, scanned, problems, keys)
     if key is not None and _config_bytes(root) == config:  # no edit to them meanwhile
         pack = cache.Pack(surveyed.where, "checks")
         settings_key = _config_key(config)
@@ -121,6 +125,7 @@ class _Remembered:
         self.scan: tuple[list[paths.SourceFile], list[Diagnostic]] | None = None
         self.evidence: list[str] | None = None  # the evidence sections the keys were made with
         self.stats: FileStats | None = None
+        self.key: bytes | None = None  # of the whole result looked up
         if not (root / paths.CONTENT).is_dir() or None in config:
             return  # not a publication, or not a valid one: the full check says why
         where = cache.folder(root)
@@ -135,7 +140,7 @@ class _Remembered:
         self.stats = FileStats(root, where, evidence)
         self.scan = scanned, problems = self.stats.scan()
         _read_keys(root, scanned, evidence, self.keys, self.read, self.stats)
-        key = _check_key(root, today, config, evidence, scanned, problems, self.keys)
+        self.key = key = _check_key(root, today, config, evidence, scanned, problems, self.keys)
         blob = pack.get(key) if key is not None else None
         if blob is None:
             return
@@ -305,13 +310,13 @@ def _check_key(
     parts: list[bytes | str] = [_LAYOUT, str(root), today.isoformat(), "\0".join(evidence)]
     parts += [part for part in config if part is not None]
     parts.append(repr(problems))
-    for source in scanned:
-        parts.append(source.path)
-        if source.kind in _READ:
-            key = keys.get(source.path)
-            if key is None:
-                return None
-            parts.append(key)
+    # Every scanned path (none holds a NUL), then the parse key (32 bytes) of each that is
+    # read, in the same order: two parts rather than two per file.
+    read = [source.path for source in scanned if source.kind in _READ]
+    if any(path not in keys for path in read):
+        return None
+    parts.append("\0".join(source.path for source in scanned))
+    parts.append(b"".join([keys[path] for path in read]))
     return cache.entry_key(*parts)
 
 
@@ -349,14 +354,15 @@ class _Parts:
             *(part for part in config if part is not None),
             self.library_key,
         )
-        variants: dict[str, list[bytes | str]] = {}
+        # An article's key: the context and its files' parse keys, each 32 bytes and each made
+        # of its kind, path and audience too, so that joining them is as good as hashing them.
+        variants: dict[str, list[bytes]] = {}
         for variant in surveyed.variants:
-            parts = variants.setdefault(variant.article_id or "", [])
-            parts += [variant.audience or "", variant.path, keys[variant.path]]
+            variants.setdefault(variant.article_id or "", []).append(keys[variant.path])
         for main in surveyed.mains:
             article_id = main.article_id or ""
-            parts = [context, article_id, main.path, keys[main.path], *variants.get(article_id, ())]
-            self.article_keys[article_id] = cache.entry_key(*parts)
+            parts = [context, keys[main.path], *variants.get(article_id, ())]
+            self.article_keys[article_id] = b"".join(parts)
 
     def check(self) -> list[Diagnostic]:
         """Every diagnostic of the check, in the order `run_checks` reports them."""
@@ -373,10 +379,8 @@ class _Parts:
         articles_pack = cache.Pack(self.where, "articles")
         kept = _load_entry(library_pack, self.library_key) if self.library_key else None
         judged: dict[str, checks.Judgement] = {}
-        for article_id, key in self.article_keys.items():
-            judgement = _load_entry(articles_pack, key)
-            if isinstance(judgement, checks.Judgement):
-                judged[article_id] = judgement
+        if self.article_keys:
+            judged = _judgements(checks, articles_pack, self.article_keys, self.surveyed.mains)
         alone = [main.article_id for main in self.surveyed.mains if main.article_id not in judged]
         found = None
         if self.article_keys and kept is not None and len(alone) <= MOST_JUDGED_ALONE:
@@ -411,13 +415,15 @@ class _Parts:
         references = {key: cache.load(blobs[key]) for key in sorted(wanted) if key in blobs}
         every_key = [written for _, written, _, _ in facts.entries]
         project.library = Library(references, every_key=every_key)  # type: ignore[arg-type]
-        made = checks.judge(project, whole_library=False)
+        project.cache_folder = self.where  # for the readability measure of unchanged texts
+        with cache.keeping_unused():
+            made = checks.judge(project, whole_library=False)
         if made is None:
             return None
         new, settings_found = made
         for article_id, judgement in new.items():
             judged[article_id] = judgement
-            articles_pack.put(self.article_keys[article_id], cache.dump(judgement))
+            articles_pack.put(self.article_keys[article_id], _kept(judgement))
         return self._assemble(judged, settings_found, facts)
 
     def _judge_all(self, library_pack: cache.Pack, articles_pack: cache.Pack) -> list[Diagnostic]:
@@ -436,7 +442,7 @@ class _Parts:
             blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
             library_pack.put(self.library_key, cache.dump((facts, blobs)))
         for article_id, judgement in judged.items():
-            articles_pack.put(self.article_keys[article_id], cache.dump(judgement))
+            articles_pack.put(self.article_keys[article_id], _kept(judgement))
         return found
 
     def _assemble(
@@ -456,6 +462,34 @@ class _Parts:
         found += facts.diagnostics
         ordered = [judged[main.article_id or ""] for main in surveyed.mains]
         return checks.assemble(found, ordered, settings_found, facts)
+
+
+def _kept(judgement: checks.Judgement) -> bytes:
+    """A judgement as kept: plain values, empty parts left out, the article's id and file
+    left to the scan (10,000 of them are read back in every check after an edit)."""
+    links = judgement.links
+    parsed = {file: found for file, found in judgement.parsed.items() if found} or None
+    found, ranks = judgement.found or None, judgement.ranks or None
+    return cache.dump((links.readable, links.cited, links.related, parsed, found, ranks))
+
+
+def _judgements(
+    checks: Any, pack: cache.Pack, keys: dict[str, bytes], mains: list[paths.SourceFile]
+) -> dict[str, checks.Judgement]:
+    """The kept judgement of each article that has one, as `_kept` wrote it."""
+    judged = {}
+    for main in mains:
+        article_id = main.article_id or ""
+        blob = pack.get(keys[article_id])
+        if blob is None:
+            continue
+        try:
+            readable, cited, related, parsed, found, ranks = cache.load(blob)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - an entry this code cannot read: judged again
+            continue
+        links = checks.Links(article_id, main.path, readable, cited, related)
+        judged[article_id] = checks.Judgement(links, parsed or {}, found or {}, ranks or {})
+    return judged
 
 
 @contextmanager

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline import cache, paths, safety
 from pipeline.approval import FINGERPRINT_MEMO, approval_state, article_state
@@ -30,14 +30,13 @@ from pipeline.template import placeholder
 Check = Callable[[Project], Iterator[Diagnostic]]
 
 
-@dataclass(frozen=True)
-class Links:
-    """What the rules that join articles read of one article."""
+class Links(NamedTuple):
+    """What the rules that join articles read of one article (a tuple: made in bulk)."""
 
     id: str
     file: str
     readable: bool  # any body was read (an unreadable article may cite anything)
-    cited: frozenset[str]  # the keys it cites, as written
+    cited: tuple[str, ...]  # the keys it cites, sorted
     related: tuple[tuple[str, int | None], ...]  # (article id, line) of a valid one's `related`
 
 
@@ -48,7 +47,7 @@ def links_of(article: Article) -> Links:
             (other, article.line_of("related", index))
             for index, other in enumerate(article.meta.related)
         )
-    cited = frozenset(article.cited_keys())
+    cited = tuple(sorted(article.cited_keys()))
     return Links(article.id, article.file, bool(article.bodies), cited, related)
 
 
@@ -698,7 +697,7 @@ def _caches(project: Project) -> Iterator[None]:
         pack.save()
 
 
-@dataclass
+@dataclass(slots=True)
 class Judgement:
     """What the rules of scope "article" found in one article, by rule, with what reading its
     files found and its links: everything a check reports of it, kept by what it is made of
@@ -731,7 +730,8 @@ def judge(
     }
     settings_found: dict[int, list[Diagnostic]] = {}
     ranks = audience_ranks(project) if any(check.by_audience for check in RULES) else {}
-    with _caches(project):
+    # A few articles judged alone: the per-file caches would cost more to read than they save.
+    with _caches(project) if whole_library else nullcontext():
         for position, check in enumerate(RULES):
             if check.scope == "join":
                 continue
