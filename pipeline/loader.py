@@ -1064,7 +1064,8 @@ def load_articles(surveyed: Survey, article_ids: set[str]) -> Project:
     bytes the survey's caller read where it did), their signatures verified: for a check that
     kept every other article's findings (pipeline/checkcache.py). The project's `diagnostics`
     are only these files' own; its library is empty (the caller gives it the references these
-    articles look up); no parse cache is read or written."""
+    articles look up). No parsed file is taken from the cache or kept in it; the verdicts on
+    signatures are (those of the other articles kept as they are)."""
     settings, board = surveyed.settings, surveyed.board
     assert settings is not None and board is not None and not surveyed.config_failed
     mains = [s for s in surveyed.mains if s.article_id in article_ids]
@@ -1080,7 +1081,11 @@ def load_articles(surveyed: Survey, article_ids: set[str]) -> Project:
         by_file: dict[str, dict[str, list[Diagnostic]]] = {}
         default_audience = settings.default_audience.id
         articles = _assemble(loaded, mains, variants, default_audience, diagnostics, by_file)
+        verdicts = _recall_verdicts(surveyed.where)
+        signing.forget_use()
         _verify_reviews(settings, board, list(articles.values()))
+        with cache.keeping_unused():
+            _keep_verdicts(verdicts)
     return Project(
         root=surveyed.root,
         settings=settings,
