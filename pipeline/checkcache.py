@@ -13,13 +13,15 @@ for their imports.
 When some input changed, the check is made of parts kept by what each was made of
 (`articles.pack`, `library.pack`): each article's judgement (pipeline/checks.py `Judgement`:
 what the rules that read one article and the references it cites found in it), keyed by the
-parse keys of its files, the configuration, the date, the code and the whole library's parse
-keys; and the library's facts (what the rules that join articles to references read), with
-each reference pickled on its own, keyed by the reference files' parse keys. Only the articles
-without a kept judgement are loaded and judged, with just the references they look up; the
-rules that join articles (unused references, related links) run on every article's links.
-A changed reference file or configuration, a new day or new code loads and judges everything,
-as a check without these parts would."""
+parse keys of its files, the configuration, the code and the whole library's parse keys; and
+the library's facts (what the rules that join articles to references read), with each
+reference pickled on its own, keyed by the reference files' parse keys. A judgement holds from
+the day it was made on: the rules that read the date keep each finding with the days it is
+reported on (checks.py `Dated`). Only the articles without a kept judgement are loaded and
+judged, with just the references they look up; the rules that join articles (unused
+references, related links) run on every article's links. A changed reference file or
+configuration, or new code, loads and judges everything, as a check without these parts
+would."""
 
 from __future__ import annotations
 
@@ -334,6 +336,7 @@ class _Parts:
         keys: dict[str, bytes],
     ) -> None:
         self.surveyed = surveyed
+        self.today = today
         self.where = surveyed.where
         self.library_key: bytes | None = None
         self.article_keys: dict[str, bytes] = {}  # by article id
@@ -349,7 +352,6 @@ class _Parts:
             _PARTS,
             "context",
             str(root),
-            today.isoformat(),
             "\0".join(evidence),
             *(part for part in config if part is not None),
             self.library_key,
@@ -380,7 +382,8 @@ class _Parts:
         kept = _load_entry(library_pack, self.library_key) if self.library_key else None
         judged: dict[str, checks.Judgement] = {}
         if self.article_keys:
-            judged = _judgements(checks, articles_pack, self.article_keys, self.surveyed.mains)
+            mains = self.surveyed.mains
+            judged = _judgements(checks, articles_pack, self.article_keys, mains, self.today)
         alone = [main.article_id for main in self.surveyed.mains if main.article_id not in judged]
         found = None
         if self.article_keys and kept is not None and len(alone) <= MOST_JUDGED_ALONE:
@@ -437,7 +440,8 @@ class _Parts:
             return checks.run_checks(project)
         judged, settings_found = made
         facts = checks.library_facts(project)
-        found = checks.assemble(project.diagnostics, list(judged.values()), settings_found, facts)
+        ordered = list(judged.values())
+        found = checks.assemble(project.diagnostics, ordered, settings_found, facts, self.today)
         if self.library_key is not None:
             blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
             library_pack.put(self.library_key, cache.dump((facts, blobs)))
@@ -461,7 +465,7 @@ class _Parts:
             found += judged[source.article_id or ""].parsed.get(source.path, [])
         found += facts.diagnostics
         ordered = [judged[main.article_id or ""] for main in surveyed.mains]
-        return checks.assemble(found, ordered, settings_found, facts)
+        return checks.assemble(found, ordered, settings_found, facts, self.today)
 
 
 def _kept(judgement: checks.Judgement) -> bytes:
@@ -470,25 +474,35 @@ def _kept(judgement: checks.Judgement) -> bytes:
     links = judgement.links
     parsed = {file: found for file, found in judgement.parsed.items() if found} or None
     found, ranks = judgement.found or None, judgement.ranks or None
-    return cache.dump((links.readable, links.cited, links.related, parsed, found, ranks))
+    since = judgement.since.toordinal()
+    return cache.dump((links.readable, links.cited, links.related, parsed, found, ranks, since))
 
 
 def _judgements(
-    checks: Any, pack: cache.Pack, keys: dict[str, bytes], mains: list[paths.SourceFile]
+    checks: Any,
+    pack: cache.Pack,
+    keys: dict[str, bytes],
+    mains: list[paths.SourceFile],
+    today: dt.date,
 ) -> dict[str, checks.Judgement]:
-    """The kept judgement of each article that has one, as `_kept` wrote it."""
+    """The kept judgement of each article that has one for `today`, as `_kept` wrote it."""
     judged = {}
+    day = today.toordinal()
     for main in mains:
         article_id = main.article_id or ""
         blob = pack.get(keys[article_id])
         if blob is None:
             continue
         try:
-            readable, cited, related, parsed, found, ranks = cache.load(blob)  # type: ignore[misc]
+            readable, cited, related, parsed, found, ranks, since = cache.load(blob)  # type: ignore[misc]
         except Exception:  # noqa: BLE001 - an entry this code cannot read: judged again
             continue
+        if since > day:
+            continue  # made for later days: what it left out may be reported today
         links = checks.Links(article_id, main.path, readable, cited, related)
-        judged[article_id] = checks.Judgement(links, parsed or {}, found or {}, ranks or {})
+        made = dt.date.fromordinal(since)
+        kept = checks.Judgement(links, parsed or {}, found or {}, ranks or {}, made)
+        judged[article_id] = kept
     return judged
 
 

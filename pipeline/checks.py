@@ -65,6 +65,20 @@ class LibraryFacts:
 Join = Callable[[list[Links], LibraryFacts], Iterator[Diagnostic]]
 
 
+class Dated(NamedTuple):
+    """A finding reported only on some days: from `first` to `last` (None: no bound)."""
+
+    found: Diagnostic
+    first: dt.date | None
+    last: dt.date | None
+
+    def on(self, day: dt.date) -> bool:
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+
+
+DatedCheck = Callable[[Project], Iterator[Dated]]
+
+
 @dataclass(frozen=True)
 class Rule:
     check: Check
@@ -75,6 +89,9 @@ class Rule:
     scope: str = "article"
     join: Join | None = None
     by_audience: bool = False  # reported audience by audience, then article by article
+    # For a rule whose findings depend on the date: each finding with the days it is reported
+    # on, so that what it finds in an article is kept from one day to the next.
+    dated: DatedCheck | None = None
 
     @property
     def name(self) -> str:
@@ -120,6 +137,26 @@ def join_rule(*codes: str, references_only: bool = False) -> Callable[[Join], Ru
 
         check.__name__ = join.__name__
         declared = Rule(check, codes, references_only, "join", join)
+        RULES.append(declared)
+        return declared
+
+    return register
+
+
+def dated_rule(*codes: str) -> Callable[[DatedCheck], Rule]:
+    """Register a rule of scope "article" whose findings depend on the date: it yields each
+    finding with the days it is reported on, and reports those of `project.today`."""
+
+    for code in codes:
+        if code not in CODES:
+            raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
+
+    def register(dated: DatedCheck) -> Rule:
+        def check(project: Project) -> Iterator[Diagnostic]:
+            return (item.found for item in dated(project) if item.on(project.today))
+
+        check.__name__ = dated.__name__
+        declared = Rule(check, codes, dated=dated)
         RULES.append(declared)
         return declared
 
@@ -402,41 +439,46 @@ def review_signatures(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("review.overdue")
-def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
+@dated_rule("review.overdue")
+def overdue_reviews(project: Project) -> Iterator[Dated]:
     for article in _valid_articles(project):
         if project.board is None:
             continue
         state = article_state(project, article)
-        if state.overdue:
-            yield diag(
+        if state.overdue_from is not None:
+            found = diag(
                 "review.overdue",
                 article.file,
                 article.line_of("status"),
                 f"The last approval was due for review on {state.approval.due.isoformat()}.",
             )
+            yield Dated(found, state.overdue_from, None)
 
 
-@rule("date.future")
-def future_dates(project: Project) -> Iterator[Diagnostic]:
+# One day of tolerance: a reviewer east of UTC approves "tomorrow" in UTC terms. A date is in
+# the future while it lies more than a day after today, so until two days before it.
+_FUTURE_UNTIL = dt.timedelta(days=2)
+
+
+@dated_rule("date.future")
+def future_dates(project: Project) -> Iterator[Dated]:
     for article in _valid_articles(project):
-        if article.meta.last_updated > project.today + dt.timedelta(days=1):
-            yield diag(
+        found = diag(
+            "date.future",
+            article.file,
+            article.line_of("last_updated"),
+            f"last_updated ({article.meta.last_updated}) lies in the future.",
+        )
+        yield Dated(found, None, article.meta.last_updated - _FUTURE_UNTIL)
+        for index, record in enumerate(article.meta.reviews):
+            found = diag(
                 "date.future",
                 article.file,
-                article.line_of("last_updated"),
-                f"last_updated ({article.meta.last_updated}) lies in the future.",
+                article.line_of("reviews", index, "date"),
+                f"The review by '{record.reviewer}' is dated {timestamp(record.date)}, "
+                "in the future.",
             )
-        for index, record in enumerate(article.meta.reviews):
-            # One day of tolerance: a reviewer east of UTC approves "tomorrow" in UTC terms.
-            if record.day > project.today + dt.timedelta(days=1):
-                yield diag(
-                    "date.future",
-                    article.file,
-                    article.line_of("reviews", index, "date"),
-                    f"The review by '{record.reviewer}' is dated {timestamp(record.date)}, "
-                    "in the future.",
-                )
+            yield Dated(found, None, record.day - _FUTURE_UNTIL)
 
 
 @join_rule("link.unknown-article")
@@ -705,9 +747,13 @@ class Judgement:
 
     links: Links
     parsed: dict[str, list[Diagnostic]]  # what reading and parsing found, by file
-    found: dict[int, list[Diagnostic]]  # by the rule's place in RULES; rules that found any
+    # By the rule's place in RULES, for the rules that found any (a `dated` rule's with the
+    # days they are reported on: a judgement holds for every day).
+    found: dict[int, list[Diagnostic]]
     # For the `by_audience` rules' findings: each file's place among the audiences reported on.
     ranks: dict[str, int] = field(default_factory=dict)
+    since: dt.date = dt.date.min  # the first day it holds for (`dated` findings over before it
+    # are left out)
 
 
 def judge(
@@ -725,7 +771,9 @@ def judge(
         for body in article.bodies.values():
             owner[body.file] = article.id
     judged = {
-        article.id: Judgement(links_of(article), project.source_findings.get(article.id, {}), {})
+        article.id: Judgement(
+            links_of(article), project.source_findings.get(article.id, {}), {}, {}, project.today
+        )
         for article in project.articles.values()
     }
     settings_found: dict[int, list[Diagnostic]] = {}
@@ -738,12 +786,19 @@ def judge(
             if check.scope == "settings":
                 settings_found[position] = list(check(project))
                 continue
-            for found in check(project):
+            items = check.dated(project) if check.dated is not None else check(project)
+            for item in items:
+                found = item.found if isinstance(item, Dated) else item
+                if isinstance(item, Dated):
+                    if found.code not in check.codes:
+                        raise KeyError(f"rule {check.name} reported {found.code}, undeclared")
+                    if item.last is not None and item.last < project.today:
+                        continue  # over before the first day this judgement is for
                 article_id = owner.get(found.file)
                 if article_id is None:
                     return None
                 judgement = judged[article_id]
-                judgement.found.setdefault(position, []).append(found)
+                judgement.found.setdefault(position, []).append(item)  # type: ignore[arg-type]
                 if check.by_audience:
                     judgement.ranks[found.file] = ranks.get(found.file, 0)
         if whole_library:
@@ -756,6 +811,7 @@ def assemble(
     judged: list[Judgement],
     settings_found: dict[int, list[Diagnostic]],
     library: LibraryFacts,
+    today: dt.date,
 ) -> list[Diagnostic]:
     """What `run_checks` reports, made of `project_found` (the loader's findings: its
     `diagnostics`, or the same made of the survey's, each file's `parsed` and the library's),
@@ -774,6 +830,9 @@ def assemble(
             found.extend(check.join(links, library))
         elif check.scope == "settings":
             found.extend(settings_found.get(position, ()))
+        elif check.dated is not None:
+            dated: list[Dated] = by_rule.get(position, [])  # type: ignore[assignment]
+            found.extend(item.found for item in dated if item.on(today))
         elif check.by_audience:
             # Stable: in article order within an audience.
             found.extend(sorted(by_rule.get(position, ()), key=lambda d: ranks.get(d.file, 0)))

@@ -495,15 +495,15 @@ def test_a_key_defined_again_in_an_earlier_file_is_the_one_fingerprinted(
 
 
 def test_a_new_day_can_make_a_review_overdue(
-    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path], loaded_alone: list
+    publication: Path, monkeypatch: pytest.MonkeyPatch, assembled: list[int]
 ) -> None:
     due = dt.date(2028, 12, 2)  # approved 2026-12-02, reviewed every 24 months
     on_time = _check(publication, due)
     assert _check(publication, due) == on_time
     assert not any(d.code == "review.overdue" for d in on_time[0])
-    loads.clear()
+    assembled.clear()
     late = _check(publication, due + dt.timedelta(days=1))
-    assert loads or loaded_alone, "a new day is a new check"
+    assert assembled, "a new day is a new check (of the articles' kept findings)"
     assert late == _check_uncached(publication, monkeypatch, due + dt.timedelta(days=1))
     assert any(d.code == "review.overdue" and d.file == ARTICLE for d in late[0])
 

@@ -403,3 +403,42 @@ def test_files_and_folders_added_removed_or_swapped_are_scanned_again(
         step()
         after = _same_as_uncached(publication, monkeypatch)
         assert after != before
+
+
+@pytest.fixture
+def loaded_alone(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The articles a check loads and judges alone."""
+    made: list[set[str]] = []
+    real = loader.load_articles
+
+    def counting(surveyed, article_ids):  # noqa: ANN001, ANN202 - a test double
+        made.append(set(article_ids))
+        return real(surveyed, article_ids)
+
+    monkeypatch.setattr(loader, "load_articles", counting)
+    return made
+
+
+def test_the_next_days_judge_no_article_again_and_dates_still_fall_due(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list, loaded_alone: list
+) -> None:
+    """What an article's findings are on a day is kept with the days they hold for: a new day
+    loads nothing, yet a review falls due and a future date stops being one on the day they
+    should; and a day before the one a judgement was made on is judged afresh."""
+    due = dt.date(2028, 12, 2)  # THIRD approved 2026-12-02, reviewed every 24 months
+    replace_in(publication, OTHER, "last_updated: ", "last_updated: 2028-12-06 #")
+    _warm(publication, due - dt.timedelta(days=1))
+    seen = set()
+    for offset in range(0, 6):
+        day = due + dt.timedelta(days=offset)
+        loads.clear()
+        loaded_alone.clear()
+        found = _check(publication, day)
+        assert loads == [] and not any(loaded_alone), (day, loads, loaded_alone)  # none
+        assert found == _uncached(publication, monkeypatch, day), day
+        seen |= {(d.code, d.file, day > due) for d in found[0] if d.code != "review.stale"}
+    assert ("review.overdue", THIRD, True) in seen
+    assert ("review.overdue", THIRD, False) not in seen
+    assert ("date.future", OTHER, False) in seen
+    earlier = due - dt.timedelta(days=400)
+    assert _check(publication, earlier) == _uncached(publication, monkeypatch, earlier)
