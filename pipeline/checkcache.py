@@ -29,6 +29,7 @@ import datetime as dt
 import gc
 import os
 import stat
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -190,35 +191,39 @@ class FileStats:
     """The parse key of each source file as last read, by what `lstat` says of it: device,
     inode, size, modification and change times (the change time cannot be set by a user, and
     any write or rename moves it). A file whose lstat is the same is not read and hashed
-    again. Kept in `stats.pack` (HMAC, like every pack), by root and evidence sections."""
+    again. Kept in `stats.pack` (HMAC, like every pack), by root and evidence sections, in
+    two entries: the files (packed: thousands are read back on every check) and the scan."""
 
     def __init__(self, root: Path, where: Path | None, evidence: list[str]) -> None:
         self.root = str(root)
         self.pack = cache.Pack(where, "stats") if where is not None else None
         self.entry = cache.entry_key(_LAYOUT, "stats", self.root, "\0".join(evidence))
-        self.known: dict[str, tuple[tuple[int, ...], bytes]] = {}
+        self.scan_entry = cache.entry_key(_LAYOUT, "scan", self.root)
+        self.known: dict[str, tuple[bytes, bytes]] = {}  # path -> (packed lstat, parse key)
         self.known_scan: Any = None  # (folders and their lstat, scanned, problems)
         if self.pack is not None:
             try:
-                blob = self.pack.get(self.entry)
-                if blob is not None:
-                    self.known, self.known_scan = cache.load(blob)  # type: ignore[misc]
+                self.known = _unpack_stats(self.pack.get(self.entry))
+                blob = self.pack.get(self.scan_entry)
+                self.known_scan = cache.load(blob) if blob is not None else None
             except Exception:  # noqa: BLE001 - an entry this code cannot read: read files
                 self.known, self.known_scan = {}, None
         self.kept_scan: Any = None
         self.now = time.time_ns()
-        self.kept: dict[str, tuple[tuple[int, ...], bytes]] = {}
-        self.changed = False
+        self.kept: dict[str, tuple[bytes, bytes]] = {}
+        self.changed = self.scan_changed = False
 
-    def stat(self, rel: str) -> tuple[int, ...] | None:
-        """What lstat says of a regular file, or None (not one, or changed too lately)."""
+    def stat(self, rel: str) -> bytes | None:
+        """What lstat says of a regular file, packed, or None (not one, or changed lately)."""
         try:
             info = os.lstat(f"{self.root}{os.sep}{rel}")
         except OSError:
             return None
         if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns > self.now - _RACY_NS:
             return None
-        return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        return _STAT.pack(
+            info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+        )
 
     def key(self, rel: str, folders: set[str]) -> bytes | None:
         """The parse key of the file when it is exactly the one read before, inside folders
@@ -259,7 +264,7 @@ class FileStats:
         scanned, problems = paths.scan_sources(Path(self.root))
         if all(seen is not None for _, seen in folders):
             self.kept_scan = (folders, scanned, problems)
-            self.changed = True
+            self.scan_changed = True
         return scanned, problems
 
     def _folder(self, rel: str) -> tuple[int, ...] | None:
@@ -272,17 +277,53 @@ class FileStats:
             return None
         return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
 
-    def record(self, rel: str, seen: tuple[int, ...], key: bytes) -> None:
+    def record(self, rel: str, seen: bytes, key: bytes) -> None:
         self.kept[rel] = (seen, key)
         self.changed = self.changed or self.known.get(rel) != (seen, key)
 
     def save(self) -> None:
-        """Keep what this run used or learnt (of the files it scanned)."""
-        if self.pack is None or not (self.changed or len(self.kept) != len(self.known)):
+        """Keep what this run used or learnt (of the files it scanned, and its scan)."""
+        if self.pack is None:
             return
-        self.pack.put(self.entry, cache.dump((self.kept, self.kept_scan)))
-        self.pack.kept = {self.entry: self.pack.kept[self.entry]}
+        if self.changed or len(self.kept) != len(self.known):
+            self.pack.put(self.entry, _pack_stats(self.kept))
+        if self.scan_changed:
+            self.pack.put(self.scan_entry, cache.dump(self.kept_scan))
+        elif self.kept_scan is None:
+            self.pack.kept.pop(self.scan_entry, None)  # no scan of this run to keep
+        self.pack.kept = {
+            k: v for k, v in self.pack.kept.items() if k in (self.entry, self.scan_entry)
+        }
         self.pack.save()
+
+
+_STAT = struct.Struct("<QQqqq")  # device, inode, size, modification and change time (ns)
+
+
+def _pack_stats(files: dict[str, tuple[bytes, bytes]]) -> bytes:
+    """The files' paths, packed lstats and parse keys, as three strings (no NUL in a path)."""
+    return cache.dump(
+        (
+            "\0".join(files),
+            b"".join(seen for seen, _ in files.values()),
+            b"".join(key for _, key in files.values()),
+        )
+    )
+
+
+def _unpack_stats(blob: bytes | None) -> dict[str, tuple[bytes, bytes]]:
+    if blob is None:
+        return {}
+    names, seen, keys = cache.load(blob)  # type: ignore[misc]
+    if not names:
+        return {}
+    size, files = _STAT.size, names.split("\0")
+    if len(seen) != size * len(files) or len(keys) != 32 * len(files):
+        return {}
+    return {
+        name: (seen[i * size : (i + 1) * size], keys[i * 32 : (i + 1) * 32])
+        for i, name in enumerate(files)
+    }
 
 
 def _config_bytes(root: Path) -> list[bytes | None]:
