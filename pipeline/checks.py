@@ -123,9 +123,12 @@ def rule(
     return register
 
 
-def join_rule(*codes: str, references_only: bool = False) -> Callable[[Join], Rule]:
+def join_rule(
+    *codes: str, references_only: bool = False, reads_library: bool = True
+) -> Callable[[Join], Rule]:
     """Register a rule that joins articles: it reads each article's `Links` and the library's
-    `LibraryFacts` only, whether or not the articles are loaded."""
+    `LibraryFacts` only, whether or not the articles are loaded. One that reads no library
+    (`reads_library=False`) is given none, so that it costs nothing per reference."""
 
     for code in codes:
         if code not in CODES:
@@ -133,7 +136,8 @@ def join_rule(*codes: str, references_only: bool = False) -> Callable[[Join], Ru
 
     def register(join: Join) -> Rule:
         def check(project: Project) -> Iterator[Diagnostic]:
-            return join(project_links(project), library_facts(project))
+            library = library_facts(project) if reads_library else _NO_LIBRARY
+            return join(project_links(project), library)
 
         check.__name__ = join.__name__
         declared = Rule(check, codes, references_only, "join", join)
@@ -205,6 +209,7 @@ def library_facts(project: Project) -> LibraryFacts:
 
 
 _LINKS, _LIBRARY = "links", "library-facts"
+_NO_LIBRARY = LibraryFacts([], {}, [], [])  # for a join rule that reads no library
 
 
 def _valid_articles(project: Project) -> Iterator[Article]:
@@ -481,7 +486,7 @@ def future_dates(project: Project) -> Iterator[Dated]:
             yield Dated(found, None, record.day - _FUTURE_UNTIL)
 
 
-@join_rule("link.unknown-article")
+@join_rule("link.unknown-article", reads_library=False)
 def related_links(links: list[Links], library: LibraryFacts) -> Iterator[Diagnostic]:
     ids = {article.id for article in links}
     for article in links:
