@@ -6,8 +6,11 @@ at most 1 s), at several sizes, so that the time per article shows whether it st
 
 Each size is checked three ways, each in a fresh process: `uncached` (PIPELINE_NO_CACHE=1),
 `cold` (an empty cache: a first run, which also fills the cache) and `warm` (content unchanged
-since the cold run). Wall and CPU seconds (the check and its workers), milliseconds per article
-and the peak resident memory of the largest process are printed; publications are generated
+since the cold run). `--one-changed N` then times N warm checks that each follow an edit of one
+article's body (the pre-commit hook's case), and `--code DIR` runs the pipeline package found
+in DIR instead of this checkout's (to compare two versions on copies of one publication).
+Wall and CPU seconds (the check and its workers), milliseconds per article and the peak
+resident memory of the largest process are printed; publications are generated
 once into --out (default benchmarks/out/) and reused while their parameters stay the same.
 """
 
@@ -42,8 +45,9 @@ def publication(out: Path, articles: int, references: int) -> Path:
     return root
 
 
-def timed_check(root: Path, cached: bool = True) -> dict[str, float]:
-    """One `pipeline check` in a fresh process: wall and CPU seconds, peak RSS, exit code."""
+def timed_check(root: Path, cached: bool = True, code: Path | None = None) -> dict[str, float]:
+    """One `pipeline check` in a fresh process: wall and CPU seconds, peak RSS, exit code.
+    `code` is the folder whose `pipeline` package runs (`python -m` imports from the cwd)."""
     env = dict(ENV)
     if cached:
         env.pop("PIPELINE_NO_CACHE", None)
@@ -51,7 +55,7 @@ def timed_check(root: Path, cached: bool = True) -> dict[str, float]:
         env["PIPELINE_NO_CACHE"] = "1"
     command = [sys.executable, "-m", "pipeline", "--root", str(root), "check", "--format", "json"]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, cwd=code)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -63,12 +67,33 @@ def timed_check(root: Path, cached: bool = True) -> dict[str, float]:
     }
 
 
-def measure(root: Path, uncached: bool = True) -> dict[str, dict[str, float]]:
-    runs = {"uncached": timed_check(root, cached=False)} if uncached else {}
-    shutil.rmtree(root / "build" / "cache", ignore_errors=True)
-    runs["cold"] = timed_check(root)
-    runs["warm"] = timed_check(root)
+def measure(
+    root: Path,
+    uncached: bool = True,
+    one_changed: int = 0,
+    code: Path | None = None,
+    keep_cache: bool = False,
+) -> dict[str, dict[str, float]]:
+    runs = {"uncached": timed_check(root, cached=False, code=code)} if uncached else {}
+    if not keep_cache:
+        shutil.rmtree(root / "build" / "cache", ignore_errors=True)
+        runs["cold"] = timed_check(root, code=code)
+    runs["warm"] = timed_check(root, code=code)
+    for run in range(one_changed):
+        edit_one_article(root, run)
+        runs[f"one-{run + 1}"] = timed_check(root, code=code)
     return runs
+
+
+def edit_one_article(root: Path, run: int) -> Path:
+    """A sentence added to the summary of one article (a different one each run): what an
+    editor saves before a commit. Its approval, if it had one, goes stale."""
+    articles = sorted((root / "content").glob("topic-*/article-*[0-9].md"))
+    path = articles[(run * 7919) % len(articles)]
+    text = path.read_text(encoding="utf-8")
+    at = text.index("\n\n## Recommendations")
+    path.write_text(text[:at] + f" Edited in run {run}." + text[at:], encoding="utf-8")
+    return path
 
 
 def main() -> None:
@@ -86,15 +111,23 @@ def main() -> None:
     parser.add_argument(
         "--no-uncached", action="store_true", help="Skip the run with the cache turned off."
     )
+    parser.add_argument(
+        "--one-changed", type=int, default=0, help="Then N checks, each after a one-article edit."
+    )
+    parser.add_argument("--code", type=Path, help="Run the pipeline package in this folder.")
+    parser.add_argument(
+        "--keep-cache", action="store_true", help="No cold run: start from the cache as it is."
+    )
     args = parser.parse_args()
     sizes = sorted({(n, 2 * n) for n in args.scaling} | {(args.articles, args.references)})
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     header = f"{'articles':>8} {'refs':>7} {'run':>8} {'wall s':>7} {'cpu s':>7}"
     print(header + f" {'ms/article':>10} {'peak MiB':>8} exit")
     target = None
+    code = args.code.resolve() if args.code else None
     for articles, references in sizes:
-        root = publication(args.out, articles, references)
-        runs = measure(root, uncached=not args.no_uncached)
+        root = publication(args.out.resolve(), articles, references)
+        runs = measure(root, not args.no_uncached, args.one_changed, code, args.keep_cache)
         for name, run in runs.items():
             print(
                 f"{articles:>8} {references:>7} {name:>8} {run['wall']:>7.2f} {run['cpu']:>7.2f}"
@@ -103,6 +136,8 @@ def main() -> None:
         if (articles, references) == (args.articles, args.references):
             target = runs
     assert target is not None
+    if "cold" not in target:
+        return
     print(
         f"target {args.articles} articles / {args.references} references: "
         f"cold {target['cold']['wall']:.2f} s (target 3 s), "

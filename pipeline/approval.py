@@ -142,6 +142,7 @@ class ArticleState:
     approval: ApprovalState
     approved: bool  # status approved and its approvals hold: the text is approved
     overdue: bool  # approved longer ago than the review interval
+    overdue_from: dt.date | None = None  # the first day it is overdue, when approved
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -177,8 +178,12 @@ def article_state(project: Project, article: Article) -> ArticleState:
     if key not in project.memo:
         approval = approval_state(project, article)
         approved = article.meta.status == "approved" and approval.satisfied
-        overdue = approved and approval.due is not None and approval.due < project.today
-        project.memo[key] = ArticleState(article.meta.status, approval, approved, overdue)
+        overdue_from = None
+        if approved and approval.due is not None:
+            overdue_from = approval.due + dt.timedelta(days=1)  # overdue once due is past
+        overdue = overdue_from is not None and project.today >= overdue_from
+        state = ArticleState(article.meta.status, approval, approved, overdue, overdue_from)
+        project.memo[key] = state
     return project.memo[key]
 
 

@@ -18,6 +18,8 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -218,9 +220,14 @@ class Pack:
         self.changed = True
 
     def save(self) -> None:
-        """Write what this run used and made, when that differs from what was read."""
+        """Write what this run used and made, when that differs from what was read (and,
+        within `keeping_unused`, what it read and did not use)."""
         if self.path is None or self.secret is None:
             return
+        if _keep_unused and not self.changed:
+            return
+        if _keep_unused:
+            self.kept = {**self.entries, **self.kept}
         if not self.changed and len(self.kept) == len(self.entries):
             return
         body = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
@@ -229,6 +236,21 @@ class Pack:
             paths.atomic_write_chunks(self.path, chunks, durable=False)
         except OSError:
             pass  # a cache that cannot be written is only slower
+
+
+_keep_unused = False
+
+
+@contextmanager
+def keeping_unused() -> Iterator[None]:
+    """Packs saved meanwhile keep the entries they did not use: for a run that reads a part of
+    the publication (a check judging one article), whose unused entries are still current."""
+    global _keep_unused
+    before, _keep_unused = _keep_unused, True
+    try:
+        yield
+    finally:
+        _keep_unused = before
 
 
 _keyed: Any = None  # the digest of the code version, copied for every key

@@ -8,21 +8,45 @@ the scanned paths and the scan's own findings, and every article, variant and re
 parse cache key. The checks read nothing else: no Git, no environment. The result lives in the
 parse cache (`checks.pack`), under the same trust rules, and is off with PIPELINE_NO_CACHE=1.
 This module imports neither the loader nor the rules, so that an unchanged check does not pay
-for their imports."""
+for their imports.
+
+When some input changed, the check is made of parts kept by what each was made of
+(`articles.pack`, `library.pack`): each article's judgement (pipeline/checks.py `Judgement`:
+what the rules that read one article and the references it cites found in it), keyed by the
+parse keys of its files, the configuration, the code and the whole library's parse keys; and
+the library's facts (what the rules that join articles to references read), with each
+reference pickled on its own, keyed by the reference files' parse keys. A judgement holds from
+the day it was made on: the rules that read the date keep each finding with the days it is
+reported on (checks.py `Dated`). Only the articles without a kept judgement are loaded and
+judged, with just the references they look up; the rules that join articles (unused
+references, related links) run on every article's links. A changed reference file or
+configuration, or new code, loads and judges everything, as a check without these parts
+would."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
+import stat
+import struct
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline import cache, paths
 
 if TYPE_CHECKING:
+    from pipeline import checks, loader
     from pipeline.diagnostics import Diagnostic
 
 _LAYOUT = "check-result-1"  # the layout of a stored result
+_PARTS = "check-parts-1"  # the layout of a kept judgement or library facts
+# Above this many articles to judge, loading everything (from the parse cache) is cheaper.
+MOST_JUDGED_ALONE = 200
 _CONFIG_FILES = (paths.PUBLICATION_FILE, paths.BOARD_FILE, paths.MKDOCS_FILE)
 _READ = {"article", "variant", "references"}  # the kinds of source file a load reads
 KEPT_RESULTS = 3  # results (and the settings they were made with) kept in checks.pack
@@ -47,6 +71,8 @@ def check_publication(
     config = _config_bytes(root)
     remembered = _Remembered(root, today, config) if use_cache else None
     if remembered is not None and remembered.result is not None:
+        if remembered.stats is not None:
+            remembered.stats.save()
         return remembered.result
     from pipeline import loader
     from pipeline.checks import run_checks
@@ -61,14 +87,22 @@ def check_publication(
     if remembered is not None and remembered.evidence == evidence:
         # What was read to look the result up is parsed (its keys made with these settings).
         surveyed.read = remembered.read
-    project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
-    found = run_checks(project)
-    result = CheckResult(found, len(project.articles))
     if surveyed.where is None:
-        return result
-    keys = dict(project.source_keys)
-    _read_keys(root, surveyed.scanned, evidence, keys)  # files the load leaves out, if any
-    key = _check_key(root, today, config, evidence, surveyed.scanned, surveyed.scan_problems, keys)
+        project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
+        return CheckResult(run_checks(project), len(project.articles))
+    same = remembered is not None and remembered.evidence == evidence
+    keys = dict(remembered.keys) if remembered is not None and same else {}
+    stats = remembered.stats if remembered is not None and same else None
+    stats = stats or FileStats(root, surveyed.where, evidence)
+    _read_keys(root, surveyed.scanned, evidence, keys, surveyed.read, stats)  # what is not read
+    parts = _Parts(root, today, config, evidence, surveyed, keys)
+    found = parts.check()
+    result = CheckResult(found, len(surveyed.mains))
+    if same and remembered is not None and len(keys) == len(remembered.keys):
+        key = remembered.key  # the same inputs as looked up: nothing read since
+    else:
+        scanned, problems = surveyed.scanned, surveyed.scan_problems
+        key = _check_key(root, today, config, evidence, scanned, problems, keys)
     if key is not None and _config_bytes(root) == config:  # no edit to them meanwhile
         pack = cache.Pack(surveyed.where, "checks")
         settings_key = _config_key(config)
@@ -79,6 +113,7 @@ def check_publication(
         pack.put(settings_key, cache.dump(evidence))
         pack.put(key, cache.dump((found, result.articles)))
         pack.save()
+    stats.save()
     return result
 
 
@@ -92,6 +127,8 @@ class _Remembered:
         self.keys: dict[str, bytes] = {}  # parse key, by source file read
         self.scan: tuple[list[paths.SourceFile], list[Diagnostic]] | None = None
         self.evidence: list[str] | None = None  # the evidence sections the keys were made with
+        self.stats: FileStats | None = None
+        self.key: bytes | None = None  # of the whole result looked up
         if not (root / paths.CONTENT).is_dir() or None in config:
             return  # not a publication, or not a valid one: the full check says why
         where = cache.folder(root)
@@ -103,9 +140,10 @@ class _Remembered:
             self.evidence = evidence = list(cache.load(blob))  # type: ignore[call-overload]
         except Exception:  # noqa: BLE001 - an entry this code cannot read: check again
             return
-        self.scan = scanned, problems = paths.scan_sources(root)
-        _read_keys(root, scanned, evidence, self.keys, self.read)
-        key = _check_key(root, today, config, evidence, scanned, problems, self.keys)
+        self.stats = FileStats(root, where, evidence)
+        self.scan = scanned, problems = self.stats.scan()
+        _read_keys(root, scanned, evidence, self.keys, self.read, self.stats)
+        self.key = key = _check_key(root, today, config, evidence, scanned, problems, self.keys)
         blob = pack.get(key) if key is not None else None
         if blob is None:
             return
@@ -122,17 +160,170 @@ def _read_keys(
     evidence: list[str],
     keys: dict[str, bytes],
     read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
+    stats: FileStats | None = None,
 ) -> None:
-    """The parse key of every scanned source file that `keys` lacks, its bytes kept in `read`."""
+    """The parse key of every scanned source file that `keys` lacks, its bytes kept in `read`;
+    from `stats` without reading it when the file is exactly the one read before."""
     folders: set[str] = set()
     for source in scanned:
         if source.kind in _READ and source.path not in keys:
+            known = stats.key(source.path, folders) if stats is not None else None
+            if known is not None:
+                keys[source.path] = known
+                continue
+            seen = stats.stat(source.path) if stats is not None else None
             data, found = paths.read_source_bytes(root, source.path, folders)
             key = cache.parse_key(source, data, evidence) if data is not None else None
             if key is not None:
                 keys[source.path] = key
+                if stats is not None and seen is not None:
+                    stats.record(source.path, seen, key)
             if read is not None:
                 read[source.path] = (data, found, key)
+
+
+# A file changed within this long of being read is read again next time: a write in the same
+# tick of the file system's clock would not change its times (Git's "racy" entries).
+_RACY_NS = 2_000_000_000
+
+
+class FileStats:
+    """The parse key of each source file as last read, by what `lstat` says of it: device,
+    inode, size, modification and change times (the change time cannot be set by a user, and
+    any write or rename moves it). A file whose lstat is the same is not read and hashed
+    again. Kept in `stats.pack` (HMAC, like every pack), by root and evidence sections, in
+    two entries: the files (packed: thousands are read back on every check) and the scan."""
+
+    def __init__(self, root: Path, where: Path | None, evidence: list[str]) -> None:
+        self.root = str(root)
+        self.pack = cache.Pack(where, "stats") if where is not None else None
+        self.entry = cache.entry_key(_LAYOUT, "stats", self.root, "\0".join(evidence))
+        self.scan_entry = cache.entry_key(_LAYOUT, "scan", self.root)
+        self.known: dict[str, tuple[bytes, bytes]] = {}  # path -> (packed lstat, parse key)
+        self.known_scan: Any = None  # (folders and their lstat, scanned, problems)
+        if self.pack is not None:
+            try:
+                self.known = _unpack_stats(self.pack.get(self.entry))
+                blob = self.pack.get(self.scan_entry)
+                self.known_scan = cache.load(blob) if blob is not None else None
+            except Exception:  # noqa: BLE001 - an entry this code cannot read: read files
+                self.known, self.known_scan = {}, None
+        self.kept_scan: Any = None
+        self.now = time.time_ns()
+        self.kept: dict[str, tuple[bytes, bytes]] = {}
+        self.changed = self.scan_changed = False
+
+    def stat(self, rel: str) -> bytes | None:
+        """What lstat says of a regular file, packed, or None (not one, or changed lately)."""
+        try:
+            info = os.lstat(f"{self.root}{os.sep}{rel}")
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or info.st_ctime_ns > self.now - _RACY_NS:
+            return None
+        return _STAT.pack(
+            info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+        )
+
+    def key(self, rel: str, folders: set[str]) -> bytes | None:
+        """The parse key of the file when it is exactly the one read before, inside folders
+        that are folders (as `paths.read_source_bytes` judges them), else None."""
+        known = self.known.get(rel)
+        if known is None:
+            return None
+        current = self.root
+        for part in rel.split("/")[:-1]:
+            current = f"{current}{os.sep}{part}"
+            if current in folders:
+                continue
+            try:
+                if not stat.S_ISDIR(os.lstat(current).st_mode):
+                    return None
+            except OSError:
+                return None
+            folders.add(current)
+        if self.stat(rel) != known[0]:
+            return None
+        self.kept[rel] = known
+        return known[1]
+
+    def scan(self) -> tuple[list[paths.SourceFile], list[Diagnostic]]:
+        """`paths.scan_sources`, or what it found last time when no folder under content/ and
+        references/ changed: the scan reads only names and file types, and adding, removing,
+        renaming or replacing an entry moves its folder's modification time."""
+        kept = self.known_scan
+        if kept is not None and all(self._folder(rel) == seen for rel, seen in kept[0]):
+            self.kept_scan = kept
+            return list(kept[1]), list(kept[2])
+        folders = []  # every folder, judged before the scan: a change meanwhile moves its times
+        for top in (paths.CONTENT, paths.REFERENCES):
+            folders.append((top, self._folder(top)))  # even when missing: made later
+            for where, _names, _files in os.walk(f"{self.root}{os.sep}{top}"):
+                rel = os.path.relpath(where, self.root)
+                folders.append((rel, self._folder(rel)))
+        scanned, problems = paths.scan_sources(Path(self.root))
+        if all(seen is not None for _, seen in folders):
+            self.kept_scan = (folders, scanned, problems)
+            self.scan_changed = True
+        return scanned, problems
+
+    def _folder(self, rel: str) -> tuple[int, ...] | None:
+        """What lstat says of a folder, or None (not one, or changed too lately)."""
+        try:
+            info = os.lstat(f"{self.root}{os.sep}{rel}")
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode) or info.st_ctime_ns > self.now - _RACY_NS:
+            return None
+        return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+
+    def record(self, rel: str, seen: bytes, key: bytes) -> None:
+        self.kept[rel] = (seen, key)
+        self.changed = self.changed or self.known.get(rel) != (seen, key)
+
+    def save(self) -> None:
+        """Keep what this run used or learnt (of the files it scanned, and its scan)."""
+        if self.pack is None:
+            return
+        if self.changed or len(self.kept) != len(self.known):
+            self.pack.put(self.entry, _pack_stats(self.kept))
+        if self.scan_changed:
+            self.pack.put(self.scan_entry, cache.dump(self.kept_scan))
+        elif self.kept_scan is None:
+            self.pack.kept.pop(self.scan_entry, None)  # no scan of this run to keep
+        self.pack.kept = {
+            k: v for k, v in self.pack.kept.items() if k in (self.entry, self.scan_entry)
+        }
+        self.pack.save()
+
+
+_STAT = struct.Struct("<QQqqq")  # device, inode, size, modification and change time (ns)
+
+
+def _pack_stats(files: dict[str, tuple[bytes, bytes]]) -> bytes:
+    """The files' paths, packed lstats and parse keys, as three strings (no NUL in a path)."""
+    return cache.dump(
+        (
+            "\0".join(files),
+            b"".join(seen for seen, _ in files.values()),
+            b"".join(key for _, key in files.values()),
+        )
+    )
+
+
+def _unpack_stats(blob: bytes | None) -> dict[str, tuple[bytes, bytes]]:
+    if blob is None:
+        return {}
+    names, seen, keys = cache.load(blob)  # type: ignore[misc]
+    if not names:
+        return {}
+    size, files = _STAT.size, names.split("\0")
+    if len(seen) != size * len(files) or len(keys) != 32 * len(files):
+        return {}
+    return {
+        name: (seen[i * size : (i + 1) * size], keys[i * 32 : (i + 1) * 32])
+        for i, name in enumerate(files)
+    }
 
 
 def _config_bytes(root: Path) -> list[bytes | None]:
@@ -162,11 +353,219 @@ def _check_key(
     parts: list[bytes | str] = [_LAYOUT, str(root), today.isoformat(), "\0".join(evidence)]
     parts += [part for part in config if part is not None]
     parts.append(repr(problems))
-    for source in scanned:
-        parts.append(source.path)
-        if source.kind in _READ:
-            key = keys.get(source.path)
-            if key is None:
-                return None
-            parts.append(key)
+    # Every scanned path (none holds a NUL), then the parse key (32 bytes) of each that is
+    # read, in the same order: two parts rather than two per file.
+    read = [source.path for source in scanned if source.kind in _READ]
+    if any(path not in keys for path in read):
+        return None
+    parts.append("\0".join(source.path for source in scanned))
+    parts.append(b"".join([keys[path] for path in read]))
     return cache.entry_key(*parts)
+
+
+class _Parts:
+    """A check made of kept parts: each article's judgement and the library's facts, made
+    again (and kept) for what changed. See the module's docstring."""
+
+    def __init__(
+        self,
+        root: Path,
+        today: dt.date,
+        config: list[bytes | None],
+        evidence: list[str],
+        surveyed: loader.Survey,
+        keys: dict[str, bytes],
+    ) -> None:
+        self.surveyed = surveyed
+        self.today = today
+        self.where = surveyed.where
+        self.library_key: bytes | None = None
+        self.article_keys: dict[str, bytes] = {}  # by article id
+        sources = [*surveyed.mains, *surveyed.variants, *surveyed.bibs]
+        ids = {main.article_id for main in surveyed.mains}
+        if None in config or len(ids) != len(surveyed.mains):
+            return  # an unreadable file or settings, or one id twice: not kept
+        if any(source.path not in keys for source in sources):
+            return
+        library_parts = [part for bib in surveyed.bibs for part in (bib.path, keys[bib.path])]
+        self.library_key = cache.entry_key(_PARTS, "library", *library_parts)
+        context = cache.entry_key(
+            _PARTS,
+            "context",
+            str(root),
+            "\0".join(evidence),
+            *(part for part in config if part is not None),
+            self.library_key,
+        )
+        # An article's key: the context and its files' parse keys, each 32 bytes and each made
+        # of its kind, path and audience too, so that joining them is as good as hashing them.
+        variants: dict[str, list[bytes]] = {}
+        for variant in surveyed.variants:
+            variants.setdefault(variant.article_id or "", []).append(keys[variant.path])
+        for main in surveyed.mains:
+            article_id = main.article_id or ""
+            parts = [context, keys[main.path], *variants.get(article_id, ())]
+            self.article_keys[article_id] = b"".join(parts)
+
+    def check(self) -> list[Diagnostic]:
+        """Every diagnostic of the check, in the order `run_checks` reports them."""
+
+        assert self.where is not None
+        with _gc_paused():
+            return self._check()
+
+    def _check(self) -> list[Diagnostic]:
+        from pipeline import checks
+
+        assert self.where is not None
+        library_pack = cache.Pack(self.where, "library")
+        articles_pack = cache.Pack(self.where, "articles")
+        kept = _load_entry(library_pack, self.library_key) if self.library_key else None
+        judged: dict[str, checks.Judgement] = {}
+        if self.article_keys:
+            mains = self.surveyed.mains
+            judged = _judgements(checks, articles_pack, self.article_keys, mains, self.today)
+        alone = [main.article_id for main in self.surveyed.mains if main.article_id not in judged]
+        found = None
+        if self.article_keys and kept is not None and len(alone) <= MOST_JUDGED_ALONE:
+            found = self._judge_alone(set(alone), judged, kept, articles_pack)
+        if found is None:
+            found = self._judge_all(library_pack, articles_pack)
+        library_pack.save()
+        articles_pack.save()
+        return found
+
+    def _judge_alone(
+        self,
+        alone: set[str],
+        judged: dict[str, checks.Judgement],
+        kept: object,
+        articles_pack: cache.Pack,
+    ) -> list[Diagnostic] | None:
+        """The articles without a kept judgement loaded and judged alone, with the references
+        they look up; the others' kept judgements; the joins run on all. None when that
+        cannot be done (a finding on a file of no article)."""
+        from pipeline import checks, loader
+        from pipeline.references import Library
+
+        facts, blobs = kept  # type: ignore[misc]
+        project = loader.load_articles(self.surveyed, alone)
+        wanted = set()
+        for article in project.articles.values():
+            for body in article.bodies.values():
+                wanted.update(key.lower() for key in body.facts.numbers)
+                wanted.update(citation.key.lower() for citation in body.facts.citations)
+                wanted.update(key.lower() for miss in body.facts.near_misses for key in miss.keys)
+        references = {key: cache.load(blobs[key]) for key in sorted(wanted) if key in blobs}
+        every_key = [written for _, written, _, _ in facts.entries]
+        project.library = Library(references, every_key=every_key)  # type: ignore[arg-type]
+        project.cache_folder = self.where  # for the readability measure of unchanged texts
+        with cache.keeping_unused():
+            made = checks.judge(project, whole_library=False)
+        if made is None:
+            return None
+        new, settings_found = made
+        for article_id, judgement in new.items():
+            judged[article_id] = judgement
+            articles_pack.put(self.article_keys[article_id], _kept(judgement))
+        return self._assemble(judged, settings_found, facts)
+
+    def _judge_all(self, library_pack: cache.Pack, articles_pack: cache.Pack) -> list[Diagnostic]:
+        """Everything loaded and judged (from the parse cache where files are unchanged), and
+        every article's judgement and the library's facts kept."""
+        from pipeline import checks, loader
+
+        project = loader.load(self.surveyed.root, use_cache=True, surveyed=self.surveyed)
+        made = checks.judge(project) if self.article_keys else None
+        if made is None:
+            return checks.run_checks(project)
+        judged, settings_found = made
+        facts = checks.library_facts(project)
+        ordered = list(judged.values())
+        found = checks.assemble(project.diagnostics, ordered, settings_found, facts, self.today)
+        if self.library_key is not None:
+            blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
+            library_pack.put(self.library_key, cache.dump((facts, blobs)))
+        for article_id, judgement in judged.items():
+            articles_pack.put(self.article_keys[article_id], _kept(judgement))
+        return found
+
+    def _assemble(
+        self,
+        judged: dict[str, checks.Judgement],
+        settings_found: dict[int, list[Diagnostic]],
+        facts: checks.LibraryFacts,
+    ) -> list[Diagnostic]:
+        """The loader's findings (the survey's, then each file's, then the library's) and the
+        rules', as a whole load and `run_checks` would report them."""
+        from pipeline import checks
+
+        surveyed = self.surveyed
+        found = list(surveyed.diagnostics)
+        for source in [*surveyed.mains, *surveyed.variants]:
+            found += judged[source.article_id or ""].parsed.get(source.path, [])
+        found += facts.diagnostics
+        ordered = [judged[main.article_id or ""] for main in surveyed.mains]
+        return checks.assemble(found, ordered, settings_found, facts, self.today)
+
+
+def _kept(judgement: checks.Judgement) -> bytes:
+    """A judgement as kept: plain values, empty parts left out, the article's id and file
+    left to the scan (10,000 of them are read back in every check after an edit)."""
+    links = judgement.links
+    parsed = {file: found for file, found in judgement.parsed.items() if found} or None
+    found, ranks = judgement.found or None, judgement.ranks or None
+    since = judgement.since.toordinal()
+    return cache.dump((links.readable, links.cited, links.related, parsed, found, ranks, since))
+
+
+def _judgements(
+    checks: Any,
+    pack: cache.Pack,
+    keys: dict[str, bytes],
+    mains: list[paths.SourceFile],
+    today: dt.date,
+) -> dict[str, checks.Judgement]:
+    """The kept judgement of each article that has one for `today`, as `_kept` wrote it."""
+    judged = {}
+    day = today.toordinal()
+    for main in mains:
+        article_id = main.article_id or ""
+        blob = pack.get(keys[article_id])
+        if blob is None:
+            continue
+        try:
+            readable, cited, related, parsed, found, ranks, since = cache.load(blob)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - an entry this code cannot read: judged again
+            continue
+        if since > day:
+            continue  # made for later days: what it left out may be reported today
+        links = checks.Links(article_id, main.path, readable, cited, related)
+        made = dt.date.fromordinal(since)
+        kept = checks.Judgement(links, parsed or {}, found or {}, ranks or {}, made)
+        judged[article_id] = kept
+    return judged
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Kept parts are many small objects and no garbage: collecting while they are read back
+    only costs time (a whole load pauses collection in the loader)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_entry(pack: cache.Pack, key: bytes) -> object:
+    """The kept value under `key`, or None when there is none this code can read."""
+    blob = pack.get(key)
+    if blob is None:
+        return None
+    try:
+        return cache.load(blob)
+    except Exception:  # noqa: BLE001 - an entry this code cannot read: made again
+        return None

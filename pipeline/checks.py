@@ -1,13 +1,20 @@
 """Validation rules. Each rule takes the loaded project and yields diagnostics of the codes it
 declares (each explained in pipeline/codes.py); `run_checks` runs them all after the loader's
-own findings, so every problem is reported in one run."""
+own findings, so every problem is reported in one run.
+
+Most rules read one article at a time (and the references it cites): what they find in it is
+its `Judgement`, which a check can keep by what the article is made of. A few rules join
+articles or read the references alone (`scope="join"`): they read only each article's `Links`
+and the library's `LibraryFacts`, so that they can run without the articles loaded. Rules of
+`scope="settings"` read the configuration only."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from pipeline import cache, paths, safety
 from pipeline.approval import FINGERPRINT_MEMO, approval_state, article_state
@@ -23,11 +30,68 @@ from pipeline.template import placeholder
 Check = Callable[[Project], Iterator[Diagnostic]]
 
 
+class Links(NamedTuple):
+    """What the rules that join articles read of one article (a tuple: made in bulk)."""
+
+    id: str
+    file: str
+    readable: bool  # any body was read (an unreadable article may cite anything)
+    cited: tuple[str, ...]  # the keys it cites, sorted
+    related: tuple[tuple[str, int | None], ...]  # (article id, line) of a valid one's `related`
+
+
+def links_of(article: Article) -> Links:
+    related = ()
+    if article.meta is not None:
+        related = tuple(
+            (other, article.line_of("related", index))
+            for index, other in enumerate(article.meta.related)
+        )
+    cited = tuple(sorted(article.cited_keys()))
+    return Links(article.id, article.file, bool(article.bodies), cited, related)
+
+
+@dataclass
+class LibraryFacts:
+    """What the rules that join articles to the references read of the library: a pure
+    function of the reference files."""
+
+    entries: list[tuple[str, str, str, int]]  # (lower-case key, key, file, line) in order
+    missing: dict[str, list[Diagnostic]]  # reference.missing-field, by lower-case key
+    markup: list[Diagnostic]  # what `markup_in_references` finds
+    diagnostics: list[Diagnostic]  # the library's own (syntax, duplicate keys)
+
+
+Join = Callable[[list[Links], LibraryFacts], Iterator[Diagnostic]]
+
+
+class Dated(NamedTuple):
+    """A finding reported only on some days: from `first` to `last` (None: no bound)."""
+
+    found: Diagnostic
+    first: dt.date | None
+    last: dt.date | None
+
+    def on(self, day: dt.date) -> bool:
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+
+
+DatedCheck = Callable[[Project], Iterator[Dated]]
+
+
 @dataclass(frozen=True)
 class Rule:
     check: Check
     codes: tuple[str, ...]  # every code the rule may report
     references_only: bool = False  # it reports on reference files only, never on an article
+    # "article": it judges each article alone, by its files and the references it cites;
+    # "join": it reads `Links` and `LibraryFacts` only (`join`); "settings": the configuration.
+    scope: str = "article"
+    join: Join | None = None
+    by_audience: bool = False  # reported audience by audience, then article by article
+    # For a rule whose findings depend on the date: each finding with the days it is reported
+    # on, so that what it finds in an article is kept from one day to the next.
+    dated: DatedCheck | None = None
 
     @property
     def name(self) -> str:
@@ -43,18 +107,109 @@ class Rule:
 RULES: list[Rule] = []
 
 
-def rule(*codes: str, references_only: bool = False) -> Callable[[Check], Rule]:
+def rule(
+    *codes: str, references_only: bool = False, scope: str = "article", by_audience: bool = False
+) -> Callable[[Check], Rule]:
     """Register a check that reports the declared codes (each must be in pipeline/codes.py)."""
     for code in codes:
         if code not in CODES:
             raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
 
     def register(check: Check) -> Rule:
-        declared = Rule(check, codes, references_only)
+        declared = Rule(check, codes, references_only, scope, by_audience=by_audience)
         RULES.append(declared)
         return declared
 
     return register
+
+
+def join_rule(
+    *codes: str, references_only: bool = False, reads_library: bool = True
+) -> Callable[[Join], Rule]:
+    """Register a rule that joins articles: it reads each article's `Links` and the library's
+    `LibraryFacts` only, whether or not the articles are loaded. One that reads no library
+    (`reads_library=False`) is given none, so that it costs nothing per reference."""
+
+    for code in codes:
+        if code not in CODES:
+            raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
+
+    def register(join: Join) -> Rule:
+        def check(project: Project) -> Iterator[Diagnostic]:
+            library = library_facts(project) if reads_library else _NO_LIBRARY
+            return join(project_links(project), library)
+
+        check.__name__ = join.__name__
+        declared = Rule(check, codes, references_only, "join", join)
+        RULES.append(declared)
+        return declared
+
+    return register
+
+
+def dated_rule(*codes: str) -> Callable[[DatedCheck], Rule]:
+    """Register a rule of scope "article" whose findings depend on the date: it yields each
+    finding with the days it is reported on, and reports those of `project.today`."""
+
+    for code in codes:
+        if code not in CODES:
+            raise KeyError(f"unknown diagnostic code {code}: declare it in pipeline/codes.py")
+
+    def register(dated: DatedCheck) -> Rule:
+        def check(project: Project) -> Iterator[Diagnostic]:
+            return (item.found for item in dated(project) if item.on(project.today))
+
+        check.__name__ = dated.__name__
+        declared = Rule(check, codes, dated=dated)
+        RULES.append(declared)
+        return declared
+
+    return register
+
+
+def project_links(project: Project) -> list[Links]:
+    """Every article's links, in order (worked out once per run)."""
+    if _LINKS not in project.memo:
+        project.memo[_LINKS] = [links_of(article) for article in project.articles.values()]
+    return project.memo[_LINKS]
+
+
+def library_facts(project: Project) -> LibraryFacts:
+    """What the join rules read of the project's library (worked out once per run)."""
+    if _LIBRARY not in project.memo:
+        library = project.library
+        entries = [(k, r.key, r.file, r.line) for k, r in library.references.items()]
+        missing = {}
+        for key, reference in library.references.items():
+            found = [
+                diag(
+                    "reference.missing-field",
+                    reference.file,
+                    reference.line,
+                    f"The reference '{reference.key}' is cited but has no {name}.",
+                )
+                for name in reference.missing_fields()
+            ]
+            if found:
+                missing[key] = found
+        markup = [
+            found
+            for reference in library.references.values()
+            for found in _findings(
+                project,
+                "markup_in_references",
+                [reference.file],
+                (reference.key,),
+                _markup,
+                reference,
+            )
+        ]
+        project.memo[_LIBRARY] = LibraryFacts(entries, missing, markup, list(library.diagnostics))
+    return project.memo[_LIBRARY]
+
+
+_LINKS, _LIBRARY = "links", "library-facts"
+_NO_LIBRARY = LibraryFacts([], {}, [], [])  # for a join rule that reads no library
 
 
 def _valid_articles(project: Project) -> Iterator[Article]:
@@ -65,11 +220,12 @@ def _valid_articles(project: Project) -> Iterator[Article]:
 
 @rule("citation.unknown-key")
 def unknown_citation_keys(project: Project) -> Iterator[Diagnostic]:
-    keys = [reference.key for reference in project.library.references.values()]
+    keys: list[str] | None = None  # made only when a key is unknown
     for article in project.articles.values():
         for body in article.bodies.values():
             for citation in body.facts.citations:
                 if project.library.get(citation.key) is None:
+                    keys = project.library.keys() if keys is None else keys
                     yield diag(
                         "citation.unknown-key",
                         body.file,
@@ -129,33 +285,28 @@ def cited_keys(project: Project) -> set[str]:
     return {key for a in project.articles.values() for key in a.cited_keys()}
 
 
-@rule("reference.missing-field", references_only=True)
-def incomplete_references(project: Project) -> Iterator[Diagnostic]:
-    for key in sorted(cited_keys(project)):
-        reference = project.library.get(key)
-        if reference is None:
-            continue
-        for missing in reference.missing_fields():
-            yield diag(
-                "reference.missing-field",
-                reference.file,
-                reference.line,
-                f"The reference '{reference.key}' is cited but has no {missing}.",
-            )
+def _cited(links: list[Links]) -> set[str]:
+    return set().union(*(article.cited for article in links))
 
 
-@rule("reference.unused", references_only=True)
-def unused_references(project: Project) -> Iterator[Diagnostic]:
-    if any(not article.bodies for article in project.articles.values()):
+@join_rule("reference.missing-field", references_only=True)
+def incomplete_references(links: list[Links], library: LibraryFacts) -> Iterator[Diagnostic]:
+    for key in sorted(_cited(links)):
+        yield from library.missing.get(key.lower(), ())
+
+
+@join_rule("reference.unused", references_only=True)
+def unused_references(links: list[Links], library: LibraryFacts) -> Iterator[Diagnostic]:
+    if any(not article.readable for article in links):
         return  # an unreadable article may cite anything: "unused" would be a guess
-    cited = cited_keys(project)
-    for key, reference in project.library.references.items():
+    cited = _cited(links)
+    for key, written, file, line in library.entries:
         if key not in cited:
             yield diag(
                 "reference.unused",
-                reference.file,
-                reference.line,
-                f"The reference '{reference.key}' is not cited by any article.",
+                file,
+                line,
+                f"The reference '{written}' is not cited by any article.",
             )
 
 
@@ -293,58 +444,62 @@ def review_signatures(project: Project) -> Iterator[Diagnostic]:
                 )
 
 
-@rule("review.overdue")
-def overdue_reviews(project: Project) -> Iterator[Diagnostic]:
+@dated_rule("review.overdue")
+def overdue_reviews(project: Project) -> Iterator[Dated]:
     for article in _valid_articles(project):
         if project.board is None:
             continue
         state = article_state(project, article)
-        if state.overdue:
-            yield diag(
+        if state.overdue_from is not None:
+            found = diag(
                 "review.overdue",
                 article.file,
                 article.line_of("status"),
                 f"The last approval was due for review on {state.approval.due.isoformat()}.",
             )
+            yield Dated(found, state.overdue_from, None)
 
 
-@rule("date.future")
-def future_dates(project: Project) -> Iterator[Diagnostic]:
+# One day of tolerance: a reviewer east of UTC approves "tomorrow" in UTC terms. A date is in
+# the future while it lies more than a day after today, so until two days before it.
+_FUTURE_UNTIL = dt.timedelta(days=2)
+
+
+@dated_rule("date.future")
+def future_dates(project: Project) -> Iterator[Dated]:
     for article in _valid_articles(project):
-        if article.meta.last_updated > project.today + dt.timedelta(days=1):
-            yield diag(
+        found = diag(
+            "date.future",
+            article.file,
+            article.line_of("last_updated"),
+            f"last_updated ({article.meta.last_updated}) lies in the future.",
+        )
+        yield Dated(found, None, article.meta.last_updated - _FUTURE_UNTIL)
+        for index, record in enumerate(article.meta.reviews):
+            found = diag(
                 "date.future",
                 article.file,
-                article.line_of("last_updated"),
-                f"last_updated ({article.meta.last_updated}) lies in the future.",
+                article.line_of("reviews", index, "date"),
+                f"The review by '{record.reviewer}' is dated {timestamp(record.date)}, "
+                "in the future.",
             )
-        for index, record in enumerate(article.meta.reviews):
-            # One day of tolerance: a reviewer east of UTC approves "tomorrow" in UTC terms.
-            if record.day > project.today + dt.timedelta(days=1):
-                yield diag(
-                    "date.future",
-                    article.file,
-                    article.line_of("reviews", index, "date"),
-                    f"The review by '{record.reviewer}' is dated {timestamp(record.date)}, "
-                    "in the future.",
-                )
+            yield Dated(found, None, record.day - _FUTURE_UNTIL)
 
 
-@rule("link.unknown-article")
-def related_links(project: Project) -> Iterator[Diagnostic]:
-    for article in _valid_articles(project):
-        for index, other in enumerate(article.meta.related):
+@join_rule("link.unknown-article", reads_library=False)
+def related_links(links: list[Links], library: LibraryFacts) -> Iterator[Diagnostic]:
+    ids = {article.id for article in links}
+    for article in links:
+        for other, line in article.related:
             if other == article.id:
                 message = f"The related article '{other}' is this article itself."
-            elif other not in project.articles:
-                others = [a for a in project.articles if a != article.id]
+            elif other not in ids:
+                others = [a.id for a in links if a.id != article.id]
                 message = f"The related article '{other}' does not exist."
                 message += did_you_mean(other, others)
             else:
                 continue
-            yield diag(
-                "link.unknown-article", article.file, article.line_of("related", index), message
-            )
+            yield diag("link.unknown-article", article.file, line, message)
 
 
 def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -470,7 +625,7 @@ def readability_targets(project: Project) -> Iterator[tuple[Article, Body, Audie
                 yield article, body, audience
 
 
-@rule("readability.grade")
+@rule("readability.grade", by_audience=True)
 def reading_grade(project: Project) -> Iterator[Diagnostic]:
     from pipeline.readability import measure_all
 
@@ -500,7 +655,7 @@ def reading_grade(project: Project) -> Iterator[Diagnostic]:
 _URL_FIELDS = {"site_url", "question_intake_url"}
 
 
-@rule("content.raw-html", "content.external-resource")
+@rule("content.raw-html", "content.external-resource", scope="settings")
 def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
     for file, doc in sorted(project.settings_yaml.items()):
         for loc, value in _strings(doc.data):
@@ -520,16 +675,14 @@ def markup_in_settings(project: Project) -> Iterator[Diagnostic]:
         yield from _body_problems(paths.PUBLICATION_FILE, project.policy)
 
 
-@rule(
+@join_rule(
     "content.raw-html",
     "content.external-resource",
     "reference.invalid-identifier",
     references_only=True,
 )
-def markup_in_references(project: Project) -> Iterator[Diagnostic]:
-    for reference in project.library.references.values():
-        files, key = [reference.file], (reference.key,)
-        yield from _findings(project, "markup_in_references", files, key, _markup, reference)
+def markup_in_references(links: list[Links], library: LibraryFacts) -> Iterator[Diagnostic]:
+    return iter(library.markup)  # each reference's own, worked out in `library_facts`
 
 
 def _markup(reference: Reference) -> Iterator[Diagnostic]:
@@ -569,19 +722,139 @@ def run_checks(project: Project, articles_only: bool = False) -> list[Diagnostic
     if project.config_failed:
         return list(project.diagnostics)  # nothing else was read: nothing else to judge
     found = list(project.diagnostics)  # what the loader met on the way
-    where = project.cache_folder
-    project.memo[_FINDINGS] = cache.Pack(where, "findings") if where is not None else None
-    _recall_fingerprints(project)
-    try:
+    with _caches(project):
         for check in RULES:
             if articles_only and check.references_only:
                 continue
             found.extend(check(project))
+    return found
+
+
+@contextmanager
+def _caches(project: Project) -> Iterator[None]:
+    """The parse cache's per-file findings and fingerprints, for the rules of one run."""
+    where = project.cache_folder
+    project.memo[_FINDINGS] = cache.Pack(where, "findings") if where is not None else None
+    _recall_fingerprints(project)
+    try:
+        yield
     finally:
         pack = project.memo.pop(_FINDINGS)
     if pack is not None:
         pack.save()
+
+
+@dataclass(slots=True)
+class Judgement:
+    """What the rules of scope "article" found in one article, by rule, with what reading its
+    files found and its links: everything a check reports of it, kept by what it is made of
+    (pipeline/checkcache.py)."""
+
+    links: Links
+    parsed: dict[str, list[Diagnostic]]  # what reading and parsing found, by file
+    # By the rule's place in RULES, for the rules that found any (a `dated` rule's with the
+    # days they are reported on: a judgement holds for every day).
+    found: dict[int, list[Diagnostic]]
+    # For the `by_audience` rules' findings: each file's place among the audiences reported on.
+    ranks: dict[str, int] = field(default_factory=dict)
+    since: dt.date = dt.date.min  # the first day it holds for (`dated` findings over before it
+    # are left out)
+
+
+def judge(
+    project: Project, whole_library: bool = True
+) -> tuple[dict[str, Judgement], dict[int, list[Diagnostic]]] | None:
+    """Each article's judgement (in article order), and what the rules of scope "settings"
+    found, by their place in RULES; the join rules are left to `assemble` (their
+    `library_facts` are worked out here, with the caches, when the project has its
+    `whole_library`). None when a rule reported on a file of no article (such findings
+    cannot be kept by article)."""
+    assert not project.config_failed
+    owner = {}
+    for article in project.articles.values():
+        owner[article.file] = article.id
+        for body in article.bodies.values():
+            owner[body.file] = article.id
+    judged = {
+        article.id: Judgement(
+            links_of(article), project.source_findings.get(article.id, {}), {}, {}, project.today
+        )
+        for article in project.articles.values()
+    }
+    settings_found: dict[int, list[Diagnostic]] = {}
+    ranks = audience_ranks(project) if any(check.by_audience for check in RULES) else {}
+    # A few articles judged alone: the per-file caches would cost more to read than they save.
+    with _caches(project) if whole_library else nullcontext():
+        for position, check in enumerate(RULES):
+            if check.scope == "join":
+                continue
+            if check.scope == "settings":
+                settings_found[position] = list(check(project))
+                continue
+            items = check.dated(project) if check.dated is not None else check(project)
+            for item in items:
+                found = item.found if isinstance(item, Dated) else item
+                if isinstance(item, Dated):
+                    if found.code not in check.codes:
+                        raise KeyError(f"rule {check.name} reported {found.code}, undeclared")
+                    if item.last is not None and item.last < project.today:
+                        continue  # over before the first day this judgement is for
+                article_id = owner.get(found.file)
+                if article_id is None:
+                    return None
+                judgement = judged[article_id]
+                judgement.found.setdefault(position, []).append(item)  # type: ignore[arg-type]
+                if check.by_audience:
+                    judgement.ranks[found.file] = ranks.get(found.file, 0)
+        if whole_library:
+            library_facts(project)
+    return judged, settings_found
+
+
+def assemble(
+    project_found: list[Diagnostic],
+    judged: list[Judgement],
+    settings_found: dict[int, list[Diagnostic]],
+    library: LibraryFacts,
+    today: dt.date,
+) -> list[Diagnostic]:
+    """What `run_checks` reports, made of `project_found` (the loader's findings: its
+    `diagnostics`, or the same made of the survey's, each file's `parsed` and the library's),
+    each article's judgement (in article order) and the join rules run on their links."""
+    found = list(project_found)
+    links = [judgement.links for judgement in judged]
+    by_rule: dict[int, list[Diagnostic]] = {}  # each article-scope rule's, in article order
+    ranks: dict[str, int] = {}
+    for judgement in judged:
+        for position, these in judgement.found.items():
+            by_rule.setdefault(position, []).extend(these)
+        ranks.update(judgement.ranks)
+    for position, check in enumerate(RULES):
+        if check.scope == "join":
+            assert check.join is not None
+            found.extend(check.join(links, library))
+        elif check.scope == "settings":
+            found.extend(settings_found.get(position, ()))
+        elif check.dated is not None:
+            dated: list[Dated] = by_rule.get(position, [])  # type: ignore[assignment]
+            found.extend(item.found for item in dated if item.on(today))
+        elif check.by_audience:
+            # Stable: in article order within an audience.
+            found.extend(sorted(by_rule.get(position, ()), key=lambda d: ranks.get(d.file, 0)))
+        else:
+            found.extend(by_rule.get(position, ()))
     return found
+
+
+def audience_ranks(project: Project) -> dict[str, int]:
+    """For a `by_audience` rule: each body file's place among the audiences it reports on."""
+    ranks: dict[str, int] = {}
+    audiences: list[str] = []
+    for _article, body, audience in readability_targets(project):
+        if audience.id not in audiences:
+            audiences.append(audience.id)
+        ranks.setdefault(body.file, audiences.index(audience.id))
+    return ranks
 
 
 _FINDINGS = "findings-pack"

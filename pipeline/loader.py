@@ -501,6 +501,9 @@ class Project:
     settings_yaml: dict[str, YamlDoc] = field(default_factory=dict)
     policy: BodyFacts | None = None  # the editorial policy, parsed like a body
     config_failed: bool = False  # a configuration file is invalid, so no content was read
+    # What reading and parsing each article and variant file found, by article id and file (in
+    # `diagnostics` too): for keeping each article's findings apart (pipeline/checkcache.py).
+    source_findings: dict[str, dict[str, list[Diagnostic]]] = field(default_factory=dict)
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(article_id)
@@ -876,20 +879,24 @@ def _assemble(
     variants: list[SourceFile],
     default_audience: str,
     diagnostics: list[Diagnostic],
+    by_file: dict[str, dict[str, list[Diagnostic]]] | None = None,
 ) -> dict[str, Article]:
     """The articles made of their parsed main files and audience variants (`loaded` in that
-    order); each file's findings are added to `diagnostics`."""
+    order); each file's findings are added to `diagnostics` (and kept by file in `by_file`)."""
     articles: dict[str, Article] = {}
-    for article, found in loaded[: len(mains)]:
+    by_file = {} if by_file is None else by_file
+    for source, (article, found) in zip(mains, loaded[: len(mains)], strict=True):
         if article.bodies:
             article.bodies[default_audience] = article.bodies.pop("default")
             article.bodies[default_audience].audience = default_audience
         articles[article.id] = article
         diagnostics += found
+        by_file.setdefault(source.article_id or "", {})[source.path] = found
     parsed_variants = loaded[len(mains) : len(mains) + len(variants)]
     for source, (body, found) in zip(variants, parsed_variants, strict=True):
         article = articles[source.article_id]
         diagnostics += found
+        by_file.setdefault(source.article_id or "", {})[source.path] = found
         if body is not None and article.bodies:
             article.bodies[source.audience] = body
     return articles
@@ -1026,7 +1033,8 @@ def _load(surveyed: Survey) -> Project:
     sources = [*mains, *variants, *bibs]
     read, surveyed.read = surveyed.read, {}  # emptied as files are parsed: one copy of bytes
     loaded = _parse_all(root, sources, evidence, settings, board, where, keys, read)
-    articles = _assemble(loaded, mains, variants, default_audience, diagnostics)
+    by_file: dict[str, dict[str, list[Diagnostic]]] = {}
+    articles = _assemble(loaded, mains, variants, default_audience, diagnostics, by_file)
     parsed_bibs = loaded[len(mains) + len(variants) :]
     library = combine(parsed_bibs)
     diagnostics += library.diagnostics
@@ -1047,4 +1055,47 @@ def _load(surveyed: Survey) -> Project:
         policy=_policy_facts(settings, settings_yaml.get(paths.PUBLICATION_FILE)),
         cache_folder=where,
         source_keys=keys if where is not None else {},
+        source_findings=by_file,
+    )
+
+
+def load_articles(surveyed: Survey, article_ids: set[str]) -> Project:
+    """Only these articles of a surveyed publication (their main files and variants, from the
+    bytes the survey's caller read where it did), their signatures verified: for a check that
+    kept every other article's findings (pipeline/checkcache.py). The project's `diagnostics`
+    are only these files' own; its library is empty (the caller gives it the references these
+    articles look up). No parsed file is taken from the cache or kept in it; the verdicts on
+    signatures are (those of the other articles kept as they are)."""
+    settings, board = surveyed.settings, surveyed.board
+    assert settings is not None and board is not None and not surveyed.config_failed
+    mains = [s for s in surveyed.mains if s.article_id in article_ids]
+    variants = [s for s in surveyed.variants if s.article_id in article_ids]
+    evidence = list(settings.review.evidence_sections)
+    keys: dict[str, bytes] = {}
+    read = {s.path: surveyed.read[s.path] for s in [*mains, *variants] if s.path in surveyed.read}
+    with _gc_paused():
+        loaded = _parse_all(
+            surveyed.root, [*mains, *variants], evidence, settings, board, None, keys, read
+        )
+        diagnostics: list[Diagnostic] = []
+        by_file: dict[str, dict[str, list[Diagnostic]]] = {}
+        default_audience = settings.default_audience.id
+        articles = _assemble(loaded, mains, variants, default_audience, diagnostics, by_file)
+        verdicts = _recall_verdicts(surveyed.where)
+        signing.forget_use()
+        _verify_reviews(settings, board, list(articles.values()))
+        with cache.keeping_unused():
+            _keep_verdicts(verdicts)
+    return Project(
+        root=surveyed.root,
+        settings=settings,
+        board=board,
+        articles=articles,
+        library=Library(),
+        diagnostics=diagnostics,
+        today=surveyed.today,
+        settings_yaml=surveyed.settings_yaml,
+        policy=_policy_facts(settings, surveyed.settings_yaml.get(paths.PUBLICATION_FILE)),
+        source_keys=keys,
+        source_findings=by_file,
     )

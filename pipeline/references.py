@@ -128,9 +128,18 @@ class Reference:
 class Library:
     references: dict[str, Reference] = field(default_factory=dict)  # lower-case key -> Reference
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # For a part of a library (the entries some articles look up): every key of the whole, as
+    # written and in order, so that suggestions are made from all of them.
+    every_key: list[str] | None = None
 
     def get(self, key: str) -> Reference | None:
         return self.references.get(key.lower())
+
+    def keys(self) -> list[str]:
+        """Every entry's key as written, in library order."""
+        if self.every_key is not None:
+            return self.every_key
+        return [reference.key for reference in self.references.values()]
 
 
 _MARKUP_COMMANDS = re.compile(

@@ -337,8 +337,39 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 @pytest.fixture
+def assembled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The checks made (of kept parts or not) rather than answered from a stored result."""
+    from pipeline import checks
+
+    made: list[int] = []
+    real = checks.assemble
+
+    def counting(*args):  # noqa: ANN002, ANN202 - a test double
+        made.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(checks, "assemble", counting)
+    return made
+
+
+@pytest.fixture
+def loaded_alone(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The articles a check loads and judges alone (pipeline/checkcache.py `_Parts`)."""
+    made: list[set[str]] = []
+    real = loader.load_articles
+
+    def counting(surveyed, article_ids):  # noqa: ANN001, ANN202 - a test double
+        made.append(set(article_ids))
+        return real(surveyed, article_ids)
+
+    monkeypatch.setattr(loader, "load_articles", counting)
+    return made
+
+
+@pytest.fixture
 def fingerprints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The articles whose content fingerprint is worked out (rather than taken from the cache)."""
+    from pipeline import approval
     from pipeline import fingerprint as fingerprint_module
 
     made: list[str] = []
@@ -349,6 +380,7 @@ def fingerprints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(article, library)
 
     monkeypatch.setattr(fingerprint_module, "fingerprint", counting)
+    monkeypatch.setattr(approval, "fingerprint", counting)  # an article judged alone
     return made
 
 
@@ -408,11 +440,12 @@ def test_a_changed_reference_file_changes_the_citing_articles_approval(
     replace_in(publication, "references/cardiology.bib", "Guideline for the Diagnosis", "Draft")
     fingerprints.clear()
     after = _check(publication)
+    made = list(fingerprints)
     assert after == _check_uncached(publication, monkeypatch)
     assert any(d.code == "review.stale" and d.file == ARTICLE for d in after[0])
     # Only the articles citing that file's entries are fingerprinted again.
-    assert "cardiology/af-anticoagulation" in fingerprints
-    assert "oncology/net-imaging" not in fingerprints
+    assert "cardiology/af-anticoagulation" in made
+    assert "oncology/net-imaging" not in made
 
 
 def test_one_changed_article_is_the_only_one_fingerprinted_again(
@@ -462,15 +495,15 @@ def test_a_key_defined_again_in_an_earlier_file_is_the_one_fingerprinted(
 
 
 def test_a_new_day_can_make_a_review_overdue(
-    publication: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path]
+    publication: Path, monkeypatch: pytest.MonkeyPatch, assembled: list[int]
 ) -> None:
     due = dt.date(2028, 12, 2)  # approved 2026-12-02, reviewed every 24 months
     on_time = _check(publication, due)
     assert _check(publication, due) == on_time
     assert not any(d.code == "review.overdue" for d in on_time[0])
-    loads.clear()
+    assembled.clear()
     late = _check(publication, due + dt.timedelta(days=1))
-    assert loads, "a new day is a new check"
+    assert assembled, "a new day is a new check (of the articles' kept findings)"
     assert late == _check_uncached(publication, monkeypatch, due + dt.timedelta(days=1))
     assert any(d.code == "review.overdue" and d.file == ARTICLE for d in late[0])
 
@@ -519,7 +552,7 @@ def test_changed_settings_board_or_site_config_are_checked_again(
 
 
 def test_a_tampered_or_copied_result_pack_is_ignored(
-    publication: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loads: list[Path]
+    publication: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, assembled: list[int]
 ) -> None:
     _with_problems(publication)
     expected = _check_uncached(publication, monkeypatch)
@@ -528,24 +561,24 @@ def test_a_tampered_or_copied_result_pack_is_ignored(
     data = pack.read_bytes()
     for broken in (data[:-1] + bytes([data[-1] ^ 1]), data[: len(data) // 2], b""):
         pack.write_bytes(broken)
-        loads.clear()
+        assembled.clear()
         assert _check(publication) == expected
-        assert loads  # not trusted: checked again
+        assert assembled  # not trusted: checked again (from its kept parts)
     # A result this user's key signed, for another publication: its inputs differ, so it is
     # never taken for this one's.
     other = copy_publication(tmp_path / "other")
     _check(other)
     _check(other)
     shutil.copy(other / cache.FOLDER / "checks.pack", pack)
-    loads.clear()
+    assembled.clear()
     assert _check(publication) == expected
-    assert loads
+    assert assembled
     # Another user's key: the pack is foreign.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
     shutil.copy(other / cache.FOLDER / "checks.pack", pack)
-    loads.clear()
+    assembled.clear()
     assert _check(publication) == expected
-    assert loads
+    assert assembled
 
 
 def test_a_forged_result_pack_is_never_unpickled(publication: Path, tmp_path: Path) -> None:
