@@ -65,10 +65,10 @@ def run(*args: str, cwd: Path) -> Timing:
 timed = run
 
 
-def publication(articles: int, kind: str = "build") -> Path:
-    root = OUT / f"{kind}-{articles}"
+def publication(articles: int, kind: str = "build", topics: int | None = None) -> Path:
+    root = OUT / f"{kind}-{articles}" if topics is None else OUT / f"{kind}-{articles}-t{topics}"
     if not (root / "content").is_dir():
-        generate(root, articles, articles * 2, approved_share=1.0)
+        generate(root, articles, articles * 2, approved_share=1.0, topics=topics)
     return root
 
 
@@ -238,19 +238,32 @@ def cmd_shard(args: argparse.Namespace) -> None:
 
 
 def cmd_scale(args: argparse.Namespace) -> None:
+    """Per article, CPU (the steadier figure on a shared machine) for the pipeline and per page
+    for the bare build. Every page shows the whole nav, one entry per topic: by default the
+    generator makes one topic per 200 articles, so the nav grows with the publication;
+    `--topics` holds it fixed, to tell the nav's growth from the rest."""
     print(
-        f"{'articles':>8} {'full s':>8} {'CPU s':>8} {'ms/art':>7} {'peak MiB':>9} "
-        f"{'no-op s':>8} {'bare s':>8} {'full/bare':>9}"
+        f"{'articles':>8} {'topics':>6} {'full s':>8} {'CPU s':>8} {'CPU ms/art':>10} "
+        f"{'peak MiB':>9} {'no-op s':>8} {'bare CPU s':>10} {'bare ms/page':>12} "
+        f"{'bare MiB':>8} {'CPU x bare':>10}"
     )
     for count in args.sizes:
-        root = publication(count)
+        root = publication(count, topics=args.topics)
+        topics = sum(1 for p in (root / "content").iterdir() if p.is_dir())
         config, full = baseline(root)
         noop = pipeline_build(root)
         bare = bare_build(root, config) if not args.no_bare else None
+        pages = count + topics + 4  # articles, topic pages, home, tags, policy, board
         print(
-            f"{count:>8} {full.wall:8.2f} {full.cpu:8.2f} {1000 * full.wall / count:7.2f} "
-            f"{full.peak_mib:9.0f} {noop.wall:8.2f} "
-            + (f"{bare.wall:8.2f} {full.wall / bare.wall:9.3f}" if bare else "")
+            f"{count:>8} {topics:>6} {full.wall:8.2f} {full.cpu:8.2f} "
+            f"{1000 * full.cpu / count:10.2f} {full.peak_mib:9.0f} {noop.wall:8.2f} "
+            + (
+                f"{bare.cpu:10.2f} {1000 * bare.cpu / pages:12.2f} {bare.peak_mib:8.0f} "
+                f"{full.cpu / bare.cpu:10.3f}"
+                if bare
+                else ""
+            ),
+            flush=True,
         )
 
 
@@ -269,6 +282,7 @@ def main() -> None:
     p = sub.add_parser("scale")
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     p.add_argument("--no-bare", action="store_true", help="Skip the bare MkDocs baseline.")
+    p.add_argument("--topics", type=int, help="Topics (nav entries); default one per 200 articles.")
     p.set_defaults(run=cmd_scale)
     args = parser.parse_args()
     args.run(args)

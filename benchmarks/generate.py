@@ -51,8 +51,15 @@ def article(i: int, topic: str, refs: int, rng: random.Random, related: str | No
 
 
 def generate(
-    out: Path, articles: int, references: int, approved_share: float = 0.5, seed: int = 7
+    out: Path,
+    articles: int,
+    references: int,
+    approved_share: float = 0.5,
+    seed: int = 7,
+    topics: int | None = None,
 ) -> Path:
+    """`topics`: how many topics (each one an entry of every page's nav); by default one per
+    200 articles, so that the nav grows with the publication."""
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -66,7 +73,7 @@ def generate(
     for start in range(0, references, per_file):
         text = "".join(reference(i) for i in range(start, min(start + per_file, references)))
         (out / "references" / f"library-{start // per_file:03d}.bib").write_text(text)
-    topics = [f"topic-{t:02d}" for t in range(max(1, articles // 200))]
+    topics = [f"topic-{t:02d}" for t in range(topics or max(1, articles // 200))]
     for i in range(articles):
         topic = topics[i % len(topics)]
         related = (
@@ -150,8 +157,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--references", type=int, default=2000)
+    parser.add_argument("--topics", type=int, help="Default: one per 200 articles.")
     args = parser.parse_args()
-    generate(args.out, args.articles, args.references)
+    generate(args.out, args.articles, args.references, topics=args.topics)
     print(f"generated {args.articles} articles and {args.references} references in {args.out}")
 
 
