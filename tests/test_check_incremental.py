@@ -12,49 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cache, loader, signing
+from pipeline import cache, signing
 from pipeline.checkcache import check_publication
+from tests import test_check_cache as cached
 from tests.conftest import replace_in, run_cli, write
 from tests.test_check_cache import _forge_signature, _Payload, _with_problems
+
+# The same fixtures as the whole-check cache tests: a per-user key each, and the counters.
+own_cache_key = cached.own_cache_key
+parses = cached.parses
+loaded_alone = cached.loaded_alone
+loads = cached.loads
 
 ARTICLE = "content/cardiology/af-anticoagulation.md"
 OTHER = "content/oncology/net-imaging.md"  # cites oncology.bib only
 THIRD = "content/oncology/net-skin-lesions.md"  # approved, and untouched by _with_problems
-
-
-@pytest.fixture(autouse=True)
-def own_cache_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    monkeypatch.delenv(cache.DISABLE, raising=False)
-    monkeypatch.setattr(signing, "_cache", {})
-
-
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files the loader parses (rather than takes from a cache)."""
-    parsed: list[str] = []
-    real = loader._parse
-
-    def counting(source, data, evidence):  # noqa: ANN001, ANN202 - a test double
-        parsed.append(source.path)
-        return real(source, data, evidence)
-
-    monkeypatch.setattr(loader, "_parse", counting)
-    return parsed
-
-
-@pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """The whole loads a check makes."""
-    made: list[Path] = []
-    real = loader.load
-
-    def counting(root, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - a test double
-        made.append(root)
-        return real(root, *args, **kwargs)
-
-    monkeypatch.setattr(loader, "load", counting)
-    return made
 
 
 def _check(root: Path, today: dt.date | None = None) -> tuple[list, int]:
@@ -403,20 +375,6 @@ def test_files_and_folders_added_removed_or_swapped_are_scanned_again(
         step()
         after = _same_as_uncached(publication, monkeypatch)
         assert after != before
-
-
-@pytest.fixture
-def loaded_alone(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
-    """The articles a check loads and judges alone."""
-    made: list[set[str]] = []
-    real = loader.load_articles
-
-    def counting(surveyed, article_ids):  # noqa: ANN001, ANN202 - a test double
-        made.append(set(article_ids))
-        return real(surveyed, article_ids)
-
-    monkeypatch.setattr(loader, "load_articles", counting)
-    return made
 
 
 def test_the_next_days_judge_no_article_again_and_dates_still_fall_due(
