@@ -7,6 +7,7 @@ import datetime as dt
 import pickle
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,18 +29,25 @@ def own_cache_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(signing, "_cache", {})
 
 
+def spy(
+    monkeypatch: pytest.MonkeyPatch, owner: object, name: str, note: Callable[..., object]
+) -> list:
+    """Each call of `owner.name` noted (`note` of its arguments), then made as ever."""
+    made: list = []
+    real = getattr(owner, name)
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a test double
+        made.append(note(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return made
+
+
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files the loader parses (rather than takes from the cache), in one process."""
-    parsed: list[str] = []
-    real = loader._parse
-
-    def counting(source, data, evidence):  # noqa: ANN001, ANN202 - a test double
-        parsed.append(source.path)
-        return real(source, data, evidence)
-
-    monkeypatch.setattr(loader, "_parse", counting)
-    return parsed
+    return spy(monkeypatch, loader, "_parse", lambda source, data, evidence: source.path)
 
 
 def _forge_signature(root: Path, rel: str) -> None:
@@ -256,15 +264,7 @@ def test_a_linked_build_folder_is_never_written_or_cleared_through(
 @pytest.fixture
 def measures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The bodies whose readability is measured (rather than taken from the cache)."""
-    measured: list[str] = []
-    real = readability.measure
-
-    def counting(text, first_line=1):  # noqa: ANN001, ANN202 - a test double
-        measured.append(text)
-        return real(text, first_line)
-
-    monkeypatch.setattr(readability, "measure", counting)
-    return measured
+    return spy(monkeypatch, readability, "measure", lambda text, first_line=1: text)
 
 
 def test_readability_is_measured_once_per_text(
@@ -325,15 +325,7 @@ def test_a_changed_file_is_judged_again_and_joins_still_fire(
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The loads a check makes (a check answered from its stored result makes none)."""
-    made: list[Path] = []
-    real = loader.load
-
-    def counting(root, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - a test double
-        made.append(root)
-        return real(root, *args, **kwargs)
-
-    monkeypatch.setattr(loader, "load", counting)
-    return made
+    return spy(monkeypatch, loader, "load", lambda root, *args, **kwargs: root)
 
 
 @pytest.fixture
@@ -341,29 +333,13 @@ def assembled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The checks made (of kept parts or not) rather than answered from a stored result."""
     from pipeline import checks
 
-    made: list[int] = []
-    real = checks.assemble
-
-    def counting(*args):  # noqa: ANN002, ANN202 - a test double
-        made.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(checks, "assemble", counting)
-    return made
+    return spy(monkeypatch, checks, "assemble", lambda *args: 1)
 
 
 @pytest.fixture
 def loaded_alone(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
     """The articles a check loads and judges alone (pipeline/checkcache.py `_Parts`)."""
-    made: list[set[str]] = []
-    real = loader.load_articles
-
-    def counting(surveyed, article_ids):  # noqa: ANN001, ANN202 - a test double
-        made.append(set(article_ids))
-        return real(surveyed, article_ids)
-
-    monkeypatch.setattr(loader, "load_articles", counting)
-    return made
+    return spy(monkeypatch, loader, "load_articles", lambda surveyed, ids: set(ids))
 
 
 @pytest.fixture
