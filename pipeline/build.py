@@ -12,6 +12,8 @@ import shutil
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -349,21 +351,20 @@ def build(
     site = site_dir or root.resolve() / paths.SITE
     if for_disk:
         stamp.forget(root)
-        return _full_build(root, preview, site, for_disk=True)
+        project, result, _ = _full_build(root, preview, site, for_disk=True)
+        return project, result
     previous = stamp.read(root)
     memo = stamp.known_digests(previous)  # file digests by stat, for both looks below
     inputs = stamp.inputs_digest(root, preview, memo)
     if (last := stamp.unchanged(previous, root, site, preview, inputs)) is not None:
         return None, last
-    project, result = _full_build(root, preview, site)
-    if stamp.inputs_digest(root, preview, memo) == inputs:  # nothing changed while it built
-        from pipeline.pagecache import written_digests
-
-        built = site.resolve()
-        written = written_digests(pages_manifest(project.root, preview), built)
-        stamp.record(root, site, preview, inputs, result, written, memo)
-    else:
-        stamp.forget(root)
+    with _frozen_heap():
+        project, result, written = _full_build(root, preview, site)
+        gc.freeze()  # what it built lives until the build ends
+        if stamp.inputs_digest(root, preview, memo) == inputs:  # nothing changed while it built
+            stamp.record(root, site, preview, inputs, result, written, memo)
+        else:
+            stamp.forget(root)
     return project, result
 
 
@@ -376,7 +377,7 @@ def build_shard(root: Path, spec: str, preview: bool = False) -> tuple[Path, Ren
     inputs = stamp.inputs_digest(root, preview)
     out = shards.shard_dir(root.resolve(), index, count)
     shard = shards.Shard(index, count, articles=set())  # its articles are known once loaded
-    _, result = _full_build(root, preview, out, shard)
+    _, result, _ = _full_build(root, preview, out, shard)
     shard.save(out, inputs)
     return out, result
 
@@ -399,32 +400,57 @@ def merge_shards(root: Path, folders: list[Path], site_dir: Path | None = None) 
     return pages
 
 
+_frozen = 0  # the depth of `_frozen_heap`s entered
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """A build's large objects (the loaded publication, MkDocs' pages) live until it ends, and
+    each full collection would walk them all again: a `gc.freeze()` moves whatever is alive
+    out of the collector's reach (in steps, as the build goes), until the outermost of these
+    ends. Garbage made between the steps is collected as ever."""
+    global _frozen
+    _frozen += 1
+    gc.freeze()
+    try:
+        yield
+    finally:
+        _frozen -= 1
+        if _frozen == 0:
+            gc.unfreeze()
+
+
 def _full_build(
     root: Path, preview: bool, site: Path, shard: Shard | None = None, for_disk: bool = False
-) -> tuple[Project, RenderResult]:
+) -> tuple[Project, RenderResult, dict[str, str]]:
+    """Check, render and build; returns the project, what was rendered and the digest of each
+    page MkDocs wrote, by path in the site."""
     from pipeline import stamp
     from pipeline.render import RenderResult
 
     _show_mkdocs_warnings()
     stamp.forget(root)  # from here on, site/ may be replaced
     sweeper = Sweeper(site) if shard is None else None
-    try:
-        project, session, pages, tmp_site = _prepare(root, preview, site, shard)
-        _run_mkdocs(project, preview, session, tmp_site, for_disk)
-    finally:
-        if sweeper is not None:
-            sweeper.wait()
-    if shard is None:
-        replaced = current_build(site)
-        swap_into_place(tmp_site, site, clean=False)
-        if replaced is not None and replaced != tmp_site.resolve():
-            # Its files now (their links into the new site: the new site's files are recorded
-            # by their stat, link count and change time included); its folders, slow to
-            # remove, are for the next build's Sweeper.
-            unlink_files(replaced)
-        pages.commit_for(tmp_site.resolve())
+    with _frozen_heap():
+        try:
+            project, session, pages, tmp_site = _prepare(root, preview, site, shard)
+            gc.freeze()  # the loaded publication lives until the build ends
+            _run_mkdocs(project, preview, session, tmp_site, for_disk)
+            gc.freeze()  # and so do MkDocs' pages
+        finally:
+            if sweeper is not None:
+                sweeper.wait()
+        if shard is None:
+            replaced = current_build(site)
+            swap_into_place(tmp_site, site, clean=False)
+            if replaced is not None and replaced != tmp_site.resolve():
+                # Its files now (their links into the new site: the new site's files are
+                # recorded by their stat, link count and change time included); its folders,
+                # slow to remove, are for the next build's Sweeper.
+                unlink_files(replaced)
+            pages.commit_for(tmp_site.resolve())
     assert isinstance(session.result, RenderResult)
-    return project, session.result
+    return project, session.result, pages.written()
 
 
 def _prepare(
@@ -460,6 +486,25 @@ def _prepare(
     return project, session, pages, tmp_site
 
 
+class _DirtyWarning(logging.Filter):
+    """MkDocs warns that a dirty build may leave stale navigation and links: true of its file
+    times, not of the page cache's keys (a strict build would stop on the warning)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("A 'dirty' build is being performed")
+
+
+@contextmanager
+def _quiet_dirty_warning() -> Iterator[None]:
+    logger = logging.getLogger("mkdocs.commands.build")
+    quiet = _DirtyWarning()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def _run_mkdocs(
     project: Project, preview: bool, session: Session, tmp_site: Path, for_disk: bool
 ) -> None:
@@ -486,16 +531,15 @@ def _run_mkdocs(
             **overrides,
         )
         ensure_plugin(config).session = session
+        # The plugins start as for a clean build (Material's search merges nothing), while
+        # MkDocs runs its dirty-build path, in which the page cache decides each page's
+        # `is_modified` by what the page is made of (pagecache.py): the build folder is new
+        # and empty, so nothing is stale in it.
+        session.dirty = session.shard is None
         config.plugins.on_startup(command="build", dirty=False)
         try:
-            # The loaded publication stays alive during the MkDocs build; freezing it keeps the
-            # garbage collector from walking it again and again.
-            gc.collect()
-            gc.freeze()
-            try:
-                mkdocs_build(config)
-            finally:
-                gc.unfreeze()
+            with _frozen_heap(), _quiet_dirty_warning():
+                mkdocs_build(config, dirty=session.dirty)
         finally:
             config.plugins.on_shutdown()
     except (MkDocsException, OSError) as exc:

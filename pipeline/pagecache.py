@@ -1,19 +1,24 @@
 """Reusing the HTML of article pages whose inputs did not change (incremental builds, preview).
 
-MkDocs renders every page on every build. Its `--dirty` path cannot be used: it decides by file
-times, not by what a page is made of; the pages it skips never reach the search plugin (Material
-then merges the previous index by URL prefix and appends, so the index is in another order, and a
-page whose URL starts another's loses that page's entries); and a skipped page keeps whatever nav
-it had. Its output is not what a full build makes.
+MkDocs renders every page on every build. Its `--dirty` path, as MkDocs decides it, cannot be
+used: it decides by file times, not by what a page is made of; the pages it skips never reach
+the search plugin (Material then merges the previous index by URL prefix and appends, so the
+index is in another order, and a page whose URL starts another's loses that page's entries);
+and a skipped page keeps whatever nav it had. Its output is not what a full build makes.
 
 Instead the plugin keys each page by everything its HTML is made of: the generated Markdown, the
 page's path and what every page shares (`context_digest`: mkdocs.yml, the settings the plugin
 sets, the nav, the theme, the pipeline's code and every installed package; and the nav pages'
-front matter). When the key is the one recorded with the page's previous HTML, MkDocs still
-sees the page in its place (sitemap, `pages`, order), but it is neither converted nor templated:
-its previous HTML and its previous search entries go where MkDocs would put the new ones. A page
-in the nav is still read (every page's nav shows its title and metadata, whose front matter is
-part of what every page shares), but not converted or templated either.
+front matter). When the key is the one recorded with the page's previous HTML, the page is
+reused:
+- `pipeline build` runs MkDocs on its dirty-build path into a new, empty folder, with each
+  page's `File.is_modified` answered by its key: a reused page outside the nav is neither read,
+  converted nor templated. Its previous file is linked into the new site and its previous search
+  entries put in the index at its place (`PageCache.catch_up`), so that the index, the sitemap
+  and every file are what a full build makes;
+- a reused page in the nav is still read (every page's nav shows its title and metadata, whose
+  front matter is part of what every page shares), but not converted or templated, and neither
+  is any reused page of `pipeline serve`.
 
 Where the previous HTML comes from: `pipeline build` links it from the site it replaces, each file
 checked against the stat or digest recorded when it was written (a changed file is built again;
@@ -270,7 +275,7 @@ class SiteStore:
                 if _link(os.path.join(self.previous_site, dest), file.abs_dest_path):
                     self.new_files[dest] = {"src": file.abs_src_path, "src_stat": source}
                     return
-            copy(dirty)
+            copy(False)  # the new build's folder is empty: file times say nothing here
             if source is not None:  # its stat before the copy: a later change shows
                 self.new_files[dest] = {"src": file.abs_src_path, "src_stat": source}
 
@@ -297,13 +302,26 @@ class SiteStore:
         }
         paths.atomic_write(self.manifest, json.dumps(data, separators=(",", ":")))
 
+    def written(self) -> dict[str, str]:
+        """The digest of each page as this build wrote it, by path in the site (stamp.record
+        spares reading them back)."""
+        return {entry["dest"]: entry["html"] for entry in self.new.values()}
+
 
 class PageCache:
-    """One build's reuse of unchanged pages; the plugin forwards MkDocs' events here."""
+    """One build's reuse of unchanged pages; the plugin forwards MkDocs' events here.
 
-    def __init__(self, store: MemoryStore | SiteStore, shard=None) -> None:  # noqa: ANN001
+    With `skip` (a `pipeline build`, which MkDocs runs on its dirty-build path), a reused page
+    outside the nav is left out of MkDocs' reading and templating altogether: its file's
+    `is_modified` says no, decided by the page's key instead of file times. Its previous file
+    is linked into the new site, and its search entries put in at its place, when MkDocs
+    reaches the next page it builds. Other reused pages are read, but neither converted nor
+    templated (`_stub`, `_keep_metadata`)."""
+
+    def __init__(self, store: MemoryStore | SiteStore, shard=None, skip: bool = False) -> None:  # noqa: ANN001
         self.store = store
         self.shard = shard  # a shards.Shard: other shards' article pages are not built
+        self.skip = skip and shard is None and isinstance(store, SiteStore)
         self.context: str | None = None
         self.entries: list | None = None  # the search index being built, or None: no reuse
         self.seen = 0
@@ -312,13 +330,18 @@ class PageCache:
         self.pages: set[str] = set()
         self.skipped: set[str] = set()
         self.nav_pages: set[str] = set()
+        self.order: list[tuple[str, str]] = []  # (source, destination) of every page, in order
+        self.position: dict[str, int] = {}  # source -> its place in `order`
+        self.next = 0  # the first page of `order` not yet built or put in
+        self.left_out: dict[str, Previous] = {}  # reused pages MkDocs does not see
+        self.site_dir = ""
 
-    def start(self, config, nav, serving: bool) -> None:  # noqa: ANN001 - MkDocs' config, nav
-        """At `on_nav`: everything the pages share is known."""
+    def start(self, config, nav, files) -> None:  # noqa: ANN001 - MkDocs' config, nav, files
+        """At `on_nav`: everything the pages share is known, and so is each page's key."""
         self.seen, self.reused, self.keys, self.pages = 0, {}, {}, set()
         # Pages in the nav are always built: every page's nav shows their title and metadata.
         self.nav_pages = {page.file.src_uri for page in nav.pages}
-        self.skipped = set()
+        self.skipped, self.left_out, self.next = set(), {}, 0
         search = material_search(config)
         other = [n for n in config.plugins if n.split("/")[-1] == "search"]
         self.entries = None
@@ -328,25 +351,32 @@ class PageCache:
         elif not other:
             self.entries = []
         # Another search plugin keeps its index in a form this cache does not know: no reuse.
+        serving = isinstance(self.store, MemoryStore)
         context = context_digest(config, serving) if self.entries is not None else None
         if context is not None:
             # Every page's nav shows the nav pages' metadata (Material: icon, subtitle, status).
             metadata = _nav_metadata(nav.pages)
             context = None if metadata is None else _sha(f"{context}\0".encode() + metadata)
         self.context = context
+        self.site_dir = config.site_dir
+        pages = files.documentation_pages()
+        self.order = [(file.src_uri, file.dest_uri) for file in pages]
+        self.position = {src: i for i, (src, _) in enumerate(self.order)}
+        for file in pages:
+            if self.skip:
+                file.is_modified = _yes  # unless left out below; never by file times
+            self._plan(file)
 
-    def prepare(self, page: Page) -> None:
-        """At `on_pre_page`: a page whose key is unchanged is not converted or templated."""
-        if self.context is None or page.file.abs_src_path is None:
+    def _plan(self, file) -> None:  # noqa: ANN001 - MkDocs' File
+        if self.context is None or file.abs_src_path is None:
             if self.shard is not None:
                 raise RuntimeError("a shard cannot be built: its pages' inputs are unknown")
             return
-        src, dest = page.file.src_uri, page.file.dest_uri
+        src, dest = file.src_uri, file.dest_uri
         if self.shard is not None and self.shard.outside(src):
             self.skipped.add(src)
-            _stub(page)
             return
-        with open(page.file.abs_src_path, "rb") as handle:
+        with open(file.abs_src_path, "rb") as handle:
             markdown = handle.read()
         key = _sha(f"{self.context}\0{src}\0{dest}\0".encode() + markdown)
         self.keys[src] = key
@@ -354,14 +384,47 @@ class PageCache:
         if previous is None:
             return
         self.reused[src] = previous
-        if src in self.nav_pages:
+        if self.skip and src not in self.nav_pages:
+            self.left_out[src] = previous
+            file.is_modified = _no  # MkDocs' dirty path neither reads nor templates it
+
+    def prepare(self, page: Page) -> None:
+        """At `on_pre_page`: a page whose key is unchanged is not converted or templated."""
+        src = page.file.src_uri
+        if src in self.skipped:
+            _stub(page)
+        elif src in self.reused and src in self.nav_pages:
             _keep_metadata(page)  # read as ever: its title and metadata are in every nav
-        else:
+        elif src in self.reused:
             _stub(page)
 
     def env(self, env):  # noqa: ANN001, ANN201 - a jinja2 Environment
         env.loader = ChoiceLoader([DictLoader({REUSED_TEMPLATE: ""}), env.loader])
         return env
+
+    def catch_up(self, until: str | None) -> None:
+        """Before MkDocs builds page `until` (at `on_page_context`, ahead of the search
+        plugin), or at the end (None): the pages left out before it, in order, go in."""
+        if self.entries is None or not self.left_out:
+            return
+        end = len(self.order) if until is None else self.position.get(until)
+        if end is None:
+            return
+        while self.next < end:
+            src, dest = self.order[self.next]
+            self.next += 1
+            previous = self.left_out.get(src)
+            if previous is None:
+                continue
+            self.pages.add(src)
+            self.entries.extend(previous.entries)
+            target = os.path.join(self.site_dir, dest)
+            if not self.store.link(previous, target):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as handle:
+                    handle.write(previous.text().encode("utf-8", errors="xmlcharrefreplace"))
+            self.store.keep(src)
+        self.seen = len(self.entries)
 
     def page_done(self, output: str, page: Page) -> str:
         """At `on_post_page` (after every other plugin): the page's HTML and search entries."""
@@ -369,6 +432,8 @@ class PageCache:
             return output
         src = page.file.src_uri
         self.pages.add(src)
+        if self.position.get(src) == self.next:
+            self.next += 1
         if self.shard is not None:
             self.shard.order.append(src)
         previous = self.reused.get(src)
@@ -388,6 +453,14 @@ class PageCache:
             self.shard.entries[src] = json.loads(json.dumps(self.entries[self.seen :], default=str))
         self.seen = len(self.entries)
         return output
+
+
+def _no() -> bool:
+    return False
+
+
+def _yes() -> bool:
+    return True
 
 
 def _stub(page: Page) -> None:
@@ -439,18 +512,6 @@ def _nav_metadata(pages) -> bytes | None:  # noqa: ANN001 - MkDocs' nav pages
         meta = match.group(1).decode("utf-8", "replace") if match else ""
         found.append([page.file.src_uri, meta])
     return json.dumps(found).encode()
-
-
-def written_digests(manifest: Path, site: Path) -> dict[str, str]:
-    """The digest of each page as the build of `site` wrote it, by path in the site; empty when
-    the manifest is another site's (used by stamp.record)."""
-    store = SiteStore(manifest, site)
-    return {
-        page["dest"]: page["html"]
-        for page in store.old.values()
-        if isinstance(page, dict) and isinstance(page.get("dest"), str)
-        and isinstance(page.get("html"), str)
-    }  # fmt: skip
 
 
 def previous_site(site: Path) -> Path | None:

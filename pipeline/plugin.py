@@ -41,6 +41,7 @@ class Session:
     verbose: bool = False
     pages: object | None = None  # a pagecache.SiteStore: the replaced site's reusable pages
     shard: object | None = None  # a shards.Shard: build only this share of the article pages
+    dirty: bool = False  # MkDocs runs its dirty-build path: unchanged pages are left out
 
 
 _command: str | None = None  # `mkdocs serve` calls on_startup once, on its first plugin
@@ -123,9 +124,10 @@ class GuidelinePlugin(BasePlugin):
             self.memory = self.memory or pagecache.MemoryStore()
             store = self.memory
         shard = self.session.shard
-        self.cache = pagecache.PageCache(store, shard) if store is not None else None
+        skip = self.session.dirty and _command != "serve"
+        self.cache = pagecache.PageCache(store, shard, skip) if store is not None else None
         if self.cache is not None:
-            self.cache.start(config, nav, serving=_command == "serve")
+            self.cache.start(config, nav, files)
         return nav
 
     def on_pre_page(self, page, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
@@ -149,11 +151,20 @@ class GuidelinePlugin(BasePlugin):
         env.bytecode_cache = self.templates
         return self.cache.env(env) if self.cache is not None else env
 
+    @event_priority(100)  # before the search plugin indexes the page
+    def on_page_context(self, context, *, page, config: MkDocsConfig, nav):  # noqa: ANN001, ANN201
+        if self.cache is not None:
+            self.cache.catch_up(page.file.src_uri)
+        return context
+
     @event_priority(-100)  # after every other plugin: the page as MkDocs writes it
     def on_post_page(self, output: str, *, page, config: MkDocsConfig) -> str:  # noqa: ANN001
         return self.cache.page_done(output, page) if self.cache is not None else output
 
+    @event_priority(50)  # before the search plugin writes its index, after serving.Recorder
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.cache is not None:
+            self.cache.catch_up(None)  # the pages left out after the last one built
         if self.templates is not None:
             self.templates.save()
             self.templates = None

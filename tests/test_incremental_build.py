@@ -145,15 +145,15 @@ def test_a_repository_that_commits_its_output_never_gets_a_no_op(publication: Pa
 
 
 def _count_reused(monkeypatch) -> list[str]:
+    """The pages each build takes from the previous one, as the page cache decides."""
     reused: list[str] = []
-    real = pagecache.PageCache.page_done
+    real = pagecache.PageCache.start
 
-    def counting(self, output, page):  # noqa: ANN001, ANN202
-        if page.file.src_uri in self.reused:
-            reused.append(page.file.src_uri)
-        return real(self, output, page)
+    def counting(self, config, nav, files):  # noqa: ANN001, ANN202
+        real(self, config, nav, files)
+        reused.extend(self.reused)
 
-    monkeypatch.setattr(pagecache.PageCache, "page_done", counting)
+    monkeypatch.setattr(pagecache.PageCache, "start", counting)
     return reused
 
 
@@ -198,6 +198,53 @@ def test_a_withdrawn_article_rebuilds_what_lists_it_byte_for_byte(
     assert reused
     incremental = tree(publication / "site")
     assert "oncology/net-imaging/index.html" not in incremental
+    full = _clean_build(publication, tmp_path / "clean")
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
+def _count_templated(monkeypatch) -> list[tuple[str, bool]]:
+    """Each page MkDocs templates, and whether it is in the nav."""
+    templated: list[tuple[str, bool]] = []
+    real = pagecache.PageCache.page_done
+
+    def counting(self, output, page):  # noqa: ANN001, ANN202
+        templated.append((page.file.src_uri, page.file.src_uri in self.nav_pages))
+        return real(self, output, page)
+
+    monkeypatch.setattr(pagecache.PageCache, "page_done", counting)
+    return templated
+
+
+def test_unchanged_pages_outside_the_nav_are_left_out_of_mkdocs(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    templated = _count_templated(monkeypatch)
+    replace_in(
+        publication, UNAPPROVED, "Take it at the same time", "Take it at exactly the same time"
+    )
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    outside = [src for src, in_nav in templated if not in_nav]
+    assert outside == ["endocrinology/hypothyroidism-levothyroxine.md"], templated
+    incremental = tree(publication / "site")
+    full = _clean_build(publication, tmp_path / "clean", "--preview")
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
+def test_left_out_pages_are_copied_where_the_filesystem_cannot_link(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    assert run_cli(publication, "build").exit_code == 0
+    monkeypatch.setattr(pagecache, "_link", lambda source, dest: False)
+    reused = _count_reused(monkeypatch)
+    _edit_article(publication)
+    assert run_cli(publication, "build").exit_code == 0
+    assert "cardiology/af-anticoagulation.md" in reused
+    page = publication / "site/cardiology/af-anticoagulation/index.html"
+    assert page.stat().st_nlink == 1
+    incremental = tree(publication / "site")
     full = _clean_build(publication, tmp_path / "clean")
     assert sorted(incremental) == sorted(full)
     assert [name for name in full if incremental[name] != full[name]] == []
