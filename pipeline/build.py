@@ -258,13 +258,6 @@ class Sweeper:
         self.thread.join()
 
 
-def clean_generated(out_dir: Path) -> None:
-    """Temporary files of atomic writes a killed run left in the generated pages."""
-    if out_dir.is_dir():
-        for path in out_dir.rglob(".*.tmp"):
-            path.unlink(missing_ok=True)
-
-
 def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink(missing_ok=True)
@@ -465,7 +458,8 @@ def _prepare(
     errors = check_for_build(project)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
-    clean_generated(generated_dir(project.root, preview))
+    # Whatever a killed run left in the generated pages (temporary files of atomic writes)
+    # the renderer's Writer removes with anything else it did not write.
     if shard is None:
         # A page's previous HTML is reused only from the site this machine built (pagecache.py).
         reusable = None if tracks_output(project.root) else previous_site(site)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pipeline.outputs import output
+from pipeline.outputs import article_output
 
 if TYPE_CHECKING:
     from pipeline.render import Shown, SiteRenderer
@@ -28,6 +27,7 @@ def _names(site: SiteRenderer, shown: Shown) -> list[str]:
     return names
 
 
+@article_output("bib")
 def bibtex(site: SiteRenderer, shown: Shown) -> str:
     meta = shown.article.meta
     assert meta is not None
@@ -48,6 +48,7 @@ def bibtex(site: SiteRenderer, shown: Shown) -> str:
     return f"@misc{{{key},\n{body}\n}}\n"
 
 
+@article_output("ris")
 def ris(site: SiteRenderer, shown: Shown) -> str:
     meta = shown.article.meta
     assert meta is not None
@@ -64,10 +65,3 @@ def ris(site: SiteRenderer, shown: Shown) -> str:
         lines.append(f"UR  - {url}")
     lines.append("ER  - ")
     return "\r\n".join(lines) + "\r\n"
-
-
-@output
-def citation_files(site: SiteRenderer) -> Iterator[tuple[str, str]]:
-    for article_id, shown in site.shown.items():
-        yield f"{article_id}.bib", bibtex(site, shown)
-        yield f"{article_id}.ris", ris(site, shown)

@@ -73,7 +73,18 @@ class Dependencies:
 
 # --- site-wide outputs ------------------------------------------------------------------------
 
-Produced = Iterable[tuple[str, str]]  # (path in the generated folder, text)
+
+@dataclass(frozen=True)
+class Made:
+    """A file an output makes only when its inputs changed (the Writer keeps the previous one
+    otherwise): `make` must be a function of `inputs` alone."""
+
+    rel: str
+    inputs: dict[str, str]
+    make: Callable[[], str]
+
+
+Produced = Iterable["tuple[str, str] | Made"]  # (path in the generated folder, text), or Made
 OUTPUTS: list[Callable[[SiteRenderer], Produced]] = []
 
 
@@ -81,6 +92,23 @@ def output(function: Callable[[SiteRenderer], Produced]) -> Callable[[SiteRender
     """Register a site-wide output: a function of the renderer yielding (path, text)."""
     OUTPUTS.append(function)
     return function
+
+
+# Files made beside each article page from that article alone: its text and review state, the
+# settings and the site's address (the inputs below). Each is made again only when one changed.
+ArticleOutput = Callable[["SiteRenderer", Any], str]  # (renderer, render.Shown) -> text
+ARTICLE_OUTPUTS: list[tuple[str, ArticleOutput]] = []
+ARTICLE_OUTPUT_INPUTS = ("settings", "site", "code")  # besides `article:<id>`
+
+
+def article_output(suffix: str) -> Callable[[ArticleOutput], ArticleOutput]:
+    """Register a file `<article id>.<suffix>` made beside every article page."""
+
+    def register(function: ArticleOutput) -> ArticleOutput:
+        ARTICLE_OUTPUTS.append((suffix, function))
+        return function
+
+    return register
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -118,15 +146,19 @@ def page_digest(data: bytes) -> str:
 MANIFEST_VERSION = 3
 
 
-def read_manifest(path: Path) -> tuple[dict[str, Entry], int]:
-    """What each generated file was made from, its digest and stat, and when that was
-    recorded; ({}, 0) when unreadable or old."""
+Known = dict[str, list[str]]  # input -> [what it was worked out from, its digest]
+
+
+def read_manifest(path: Path) -> tuple[dict[str, Entry], int, Known]:
+    """What each generated file was made from, its digest and stat, when that was recorded,
+    and the digests of inputs by what they were worked out from; ({}, 0, {}) when unreadable
+    or old."""
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return {}, 0
+        return {}, 0, {}
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        return {}, 0
+        return {}, 0, {}
     entries = {}
     for name, item in (data.get("files") or {}).items():
         if isinstance(item, dict) and isinstance(item.get("digest"), str):
@@ -137,13 +169,20 @@ def read_manifest(path: Path) -> tuple[dict[str, Entry], int]:
                 stat if isinstance(stat, list) else None,
             )
     recorded = data.get("recorded")
-    return entries, recorded if isinstance(recorded, int) else 0
+    known = data.get("known")
+    known = {
+        k: v
+        for k, v in (known.items() if isinstance(known, dict) else [])
+        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
+    }
+    return entries, recorded if isinstance(recorded, int) else 0, known
 
 
 class Writer:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
-        self.previous, self.recorded = read_manifest(out_dir / MANIFEST)
+        self.previous, self.recorded, self.known = read_manifest(out_dir / MANIFEST)
+        self.learned: dict[str, list[str]] = {}  # input -> [its basis, its digest], for the next
         self.entries: dict[str, Entry] = {}
         self.written: list[str] = []
         self.unchanged = 0
@@ -189,6 +228,18 @@ class Writer:
         changed = paths.write_if_changed(self.out_dir / rel, text)
         self.record(rel, changed, page_digest(text.encode("utf-8")), inputs or {})
 
+    def write_unless_kept(self, rel: str, inputs: dict[str, str], make: Callable[[], str]) -> None:
+        """Keep the previous build's file when it is intact and was made from these very
+        inputs; else make and write it."""
+        self.claim(rel)
+        old = self.reusable(rel)
+        if old is not None and old.inputs == inputs:
+            self.keep(rel, old)
+            return
+        text = make()
+        changed = paths.write_if_changed(self.out_dir / rel, text)
+        self.record(rel, changed, page_digest(text.encode("utf-8")), inputs)
+
     def finish(self) -> list[str]:
         """Remove whatever this build did not write, whatever its kind (MkDocs would publish
         any file left in the folder), and save the manifest. Returns the removed paths."""
@@ -210,7 +261,12 @@ class Writer:
         files = {}
         for rel, e in self.entries.items():
             files[rel] = {"digest": e.digest, "inputs": e.inputs, "stat": _stat(self.out_dir / rel)}
-        manifest = {"version": MANIFEST_VERSION, "recorded": recorded, "files": files}
+        manifest = {
+            "version": MANIFEST_VERSION,
+            "recorded": recorded,
+            "files": files,
+            "known": self.learned,
+        }
         # Compact: json's C encoder does not indent (the indented form took half a second).
         paths.write_if_changed(self.out_dir / MANIFEST, json.dumps(manifest, separators=(",", ":")))
         return removed

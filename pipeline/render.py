@@ -189,6 +189,10 @@ class SiteRenderer:
         )
         self.deps = Dependencies(self._digest_of)
         self.shown: dict[str, Shown] = {}
+        self._listed: dict[str, dict] = {}  # article id -> what listings show of it (`entry`)
+        # Input digests by what they were worked out from: the last build's, and this one's.
+        self.known: dict[str, list[str]] = {}
+        self.learned: dict[str, list[str]] = {}
         self.held_back: list[tuple[str, str]] = []
         # Errors never reach production (they stop the build); a live preview shows them.
         self.problems = problems if preview else {}
@@ -225,11 +229,28 @@ class SiteRenderer:
             shown = self.shown.get(name)
             return digest(self._titles(shown.article) if shown else None)
         if kind == "reference":
-            reference = self.project.library.get(name)
-            return digest(reference.shown() if reference else None)
+            return self._reference_digest(key, name)
         if kind == "problems":
             return digest([d.as_json() for d in self.problems.get(name, [])])
         raise ValueError(f"unknown input {key!r}")
+
+    def _reference_digest(self, key: str, name: str) -> str:
+        """What readers see of a reference, by digest. Worked out from its file's parse key
+        (bytes, path, the settings its parse reads, the code) and its key, it is taken from
+        the last build when those are the same: what it shows is a function of them alone."""
+        reference = self.project.library.get(name)
+        if reference is None:
+            return digest(None)
+        parsed = self.project.source_keys.get(reference.file)
+        basis = f"{parsed.hex()}:{reference.key}" if parsed else None
+        known = self.known.get(key)
+        if basis is not None and known is not None and known[0] == basis:
+            found = known[1]
+        else:
+            found = digest(reference.shown())
+        if basis is not None:
+            self.learned[key] = [basis, found]
+        return found
 
     def _article_input(self, shown: Shown) -> object:
         article, state = shown.article, shown.state
@@ -537,19 +558,22 @@ class SiteRenderer:
         return dict(sorted(topics.items()))
 
     def entry(self, shown: Shown, from_md: str) -> dict:
-        meta = shown.article.meta
-        assert meta is not None
-        state = shown.state
-        return {
-            "title": meta.title,
-            "question": meta.question,
-            "worded": self.wordings(shown.article),
-            "url": self.links.href(from_md, f"{shown.article.id}.md"),
-            "status": STEP_LABELS[state.step],
-            "approved": state.approved,
-            "approved_on": state.approved_on and format_date(state.approved_on),
-            "last_updated": format_date(meta.last_updated),
-        }
+        """An article as a listing shows it, linked from the page `from_md`."""
+        article_id = shown.article.id
+        if article_id not in self._listed:
+            meta = shown.article.meta
+            assert meta is not None
+            state = shown.state
+            self._listed[article_id] = {
+                "title": meta.title,
+                "question": meta.question,
+                "worded": self.wordings(shown.article),
+                "status": STEP_LABELS[state.step],
+                "approved": state.approved,
+                "approved_on": state.approved_on and format_date(state.approved_on),
+                "last_updated": format_date(meta.last_updated),
+            }
+        return {**self._listed[article_id], "url": self.links.href(from_md, f"{article_id}.md")}
 
     def wordings(self, article: Article) -> list[dict[str, object]]:
         """An article's title and question in each audience's wording, for listings that
@@ -592,6 +616,12 @@ class SiteRenderer:
     def render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(**context)
 
+    def made(self, rel: str, template: str, **context: object) -> outputs.Made:
+        """A page made from one template and its context (plain data) alone: the previous
+        build's file is kept when the code, the templates and the context are as they were."""
+        inputs = {"code": self.deps.digest_of("code"), "context": digest([template, context])}
+        return outputs.Made(rel, inputs, functools.partial(self.render, template, **context))
+
 
 # --- site-wide pages: each a registered output ------------------------------------------------
 
@@ -621,13 +651,11 @@ def home_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
 def topic_pages(site: SiteRenderer) -> Iterator[tuple[str, str]]:
     for topic, items in site.topics().items():
         here = f"{topic}/index.md"
-        yield (
+        yield site.made(
             here,
-            site.render(
-                "topic.md.j2",
-                label=topic_label(topic),
-                articles=[site.entry(s, here) for s in items],
-            ),
+            "topic.md.j2",
+            label=topic_label(topic),
+            articles=[site.entry(s, here) for s in items],
         )
 
 
@@ -638,15 +666,13 @@ def tags_page(site: SiteRenderer) -> Iterator[tuple[str, str]]:
         assert shown.article.meta is not None
         for tag in shown.article.meta.tags:
             tags.setdefault(tag, []).append(shown)
-    yield (
+    yield site.made(
         "tags.md",
-        site.render(
-            "tags.md.j2",
-            tags=[
-                (tag, slugify(tag), [site.entry(s, "tags.md") for s in items])
-                for tag, items in sorted(tags.items(), key=lambda kv: kv[0].lower())
-            ],
-        ),
+        "tags.md.j2",
+        tags=[
+            [tag, slugify(tag), [site.entry(s, "tags.md") for s in items]]
+            for tag, items in sorted(tags.items(), key=lambda kv: kv[0].lower())
+        ],
     )
 
 
@@ -869,6 +895,7 @@ def _render_site(
         held_back=list(renderer.held_back),
     )
     writer = Writer(out_dir)
+    renderer.known, renderer.learned = writer.known, writer.learned
     outdated = outdated_articles(renderer, writer, result)
     if only is not None:
         outdated = [article_id for article_id in outdated if article_id in only]
@@ -878,9 +905,19 @@ def _render_site(
         writer.record(rel_md, changed, page_hash, inputs)
         if progress:
             progress(done, len(outdated))
+    for suffix, make in outputs.ARTICLE_OUTPUTS:
+        for article_id, shown in renderer.shown.items():
+            keys = (f"article:{article_id}", *outputs.ARTICLE_OUTPUT_INPUTS)
+            inputs = {key: renderer.deps.digest_of(key) for key in keys}
+            writer.write_unless_kept(
+                f"{article_id}.{suffix}", inputs, functools.partial(make, renderer, shown)
+            )
     for produce in outputs.OUTPUTS:
-        for rel, text in produce(renderer):
-            writer.write(rel, text)
+        for item in produce(renderer):
+            if isinstance(item, outputs.Made):
+                writer.write_unless_kept(item.rel, item.inputs, item.make)
+            else:
+                writer.write(*item)
     result.formatted_references = renderer.formatter.formatted_count
     result.removed = writer.finish()
     result.written = writer.written

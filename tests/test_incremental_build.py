@@ -250,6 +250,69 @@ def test_left_out_pages_are_copied_where_the_filesystem_cannot_link(
     assert [name for name in full if incremental[name] != full[name]] == []
 
 
+def test_citation_files_are_made_again_only_from_what_they_show(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from pipeline import citefiles
+
+    assert run_cli(publication, "build").exit_code == 0
+    made: list[str] = []
+    real = citefiles.bibtex
+
+    def counting(site, shown):  # noqa: ANN001, ANN202
+        made.append(shown.article.id)
+        return real(site, shown)
+
+    from pipeline import outputs
+
+    monkeypatch.setattr(
+        outputs,
+        "ARTICLE_OUTPUTS",
+        [(suffix, counting if make is real else make) for suffix, make in outputs.ARTICLE_OUTPUTS],
+    )
+    _edit_article(publication)  # only this article's own files are made again
+    assert run_cli(publication, "build").exit_code == 0
+    assert made == ["oncology/net-imaging"]
+    replace_in(publication, "content/board.yml", "name: Morgan Roe", "name: Morgan Roe-Smith")
+    assert run_cli(publication, "build").exit_code == 0
+    assert "cardiology/af-anticoagulation" in made
+    bib = (publication / "site/cardiology/af-anticoagulation.bib").read_text(encoding="utf-8")
+    assert "Roe-Smith, Morgan" in bib
+    incremental = tree(publication / "site")
+    full = _clean_build(publication, tmp_path / "clean")
+    assert [name for name in full if incremental.get(name) != full[name]] == []
+
+
+def test_a_changed_reference_rebuilds_the_pages_that_cite_it(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from pipeline import render
+
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    worked_out: list[str] = []
+    real = render.SiteRenderer._reference_digest
+
+    def counting(self, key, name):  # noqa: ANN001, ANN202
+        found = real(self, key, name)
+        if self.learned.get(key, [None, None])[1] != (self.known.get(key) or [None, None])[1]:
+            worked_out.append(name)
+        return found
+
+    monkeypatch.setattr(render.SiteRenderer, "_reference_digest", counting)
+    old = "task force on thyroid hormone replacement"
+    replace_in(publication, "references/endocrinology.bib", old, "task force on replacement")
+    reused = _count_reused(monkeypatch)
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    assert worked_out == ["ata-hypothyroidism-2014"]
+    assert "endocrinology/hypothyroidism-levothyroxine.md" not in reused
+    page = publication / "site/endocrinology/hypothyroidism-levothyroxine/index.html"
+    assert "task force on replacement" in page.read_text(encoding="utf-8")
+    incremental = tree(publication / "site")
+    full = _clean_build(publication, tmp_path / "clean", "--preview")
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
 def test_a_reused_page_whose_html_was_altered_is_built_again(
     publication: Path, tmp_path: Path, monkeypatch
 ) -> None:
