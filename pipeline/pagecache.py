@@ -318,8 +318,16 @@ class PageCache:
     reaches the next page it builds. Other reused pages are read, but neither converted nor
     templated (`_stub`, `_keep_metadata`)."""
 
-    def __init__(self, store: MemoryStore | SiteStore, shard=None, skip: bool = False) -> None:  # noqa: ANN001
+    def __init__(
+        self,
+        store: MemoryStore | SiteStore,
+        shard=None,  # noqa: ANN001
+        skip: bool = False,
+        digests: dict[str, str] | None = None,
+    ) -> None:
         self.store = store
+        # The digest of each generated page's text, as the renderer just wrote or verified it.
+        self.digests = digests or {}
         self.shard = shard  # a shards.Shard: other shards' article pages are not built
         self.skip = skip and shard is None and isinstance(store, SiteStore)
         self.context: str | None = None
@@ -376,9 +384,11 @@ class PageCache:
         if self.shard is not None and self.shard.outside(src):
             self.skipped.add(src)
             return
-        with open(file.abs_src_path, "rb") as handle:
-            markdown = handle.read()
-        key = _sha(f"{self.context}\0{src}\0{dest}\0".encode() + markdown)
+        source = self.digests.get(src)
+        if source is None:
+            with open(file.abs_src_path, "rb") as handle:
+                source = _sha(handle.read())
+        key = _sha(f"{self.context}\0{src}\0{dest}\0{source}".encode())
         self.keys[src] = key
         previous = self.store.get(src, dest, key)
         if previous is None:

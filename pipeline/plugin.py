@@ -125,7 +125,8 @@ class GuidelinePlugin(BasePlugin):
             store = self.memory
         shard = self.session.shard
         skip = self.session.dirty and _command != "serve"
-        self.cache = pagecache.PageCache(store, shard, skip) if store is not None else None
+        digests = getattr(self.session.result, "digests", None)
+        self.cache = pagecache.PageCache(store, shard, skip, digests) if store is not None else None
         if self.cache is not None:
             self.cache.start(config, nav, files)
         return nav

@@ -145,6 +145,7 @@ class RenderResult:
     last_approved: list[str] = field(default_factory=list)  # shown at an earlier revision
     formatted_references: int = 0  # pybtex formatting runs: once per cited entry per build
     pages: list[str] = field(default_factory=list)  # every file of the generated folder
+    digests: dict[str, str] = field(default_factory=dict)  # its file -> the digest of its text
     why: dict[str, list[str]] = field(default_factory=dict)  # page -> inputs that changed
 
 
@@ -923,4 +924,5 @@ def _render_site(
     result.written = writer.written
     result.unchanged = writer.unchanged
     result.pages = sorted(writer.entries)
+    result.digests = {rel: entry.digest for rel, entry in writer.entries.items()}
     return result
