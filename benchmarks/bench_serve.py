@@ -2,7 +2,10 @@
 the change, against a bare `mkdocs serve` of the same generated pages (the time from saving the
 generated page to its HTML being served), in the same run.
 
-    python benchmarks/bench_serve.py --articles 2000 [--rounds 3]
+    python benchmarks/bench_serve.py --articles 2000 [--rounds 3] [--plugin] [--no-bare]
+
+`--plugin` also times `mkdocs serve` of the publication's own mkdocs.yml (the plugin renders
+the preview on every rebuild).
 """
 
 from __future__ import annotations
@@ -107,6 +110,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-bare", action="store_true", help="Skip the bare MkDocs baseline.")
+    parser.add_argument(
+        "--plugin", action="store_true", help="Also time `mkdocs serve` through the plugin."
+    )
     args = parser.parse_args()
     root = publication(args.articles, kind="serve")
     article = next((root / "content").glob("topic-00/article-00000.md"))
@@ -126,6 +132,20 @@ def main() -> None:
     print(f"pipeline serve: first build served in {first:.2f} s; save to served HTML "
           f"{', '.join(f'{s:.2f}' for s in pipeline_times)} s, whole preview "
           f"{', '.join(f'{s:.2f}' for s in pipeline_whole)} s", flush=True)  # fmt: skip
+    if args.plugin:
+        # `mkdocs serve` of the publication's own mkdocs.yml, which names the plugin.
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/{PAGE}"
+        plugin = start([PY, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], root)
+        try:
+            plugin_first = wait_for(url, "</html>", timeout=1800)
+            plugin_times, plugin_whole = measure(url, edit, args.rounds)
+        finally:
+            stop(plugin)
+            article.write_text(original, encoding="utf-8")
+        print(f"mkdocs serve (plugin): first build served in {plugin_first:.2f} s; save to "
+              f"served HTML {', '.join(f'{s:.2f}' for s in plugin_times)} s, whole preview "
+              f"{', '.join(f'{s:.2f}' for s in plugin_whole)} s", flush=True)  # fmt: skip
     if args.no_bare:
         return
 

@@ -93,6 +93,10 @@ class GuidelinePlugin(BasePlugin):
 
         root = Path(config.config_file_path).parent
         use_installed_theme(config)
+        if _command == "serve":
+            from pipeline import serving
+
+            serving.follow_mkdocs_serve(config)  # `mkdocs serve`: rebuilt as `pipeline serve`
         session = self.session or self._session(root)
         self.session = session
         settings = session.project.settings
@@ -151,6 +155,15 @@ class GuidelinePlugin(BasePlugin):
         self.templates = TemplateCache(Path(config.config_file_path).parent, "theme")
         env.bytecode_cache = self.templates
         return self.cache.env(env) if self.cache is not None else env
+
+    def on_serve(self, server, *, config: MkDocsConfig, builder):  # noqa: ANN001, ANN201
+        """`mkdocs serve`: after its first build, its server rebuilds incrementally and shows a
+        saved article first, as `pipeline serve` does (serving.py)."""
+        if _command == "serve":
+            from pipeline import serving
+
+            serving.take_over(server, config)
+        return server
 
     @event_priority(100)  # before the search plugin indexes the page
     def on_page_context(self, context, *, page, config: MkDocsConfig, nav):  # noqa: ANN001, ANN201

@@ -45,6 +45,7 @@ class Recorder(BasePlugin):
 
     def __init__(self) -> None:
         super().__init__()
+        self.before: Snapshot = {}  # `mkdocs serve`: the source folders before its first build
         self.reset()
 
     def reset(self) -> None:
@@ -202,12 +203,14 @@ class IncrementalBuilder:
 
         self.config = None  # until it completes, nothing is reused
         config = config or self.load_config()
-        if RECORDER not in config.plugins:
-            recorder = Recorder()
-            recorder.load_config({}, config.config_file_path)
-            config.plugins[RECORDER] = recorder
+        add_recorder(config)
         self.before = snapshot(self.root)
         build(config, serve_url=self.serve_url)
+        self.adopt(config)
+
+    def adopt(self, config: MkDocsConfig) -> None:
+        """What the whole build of `config` made (its Recorder kept it) is what the next
+        rebuilds start from."""
         self.recorder = config.plugins[RECORDER]  # type: ignore[assignment]
         session_result = self.recorder.result
         assert session_result is not None
@@ -391,22 +394,44 @@ def changes_observer():  # noqa: ANN201 - a watchdog Observer
     return ChangesObserver()
 
 
-def serve(root: Path, dev_addr: str | None = None) -> None:
-    """The live preview: a full build, then incremental rebuilds on each save."""
-    from urllib.parse import urlsplit
+def add_recorder(config: MkDocsConfig) -> Recorder:
+    """The configuration's Recorder, added when it has none."""
+    if RECORDER not in config.plugins:
+        recorder = Recorder()
+        recorder.load_config({}, config.config_file_path)
+        config.plugins[RECORDER] = recorder
+    return config.plugins[RECORDER]  # type: ignore[return-value]
 
-    from mkdocs.livereload import LiveReloadServer, _serve_url, _timestamp
 
-    from pipeline import plugin
+def follow_mkdocs_serve(config: MkDocsConfig) -> None:
+    """`mkdocs serve` of a publication, at its first build (the plugin's `on_config`): that
+    build is recorded as `pipeline serve` records its own, with the source folders as they
+    were before it read them."""
+    if RECORDER in config.plugins:
+        return  # `pipeline serve`'s, or a later build of this server
+    root = Path(config.config_file_path).parent
+    add_recorder(config).before = snapshot(root)
 
-    plugin.on_serve_command()
-    site_dir = tempfile.mkdtemp(prefix="pipeline_serve_")
-    builder = IncrementalBuilder(root, site_dir, "", dev_addr)
-    config = builder.load_config()
-    host, port = config.dev_addr
-    mount_path = urlsplit(config.site_url or "/").path
-    builder.serve_url = config.site_url = _serve_url(host, port, mount_path)
-    config.plugins.on_startup(command="serve", dirty=False)
+
+def take_over(server, config: MkDocsConfig) -> bool:  # noqa: ANN001 - MkDocs' LiveReloadServer
+    """`mkdocs serve`, at `on_serve` (after its first build): its server rebuilds as `pipeline
+    serve` does from then on, starting from that first build. False when the first build was
+    not recorded (then MkDocs rebuilds as ever)."""
+    recorder = config.plugins.get(RECORDER)
+    if not isinstance(recorder, Recorder) or recorder.result is None:
+        return False
+    root = Path(config.config_file_path).parent
+    builder = IncrementalBuilder(root, server.root, config.site_url or "")
+    builder.before = recorder.before
+    builder.adopt(config)
+    drive(server, builder)
+    return True
+
+
+def drive(server, builder: IncrementalBuilder) -> None:  # noqa: ANN001 - MkDocs' LiveReloadServer
+    """The server rebuilds through `builder` on each save, and browsers reload as soon as a
+    saved article is shown."""
+    from mkdocs.livereload import _timestamp
 
     def show_now() -> None:
         """Browsers reload now, to the saved article's page (MkDocs' server reloads them when
@@ -422,12 +447,33 @@ def serve(root: Path, dev_addr: str | None = None) -> None:
             server._wanted_epoch = _timestamp()  # more changed: browsers reload once more
 
     builder.shown_early = show_now
+    server.builder = rebuild
+    server.build_delay = 0.05  # a shorter settling delay than MkDocs' 0.1 s
+
+
+def serve(root: Path, dev_addr: str | None = None) -> None:
+    """The live preview: a full build, then incremental rebuilds on each save."""
+    from urllib.parse import urlsplit
+
+    from mkdocs.livereload import LiveReloadServer, _serve_url
+
+    from pipeline import plugin
+
+    plugin.on_serve_command()
+    site_dir = tempfile.mkdtemp(prefix="pipeline_serve_")
+    builder = IncrementalBuilder(root, site_dir, "", dev_addr)
+    config = builder.load_config()
+    host, port = config.dev_addr
+    mount_path = urlsplit(config.site_url or "/").path
+    builder.serve_url = config.site_url = _serve_url(host, port, mount_path)
+    config.plugins.on_startup(command="serve", dirty=False)
+
     server = LiveReloadServer(
-        builder=rebuild, host=host, port=port, root=site_dir, mount_path=mount_path
+        builder=builder.rebuild, host=host, port=port, root=site_dir, mount_path=mount_path
     )
-    # The system's file events instead of polling every 0.5 s; a shorter settling delay.
+    drive(server, builder)
+    # The system's file events instead of polling every 0.5 s.
     server.observer = changes_observer()
-    server.build_delay = 0.05
 
     def error_handler(code: int) -> bytes | None:
         page = os.path.join(site_dir, f"{code}.html")

@@ -186,3 +186,14 @@ def test_clean_leftovers_keeps_the_current_build(tmp_path: Path) -> None:
     (second / "index.html").write_text("2")
     build_mod.swap_into_place(second, site)
     assert (site / "index.html").read_text() == "2" and not first.exists()
+
+
+def test_a_build_gives_the_garbage_collector_back_everything_it_froze(publication: Path) -> None:
+    import gc
+
+    build_mod.build(publication)
+    assert gc.get_freeze_count() == 0
+    replace_in(publication, "content/oncology/net-imaging.md", "title:", "title: [")
+    with pytest.raises(build_mod.BuildFailed):
+        build_mod.build(publication)
+    assert gc.get_freeze_count() == 0

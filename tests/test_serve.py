@@ -122,3 +122,37 @@ def test_an_edited_approved_article_stays_in_the_preview_with_its_errors(
     finally:
         output = _stop(server)
     assert f"Serving on http://127.0.0.1:{port}/" in output
+
+
+def test_mkdocs_serve_through_the_plugin_rebuilds_as_pipeline_serve_does(
+    publication: Path,
+) -> None:
+    """`mkdocs serve` of the publication's own mkdocs.yml: after MkDocs' first build, a save
+    is shown by the pipeline's incremental rebuild, not by another whole MkDocs build."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=publication,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    url = f"http://127.0.0.1:{port}/endocrinology/hypothyroidism-levothyroxine/"
+    try:
+        assert "pending human review" in _wait_for(url, "Starting and monitoring levothyroxine")
+        replace_in(
+            publication,
+            "content/endocrinology/hypothyroidism-levothyroxine.md",
+            "Take it at the same time every day",
+            "Take it with water at the same time every day",
+        )
+        _wait_for(url, "Take it with water at the same time every day")
+        index = f"http://127.0.0.1:{port}/search/search_index.json"
+        _wait_for(index, "Take it with water at the same time every day")  # the whole rebuild
+        listing = f"http://127.0.0.1:{port}/endocrinology/"
+        assert "hypothyroidism-levothyroxine/" in (_get(listing) or "")
+    finally:
+        output = _stop(server)
+    assert output.count("Building documentation") == 1, output  # MkDocs' own: the first build
+    assert "incrementally" in output, output
