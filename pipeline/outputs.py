@@ -186,6 +186,7 @@ class Writer:
         self.entries: dict[str, Entry] = {}
         self.written: list[str] = []
         self.unchanged = 0
+        self.stat_seen: set[str] = set()  # kept files whose stat was just read and matched
 
     def claim(self, rel: str) -> None:
         if rel in self.entries or rel in BOOKKEEPING:
@@ -203,6 +204,7 @@ class Writer:
             return None
         if old.stat is not None and old.stat[2] < self.recorded - RACY_NS:
             if _stat(self.out_dir / rel) == old.stat:
+                self.stat_seen.add(rel)  # the file's stat now: the manifest need not ask again
                 return old
         try:
             intact = page_digest((self.out_dir / rel).read_bytes()) == old.digest
@@ -218,6 +220,7 @@ class Writer:
     def record(self, rel: str, changed: bool, file_digest: str, inputs: dict[str, str]) -> None:
         """A file was written (or found identical) by a renderer, possibly in a worker."""
         self.entries[rel] = Entry(file_digest, inputs)
+        self.stat_seen.discard(rel)  # written (or checked) anew: its stat is read at the end
         if changed:
             self.written.append(rel)
         else:
@@ -245,22 +248,28 @@ class Writer:
         any file left in the folder), and save the manifest. Returns the removed paths."""
         removed = []
         top = str(self.out_dir)
+        emptied: set[str] = set()  # folders removed, links to folders unlinked
         for folder, folders, names in os.walk(top, topdown=False):  # never through a link
             prefix = os.path.relpath(folder, top).replace(os.sep, "/") + "/"
             prefix = "" if prefix == "./" else prefix
             links = [n for n in folders if os.path.islink(os.path.join(folder, n))]
+            left = len(names) + len(folders)
             for name in names + links:
                 rel = prefix + name
                 if rel not in self.entries and rel not in BOOKKEEPING:
                     os.unlink(os.path.join(folder, name))
                     removed.append(rel)
-            if prefix and not os.listdir(folder):
+                    left -= 1
+            left -= sum(os.path.join(folder, n) in emptied for n in folders if n not in links)
+            if prefix and left == 0:
                 os.rmdir(folder)
+                emptied.add(folder)
         removed.sort(reverse=True)
         recorded = time.time_ns()
         files = {}
         for rel, e in self.entries.items():
-            files[rel] = {"digest": e.digest, "inputs": e.inputs, "stat": _stat(self.out_dir / rel)}
+            stat = e.stat if rel in self.stat_seen else _stat(self.out_dir / rel)
+            files[rel] = {"digest": e.digest, "inputs": e.inputs, "stat": stat}
         manifest = {
             "version": MANIFEST_VERSION,
             "recorded": recorded,

@@ -197,3 +197,47 @@ def test_a_build_gives_the_garbage_collector_back_everything_it_froze(publicatio
     with pytest.raises(build_mod.BuildFailed):
         build_mod.build(publication)
     assert gc.get_freeze_count() == 0
+
+
+def test_the_writer_removes_what_it_did_not_write_and_only_that(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from pipeline import outputs, stamp
+
+    out = tmp_path / "generated"
+    first = outputs.Writer(out)
+    first.write("a/b/page.md", "page")
+    first.write("kept.md", "kept")
+    first.finish()
+    (out / "a/b/stray.md").write_text("stray")
+    (out / "x/y/z").mkdir(parents=True)
+    (out / "x/y/z/deep.md").write_text("deep")
+    (out / "e/f").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "theirs.txt").write_text("not ours")
+    (out / "link").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setattr(stamp, "RACY_NS", -(10**18))  # every recorded stat is trusted
+    second = outputs.Writer(out)
+    second.claim("kept.md")
+    old = second.reusable("kept.md")
+    assert old is not None
+    second.keep("kept.md", old)
+    second.claim("a/b/page.md")
+    assert second.reusable("a/b/page.md") is not None  # found intact, then made again anyway
+    (out / "a/b/page.md").write_text("page, changed")
+    second.record("a/b/page.md", True, outputs.page_digest(b"page, changed"), {})
+    removed = second.finish()
+    assert sorted(removed) == ["a/b/stray.md", "link", "x/y/z/deep.md"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        ".pipeline-manifest.json",
+        "a",
+        "a/b",
+        "a/b/page.md",
+        "kept.md",
+    ]
+    assert (outside / "theirs.txt").read_text() == "not ours"
+    entries, _, _ = outputs.read_manifest(out / outputs.MANIFEST)
+    for rel in ("kept.md", "a/b/page.md"):
+        info = os.lstat(out / rel)
+        assert entries[rel].stat == [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
