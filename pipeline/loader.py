@@ -231,9 +231,27 @@ def compose_yaml(text: str) -> yaml.Node | None:
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    if node is not None:
+    # Without an anchor (`&name`) there is no alias: the graph is a tree, and only its depth
+    # can break a limit. check_shape then only runs to say where.
+    if node is not None and ("&" in text or _deeper_than(node, MAX_YAML_DEPTH)):
         check_shape(node)
     return node
+
+
+def _deeper_than(node: yaml.Node, limit: int) -> bool:
+    """Whether a tree of nodes is nested more than `limit` deep (a scalar counts one)."""
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in current.value)
+    return False
 
 
 def construct_yaml(node: yaml.Node, first_line: int, loader_class: type = _Loader) -> Any:
