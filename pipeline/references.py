@@ -18,6 +18,7 @@ from pybtex.style.formatting import BaseStyle
 
 from pipeline import paths
 from pipeline.diagnostics import Diagnostic, diag
+from pipeline.fingerprint import canonical_json
 from pipeline.safety import doi_url, pubmed_url, sanitize_html
 
 SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
@@ -111,6 +112,14 @@ class Reference:
         if known is None:
             known = self._shown()
             self.__dict__["_shown"] = known  # a frozen dataclass: set beside its fields
+        return known
+
+    def shown_json(self) -> str:
+        """`shown()` in the fingerprint's canonical JSON, made once per entry."""
+        known = self.__dict__.get("_shown_json")
+        if known is None:
+            known = canonical_json(self.shown())
+            self.__dict__["_shown_json"] = known
         return known
 
     def _shown(self) -> dict[str, object]:
