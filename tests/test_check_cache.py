@@ -614,3 +614,47 @@ def test_an_unchanged_check_imports_neither_the_loader_nor_the_rules(publication
     ]
     assert runs[0] != "[]"  # the first check loads and runs the rules
     assert runs[2] == "[]"
+
+
+def _packs(root: Path) -> dict[str, set[bytes]]:
+    where = cache.folder(root)
+    names = ("findings", "fingerprints", "readability", "articles")
+    return {name: set(cache.Pack(where, name).entries) for name in names}
+
+
+def test_a_check_judged_in_two_processes_says_what_one_says(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import checks
+
+    _with_problems(publication)
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        expected = check_publication(publication).diagnostics  # one process, every rule
+    serial = check_publication(publication).diagnostics  # cold, judged in this process
+    assert serial == expected  # in order, not only as a set
+    kept = _packs(publication)
+    assert all(kept.values())
+    shutil.rmtree(publication / cache.FOLDER)
+    monkeypatch.setattr(checks, "PARALLEL_JUDGE", 2)
+    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    halves = spy(monkeypatch, checks, "_judge_halves", lambda project: len(project.articles))
+    children = spy(monkeypatch, checks.os, "fork", lambda: None)
+    assert check_publication(publication).diagnostics == expected  # cold, in two processes
+    assert halves == [9] and len(children) == 1
+    assert _packs(publication) == kept  # both halves' entries, written once
+    # A changed reference file judges every article again, from the packs both halves kept.
+    replace_in(publication, "references/cardiology.bib", "{esc-htn-2024,", "{esc-htn-2023,")
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        changed = check_publication(publication).diagnostics
+    assert changed != expected
+    assert check_publication(publication).diagnostics == changed
+    assert len(children) == 2
+
+    def no_fork() -> int:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(checks.os, "fork", no_fork)  # the half is judged here instead
+    shutil.rmtree(publication / cache.FOLDER)
+    assert check_publication(publication).diagnostics == changed
