@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from typing import Any, NamedTuple
 
 from pipeline import cache, paths, safety
@@ -195,18 +196,12 @@ def library_facts(project: Project) -> LibraryFacts:
             ]
             if found:
                 missing[key] = found
-        markup = [
-            found
-            for reference in library.references.values()
-            for found in _findings(
-                project,
-                "markup_in_references",
-                [reference.file],
-                (reference.key,),
-                _markup,
-                reference,
-            )
-        ]
+        markup = []
+        # A run of references from one file is judged (and kept) at once, by their keys.
+        for file, run in groupby(library.references.values(), key=lambda r: r.file):
+            these = list(run)
+            keys = tuple(reference.key for reference in these)
+            markup += _findings(project, "markup_in_references", [file], keys, _markups, these)
         project.memo[_LIBRARY] = LibraryFacts(entries, missing, markup, list(library.diagnostics))
     return project.memo[_LIBRARY]
 
@@ -688,6 +683,11 @@ def markup_in_references(links: list[Links], library: LibraryFacts) -> Iterator[
     return iter(library.markup)  # each reference's own, worked out in `library_facts`
 
 
+def _markups(references: list[Reference]) -> Iterator[Diagnostic]:
+    for reference in references:
+        yield from _markup(reference)
+
+
 def _markup(reference: Reference) -> Iterator[Diagnostic]:
     entry = reference.entry
     values = list(entry.fields.items())
@@ -794,12 +794,12 @@ def _can_fork() -> bool:
 
 def _judge_halves(project: Project) -> Judged | None:
     """`judge` of a whole project in two processes: the rules of scope "article" judge each
-    article alone, so half of the articles are judged in a forked copy of this process while
+    article alone, so some of the articles are judged in a forked copy of this process while
     this one judges the others and works out the library's facts. The packs both save are
     written once, with what both kept; the judgements are put back in article order. If the
     fork fails in any way, its half is judged here."""
     ids = list(project.articles)
-    cut = len(ids) // 2
+    cut = len(ids) * 2 // 5  # fewer here: this process works out the library's facts too
     mine, theirs = (
         replace(project, articles={i: project.articles[i] for i in part}, memo=dict(project.memo))
         for part in (ids[:cut], ids[cut:])
