@@ -377,6 +377,9 @@ class Body:
     question: str | None = None  # a variant's own wording of the question
 
 
+_VALIDATED = "front matter valid: validated again when unpickled"
+
+
 @dataclass
 class Article:
     id: str
@@ -392,6 +395,19 @@ class Article:
 
     def cited_keys(self) -> set[str]:
         return {key for body in self.bodies.values() for key in body.facts.numbers}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # `meta` is the validation of `raw`, which nothing changes once loaded: it is made
+        # again on unpickling (cheaper than pickling and unpickling the model), never kept.
+        state = dict(self.__dict__)
+        if state["meta"] is not None:
+            state["meta"] = _VALIDATED
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state["meta"] == _VALIDATED:
+            state["meta"] = FrontMatter.model_validate(state["raw"])
+        self.__dict__.update(state)
 
     def line_of(self, *loc: Any) -> int | None:
         return self.yaml.line_of(loc) if self.yaml else None

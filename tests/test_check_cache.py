@@ -658,3 +658,19 @@ def test_a_check_judged_in_two_processes_says_what_one_says(
     monkeypatch.setattr(checks.os, "fork", no_fork)  # the half is judged here instead
     shutil.rmtree(publication / cache.FOLDER)
     assert check_publication(publication).diagnostics == changed
+
+
+def test_a_parsed_article_is_kept_without_its_model_and_unpickles_to_the_same(
+    publication: Path,
+) -> None:
+    # The model is the validation of the front matter's fields: made again when unpickled
+    # (cheaper than pickling it), equal to the one made when parsing; an invalid one stays None.
+    write(publication, "content/cardiology/broken.md", "---\ntitle: [unclosed\n---\nBody.\n")
+    project = loader.load(publication, use_cache=False)
+    assert any(a.meta is None for a in project.articles.values())
+    for article in project.articles.values():
+        blob = cache.dump(article)
+        assert b"FrontMatter" not in blob and b"ReviewRecord" not in blob
+        again = cache.load(blob)
+        assert again == article and again.meta == article.meta
+        assert type(again.meta) is type(article.meta)
