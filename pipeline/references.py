@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import digits
+from typing import Any
 
 import pybtex.errors
 from pybtex.database import BibliographyData, Entry, Person
@@ -16,7 +18,7 @@ from pybtex.exceptions import PybtexError
 from pybtex.richtext import HRef, Text
 from pybtex.scanner import PybtexSyntaxError
 from pybtex.style.formatting import BaseStyle
-from pybtex.utils import CaseInsensitiveDict
+from pybtex.utils import CaseInsensitiveDict, OrderedCaseInsensitiveDict
 
 from pipeline import paths
 from pipeline.diagnostics import Diagnostic, diag
@@ -72,6 +74,21 @@ class Reference:
 
     def line_of(self, name: str) -> int:
         return self.field_lines.get(name.lower(), self.line)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as plain values (20,000 of them cross from the workers and are kept in the
+        # cache): pybtex's dictionaries and persons are made again, not unpickled one by one.
+        # What is worked out from them (`shown`) is left out.
+        entry = self.entry
+        persons = [
+            (role, [_person_parts(p) for p in people]) for role, people in entry.persons.items()
+        ]
+        plain = type(entry.fields) is type(entry.persons) is OrderedCaseInsensitiveDict
+        if not plain or set(entry.__dict__) != _ENTRY_STATE:
+            return (Reference, (self.key, self.file, self.line, entry, self.field_lines))
+        fields = list(entry.fields.items())
+        state = (self.key, self.file, self.line, entry.original_type, fields, persons)
+        return (_reference, (*state, self.field_lines))
 
     @property
     def type_label(self) -> str:
@@ -133,6 +150,52 @@ class Reference:
         assert isinstance(persons, dict)
         data["persons"] = {k: v for k, v in persons.items() if k in SHOWN_PERSONS}
         return data
+
+
+_ENTRY_STATE = {"type", "original_type", "fields", "persons"}
+_PERSON_STATE = ("first_names", "middle_names", "prelast_names", "last_names", "lineage_names")
+
+
+def _person_parts(person: Person) -> tuple[list[str], ...] | Person:
+    """A person's names, part by part (a person with any other state is pickled whole)."""
+    if tuple(person.__dict__) != _PERSON_STATE:
+        return person
+    return tuple(person.__dict__.values())
+
+
+def _person(parts: tuple[list[str], ...] | Person) -> Person:
+    if isinstance(parts, Person):
+        return parts
+    person = Person.__new__(Person)
+    person.__dict__.update(zip(_PERSON_STATE, parts, strict=True))
+    return person
+
+
+def _reference(
+    key: str,
+    file: str,
+    line: int,
+    kind: str,
+    fields: list[tuple[str, str]],
+    persons: list[tuple[str, list]],
+    field_lines: dict[str, int],
+) -> Reference:
+    """A Reference as `Reference.__reduce__` pickled it: its entry made as `Entry.__init__`
+    makes it, from the values it held."""
+    people = [(role, [_person(parts) for parts in names]) for role, names in persons]
+    entry = Entry.__new__(Entry)
+    entry.__dict__.update(
+        type=kind.lower(), original_type=kind, fields=_ordered(fields), persons=_ordered(people)
+    )
+    return Reference(key, file, line, entry, field_lines)
+
+
+def _ordered(pairs: list[tuple[str, Any]]) -> OrderedCaseInsensitiveDict:
+    """`OrderedCaseInsensitiveDict(pairs)` for pairs whose keys differ in more than case."""
+    made = OrderedCaseInsensitiveDict.__new__(OrderedCaseInsensitiveDict)
+    made._dict = {key.lower(): value for key, value in pairs}
+    made._keys = OrderedDict((key.lower(), key) for key, _ in pairs)
+    return made
 
 
 @dataclass

@@ -231,3 +231,26 @@ def test_a_library_of_plain_entries_skips_the_scanner(tmp_path: Path, monkeypatc
     assert parsed.references[0].entry.fields["title"] == "T {X}"
     references.parse_text("@string{j = {J}}\n" + plain, "references/a.bib")
     assert scanned == [1]
+
+
+def test_a_reference_pickles_as_plain_values_and_comes_back_the_same(tmp_path: Path) -> None:
+    # 20,000 references cross from the workers and are kept in the cache: they are pickled
+    # as plain values and made again exactly as pybtex holds them.
+    import pickle
+
+    library = _library(tmp_path, BIBLATEX + (Path("references") / "cardiology.bib").read_text())
+    assert len(library.references) > 5
+    for reference in library.references.values():
+        reference.shown_json()  # worked out from it: left out of the pickle
+        blob = pickle.dumps(reference, protocol=pickle.HIGHEST_PROTOCOL)
+        assert b"OrderedCaseInsensitiveDict" not in blob and b"_shown" not in blob
+        again = pickle.loads(blob)
+        assert again == reference and again.field_lines == reference.field_lines
+        assert again.shown_json() == reference.shown_json()
+        for name in ("fields", "persons"):
+            made, held = getattr(again.entry, name), getattr(reference.entry, name)
+            assert type(made) is type(held) and made.__dict__ == held.__dict__
+        assert again.entry.__dict__.keys() == reference.entry.__dict__.keys()
+        assert again.entry.original_type == reference.entry.original_type
+        for role, people in reference.entry.persons.items():
+            assert [p.__dict__ for p in again.entry.persons[role]] == [p.__dict__ for p in people]
