@@ -773,7 +773,7 @@ def _parse_all(
         parsed = [_parse(job.source, job.data, evidence) for _, job in misses]
     for (index, job), result in zip(misses, parsed, strict=True):
         if isinstance(result, _Parsed):
-            results[index] = cache.load(result.blob)
+            results[index] = result.value
             if pack is not None:
                 pack.put(job.key, result.blob)
         else:
@@ -787,7 +787,8 @@ def _parse_all(
 
 @dataclass(frozen=True)
 class _Parsed:
-    blob: bytes  # a result pickled by a worker: for this process and the cache alike
+    blob: bytes  # a result pickled by a worker: for the cache
+    value: Any  # the same, unpickled here
 
 
 class _Workers:
@@ -823,7 +824,8 @@ class _Workers:
         self.submitted.append((jobs, self.pool.submit(_parse_chunk, work, *self.args)))
 
     def results(self) -> list[_Parsed]:
-        """Every job's result, in the order added."""
+        """Every job's result, in the order added; each unpickled as soon as its worker is
+        done, while the workers parse the rest."""
         if self.chunk:
             self._submit(self.chunk)
             self.chunk = []
@@ -833,7 +835,7 @@ class _Workers:
                 blobs, verdicts = future.result()
                 signing.remember(verdicts)
                 for job, blob in zip(jobs, blobs, strict=True):
-                    by_path[job.source.path] = _Parsed(blob)
+                    by_path[job.source.path] = _Parsed(blob, cache.load(blob))
         return [by_path[path] for path in self.added]
 
 
