@@ -268,9 +268,12 @@ def _name_headings(tokens: list[Token]) -> list[tuple[str, str, int]]:
     return toc
 
 
-def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -> BodyFacts:
+def analyse(
+    text: str, first_line: int, evidence_sections: Iterable[str] = (), html: bool = False
+) -> BodyFacts:
     """Walk the body once; lines are made absolute with ``first_line`` (line of the body's
-    first line in its file). Its HTML is left to `BodyFacts.html`, for a page to ask."""
+    first line in its file). Its HTML is rendered from the same tokens when `html` is true (a
+    load for pages), else left to `BodyFacts.html`, for a page to ask (a check never does)."""
     required = {s.strip().lower() for s in evidence_sections}
     facts = BodyFacts(source=text)
     tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
@@ -330,6 +333,9 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                     elif child.type == "image" and is_external_url(href):
                         facts.external_images.append((line, href))
     facts.numbers = number_citations(c.key for c in facts.citations)
+    if html:
+        env = {"numbers": facts.numbers}
+        facts._html = sanitize_html(PARSER.renderer.render(tokens, PARSER.options, env))
     return facts
 
 

@@ -438,10 +438,10 @@ def load_article(
 
 
 def article_from_bytes(
-    data: bytes, file: str, topic: str, slug: str, evidence: list[str]
+    data: bytes, file: str, topic: str, slug: str, evidence: list[str], html: bool = True
 ) -> tuple[Article, list[Diagnostic]]:
     """An article from the bytes of its file: a pure function of its arguments (the parse
-    cache relies on it)."""
+    cache relies on it; `html`, whether its body's HTML is made now, changes only when)."""
     article = Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file)
     text, found = paths.decode_source(data, file)
     if text is None:
@@ -449,7 +449,7 @@ def article_from_bytes(
     front, body, body_line = split_front_matter(text)
     # The body is read even when the front matter is broken, so its citations still count.
     article.bodies["default"] = Body(
-        "default", file, None, body, body_line, analyse(body, body_line, evidence)
+        "default", file, None, body, body_line, analyse(body, body_line, evidence, html)
     )
     if front is None:
         return article, [
@@ -484,7 +484,7 @@ def load_variant(
 
 
 def variant_from_bytes(
-    data: bytes, file: str, audience: str, evidence: list[str]
+    data: bytes, file: str, audience: str, evidence: list[str], html: bool = True
 ) -> tuple[Body | None, list[Diagnostic]]:
     """An audience variant from the bytes of its file (pure, like `article_from_bytes`)."""
     text, found = paths.decode_source(data, file)
@@ -509,7 +509,7 @@ def variant_from_bytes(
                 return None, found
             title, question = meta.title, meta.question
             title_line = doc.lines.get(("title",))
-    facts = analyse(body, body_line, evidence)
+    facts = analyse(body, body_line, evidence, html)
     return Body(audience, file, title, body, body_line, facts, title_line, question), []
 
 
@@ -660,13 +660,14 @@ class _Job:
     key: bytes
 
 
-def _parse(source: SourceFile, data: bytes, evidence: list[str]) -> Any:
-    """What the loader makes of one source file's bytes (pure: cacheable by their digest)."""
+def _parse(source: SourceFile, data: bytes, evidence: list[str], html: bool = True) -> Any:
+    """What the loader makes of one source file's bytes (pure: cacheable by their digest;
+    `html` says only whether a body's HTML is made now or when a page asks)."""
     if source.kind == "article":
         topic, slug = (source.article_id or "").split("/")
-        return article_from_bytes(data, source.path, topic, slug, evidence)
+        return article_from_bytes(data, source.path, topic, slug, evidence, html)
     if source.kind == "variant":
-        return variant_from_bytes(data, source.path, source.audience or "", evidence)
+        return variant_from_bytes(data, source.path, source.audience or "", evidence, html)
     text, found = paths.decode_source(data, source.path)
     if text is None:
         return ParsedFile(source.path, [], [], found)
@@ -702,11 +703,12 @@ def _parse_chunk(
     evidence: list[str],
     settings: Publication | None,
     board: Board | None,
+    html: bool = True,
 ) -> tuple[list[bytes], dict[bytes, signing.Verdict]]:
     """In a worker: each file parsed and pickled (for the parent and the cache alike), and the
     verdicts on the signatures of the articles among them."""
     signing.forget_use()
-    results = [_parse(source, data, evidence) for source, data in jobs]
+    results = [_parse(source, data, evidence, html) for source, data in jobs]
     _verify_reviews(settings, board, [r[0] for r in results if isinstance(r, tuple)])
     return [cache.dump(result) for result in results], signing.known_verdicts(used_only=True)
 
@@ -720,11 +722,14 @@ def _parse_all(
     where: Path | None = None,
     keys: dict[str, bytes] | None = None,
     read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
+    html: bool = True,
 ) -> list:
     """What each source file stands for, in order: from the parse cache in `where` when its
     bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
     for many. `read` holds files a caller read already, with their parse keys (pipeline check,
-    pipeline/checkcache.py), taken from it as they are used."""
+    pipeline/checkcache.py), taken from it as they are used. `html`: whether bodies' HTML is
+    made while parsing (for pages; a check needs none). A cached entry is used either way: it
+    holds the HTML or not, and `BodyFacts.html` makes what it lacks."""
     pack = cache.Pack(where, "sources") if where is not None else None
     results: list[Any] = [None] * len(sources)
     workers = min(os.cpu_count() or 1, 8)
@@ -732,7 +737,7 @@ def _parse_all(
     nothing_cached = pack is None or not pack.entries
     pool = None
     if workers >= 2 and len(sources) >= PARALLEL_THRESHOLD and nothing_cached:
-        pool = _Workers(workers, evidence, settings, board)
+        pool = _Workers(workers, evidence, settings, board, html)
     misses: list[tuple[int, _Job]] = []
     # Reference files first: they are the largest tasks.
     order = sorted(range(len(sources)), key=lambda i: sources[i].kind != "references")
@@ -764,13 +769,13 @@ def _parse_all(
             job = _Job(source, b"", key)  # the workers have the bytes: keep no second copy
         misses.append((index, job))
     if pool is None and workers >= 2 and len(misses) >= PARALLEL_THRESHOLD:
-        pool = _Workers(workers, evidence, settings, board)
+        pool = _Workers(workers, evidence, settings, board, html)
         for _, job in misses:
             pool.add(job)
     if pool is not None:
         parsed = pool.results()
     else:
-        parsed = [_parse(job.source, job.data, evidence) for _, job in misses]
+        parsed = [_parse(job.source, job.data, evidence, html) for _, job in misses]
     for (index, job), result in zip(misses, parsed, strict=True):
         if isinstance(result, _Parsed):
             results[index] = result.value
@@ -796,7 +801,12 @@ class _Workers:
     and variants in chunks."""
 
     def __init__(
-        self, workers: int, evidence: list[str], settings: Publication | None, board: Board | None
+        self,
+        workers: int,
+        evidence: list[str],
+        settings: Publication | None,
+        board: Board | None,
+        html: bool = True,
     ) -> None:
         import multiprocessing  # imported here: most runs parse too little to start workers
         from concurrent.futures import ProcessPoolExecutor
@@ -804,7 +814,7 @@ class _Workers:
         cache.code_version()  # computed once, before the workers fork
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        self.args = (evidence, settings, board)
+        self.args = (evidence, settings, board, html)
         self.chunk: list[_Job] = []
         self.added: list[str] = []
         self.submitted: list[tuple[list[_Job], Any]] = []
@@ -981,15 +991,17 @@ def load(
     site_config: bool = True,
     use_cache: bool = True,
     surveyed: Survey | None = None,
+    html: bool = True,
 ) -> Project:
     """The publication at `root`. Its configuration comes first: when publication.yml,
     board.yml or (unless `site_config` is false, as for a Git snapshot of one article)
     mkdocs.yml is invalid, no content is read and the project holds only their problems.
     Unchanged files come from the parse cache (pipeline/cache.py) unless `use_cache` is false
     or PIPELINE_NO_CACHE=1. `surveyed` is what `survey` read of it already (with the same
-    arguments), so that no file is read twice."""
+    arguments), so that no file is read twice. `html` false: bodies' HTML is not made while
+    parsing (a check reads none; a page still gets it, made when asked)."""
     with _gc_paused():
-        return _load(surveyed or survey(root, today, site_config, use_cache))
+        return _load(surveyed or survey(root, today, site_config, use_cache), html)
 
 
 @dataclass
@@ -1054,7 +1066,7 @@ def survey(
     return found
 
 
-def _load(surveyed: Survey) -> Project:
+def _load(surveyed: Survey, html: bool = True) -> Project:
     root, today, settings, board = surveyed.root, surveyed.today, surveyed.settings, surveyed.board
     diagnostics = list(surveyed.diagnostics)
     if surveyed.config_failed:
@@ -1068,7 +1080,7 @@ def _load(surveyed: Survey) -> Project:
     keys: dict[str, bytes] = {}
     sources = [*mains, *variants, *bibs]
     read, surveyed.read = surveyed.read, {}  # emptied as files are parsed: one copy of bytes
-    loaded = _parse_all(root, sources, evidence, settings, board, where, keys, read)
+    loaded = _parse_all(root, sources, evidence, settings, board, where, keys, read, html)
     by_file: dict[str, dict[str, list[Diagnostic]]] = {}
     articles = _assemble(loaded, mains, variants, default_audience, diagnostics, by_file)
     parsed_bibs = loaded[len(mains) + len(variants) :]
@@ -1111,7 +1123,7 @@ def load_articles(surveyed: Survey, article_ids: set[str]) -> Project:
     read = {s.path: surveyed.read[s.path] for s in [*mains, *variants] if s.path in surveyed.read}
     with _gc_paused():
         loaded = _parse_all(
-            surveyed.root, [*mains, *variants], evidence, settings, board, None, keys, read
+            surveyed.root, [*mains, *variants], evidence, settings, board, None, keys, read, False
         )
         diagnostics: list[Diagnostic] = []
         by_file: dict[str, dict[str, list[Diagnostic]]] = {}

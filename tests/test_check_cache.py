@@ -47,7 +47,7 @@ def spy(
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files the loader parses (rather than takes from the cache), in one process."""
-    return spy(monkeypatch, loader, "_parse", lambda source, data, evidence: source.path)
+    return spy(monkeypatch, loader, "_parse", lambda source, data, evidence, *_: source.path)
 
 
 def _forge_signature(root: Path, rel: str) -> None:
@@ -674,3 +674,33 @@ def test_a_parsed_article_is_kept_without_its_model_and_unpickles_to_the_same(
         again = cache.load(blob)
         assert again == article and again.meta == article.meta
         assert type(again.meta) is type(article.meta)
+
+
+def test_a_check_makes_no_html_and_a_load_for_pages_makes_it_once(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A check reads no HTML: none is rendered or sanitised. A load for pages (build, serve)
+    # makes it while parsing, from the same tokens; a page given a body the check's cache
+    # entry left without HTML gets the same HTML, made when it asks.
+    from pipeline import citations
+
+    sanitised = spy(monkeypatch, citations, "sanitize_html", lambda html: 1)
+    _with_problems(publication)
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        check_publication(publication)
+    check_publication(publication)  # cold: fills the parse cache without HTML
+    assert sanitised == []
+    from_check = loader.load(publication)  # the check's entries: HTML made when asked
+    assert sanitised == []
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        eager = loader.load(publication)  # parsed for pages: HTML made while parsing
+    bodies = sum(len(a.bodies) for a in eager.articles.values())
+    assert bodies > 9 and len(sanitised) == bodies
+    for article_id, article in eager.articles.items():
+        for audience, body in article.bodies.items():
+            assert body.facts._html is not None
+            later = from_check.articles[article_id].bodies[audience].facts
+            assert later._html is None and later.html == body.facts.html
+    assert len(sanitised) == 2 * bodies
