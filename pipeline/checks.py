@@ -806,10 +806,12 @@ def _judge_halves(project: Project) -> Judged | None:
     )
     with cache.collecting() as saves:
         child = Forked(lambda: _judge(theirs, True, False))
-        made = _judge(mine, True, False)
-        with _findings_pack(project):
-            library_facts(project)
-        other = child.result()
+        try:
+            made = _judge(mine, True, False)
+            with _findings_pack(project):
+                library_facts(project)
+        finally:
+            other = child.result()  # waited for in any case: no process is left behind
         if other is None:  # the fork failed: its half is judged here
             with cache.collecting() as again:
                 other = (_judge(theirs, True, False), again)

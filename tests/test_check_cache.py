@@ -704,3 +704,21 @@ def test_a_check_makes_no_html_and_a_load_for_pages_makes_it_once(
             later = from_check.articles[article_id].bodies[audience].facts
             assert later._html is None and later.html == body.facts.html
     assert len(sanitised) == 2 * bodies
+
+
+def test_a_failure_in_this_half_still_waits_for_the_forked_one(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import checks
+
+    monkeypatch.setattr(checks, "PARALLEL_JUDGE", 2)
+    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    waited = spy(monkeypatch, checks.Forked, "result", lambda self: self.pid)
+
+    def broken(project: object) -> None:
+        raise RuntimeError("a rule failed")
+
+    monkeypatch.setattr(checks, "library_facts", broken)
+    with pytest.raises(RuntimeError, match="a rule failed"):
+        check_publication(publication)
+    assert len(waited) == 1 and waited[0] > 0  # the copy is waited for, not left behind
