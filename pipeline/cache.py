@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,11 +174,11 @@ def folder(root: Path) -> Path | None:
 class Pack:
     """One file of entries, entry key -> bytes, read and written whole."""
 
-    def __init__(self, where: Path | None, name: str) -> None:
+    def __init__(self, where: Path | None, name: str, read: bool = True) -> None:
         self.path = where / f"{name}.pack" if where is not None else None
         self.name = name
         self.secret = _secret() if where is not None else None
-        self.entries: dict[bytes, bytes] = self._read()
+        self.entries: dict[bytes, bytes] = self._read() if read else {}
         self.kept: dict[bytes, bytes] = {}  # what this run used or made: what the next keeps
         self.changed = False
 
@@ -221,15 +222,25 @@ class Pack:
 
     def save(self) -> None:
         """Write what this run used and made, when that differs from what was read (and,
-        within `keeping_unused`, what it read and did not use)."""
+        within `keeping_unused`, what it read and did not use). Within `collecting`, what
+        would be written is collected instead."""
         if self.path is None or self.secret is None:
             return
         if _keep_unused and not self.changed:
             return
         if _keep_unused:
             self.kept = {**self.entries, **self.kept}
+        if _collected is not None:
+            known = _collected.setdefault(self.name, Collected(self.path.parent, len(self.entries)))
+            known.kept.update(self.kept)
+            known.changed = known.changed or self.changed
+            return
         if not self.changed and len(self.kept) == len(self.entries):
             return
+        self._write()
+
+    def _write(self) -> None:
+        assert self.path is not None
         body = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             chunks = [_MAGIC, self._mac(body), body]
@@ -239,6 +250,44 @@ class Pack:
 
 
 _keep_unused = False
+
+
+@dataclass
+class Collected:
+    """What the packs of one name saved within `collecting` would have kept."""
+
+    where: Path
+    read: int  # how many entries the pack held when read
+    kept: dict[bytes, bytes] = field(default_factory=dict)
+    changed: bool = False
+
+
+_collected: dict[str, Collected] | None = None
+
+
+@contextmanager
+def collecting() -> Iterator[dict[str, Collected]]:
+    """Packs saved meanwhile are not written: what each would keep is collected by name, so
+    that parts of one run made in several processes are written once (`write_collected`)."""
+    global _collected
+    before, _collected = _collected, {}
+    try:
+        yield _collected
+    finally:
+        _collected = before
+
+
+def write_collected(*parts: dict[str, Collected]) -> None:
+    """Write each pack that `collecting` gathered, with what every part kept (the union: each
+    part read the same entries and used or made some of them)."""
+    names = dict.fromkeys(name for part in parts for name in part)
+    for name in names:
+        these = [part[name] for part in parts if name in part]
+        pack = Pack(these[0].where, name, read=False)
+        for known in these:
+            pack.kept.update(known.kept)
+        if any(known.changed for known in these) or len(pack.kept) != these[0].read:
+            pack._write()
 
 
 @contextmanager

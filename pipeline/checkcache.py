@@ -80,7 +80,7 @@ def check_publication(
     scan = remembered.scan if remembered is not None else None
     surveyed = loader.survey(root, today, use_cache=use_cache, scan=scan)
     if surveyed.config_failed:
-        project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
+        project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed, html=False)
         return CheckResult(list(project.diagnostics), 0, config_failed=True)
     assert surveyed.settings is not None
     evidence = list(surveyed.settings.review.evidence_sections)
@@ -88,7 +88,7 @@ def check_publication(
         # What was read to look the result up is parsed (its keys made with these settings).
         surveyed.read = remembered.read
     if surveyed.where is None:
-        project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed)
+        project = loader.load(root, today, use_cache=use_cache, surveyed=surveyed, html=False)
         return CheckResult(run_checks(project), len(project.articles))
     same = remembered is not None and remembered.evidence == evidence
     keys = dict(remembered.keys) if remembered is not None and same else {}
@@ -475,7 +475,9 @@ class _Parts:
         every article's judgement and the library's facts kept."""
         from pipeline import checks, loader
 
-        project = loader.load(self.surveyed.root, use_cache=True, surveyed=self.surveyed)
+        project = loader.load(
+            self.surveyed.root, use_cache=True, surveyed=self.surveyed, html=False
+        )
         made = checks.judge(project) if self.article_keys else None
         if made is None:
             return checks.run_checks(project)

@@ -11,9 +11,13 @@ and the library's `LibraryFacts`, so that they can run without the articles load
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import groupby
 from typing import Any, NamedTuple
 
 from pipeline import cache, paths, safety
@@ -192,18 +196,12 @@ def library_facts(project: Project) -> LibraryFacts:
             ]
             if found:
                 missing[key] = found
-        markup = [
-            found
-            for reference in library.references.values()
-            for found in _findings(
-                project,
-                "markup_in_references",
-                [reference.file],
-                (reference.key,),
-                _markup,
-                reference,
-            )
-        ]
+        markup = []
+        # A run of references from one file is judged (and kept) at once, by their keys.
+        for file, run in groupby(library.references.values(), key=lambda r: r.file):
+            these = list(run)
+            keys = tuple(reference.key for reference in these)
+            markup += _findings(project, "markup_in_references", [file], keys, _markups, these)
         project.memo[_LIBRARY] = LibraryFacts(entries, missing, markup, list(library.diagnostics))
     return project.memo[_LIBRARY]
 
@@ -685,6 +683,11 @@ def markup_in_references(links: list[Links], library: LibraryFacts) -> Iterator[
     return iter(library.markup)  # each reference's own, worked out in `library_facts`
 
 
+def _markups(references: list[Reference]) -> Iterator[Diagnostic]:
+    for reference in references:
+        yield from _markup(reference)
+
+
 def _markup(reference: Reference) -> Iterator[Diagnostic]:
     entry = reference.entry
     values = list(entry.fields.items())
@@ -733,9 +736,16 @@ def run_checks(project: Project, articles_only: bool = False) -> list[Diagnostic
 @contextmanager
 def _caches(project: Project) -> Iterator[None]:
     """The parse cache's per-file findings and fingerprints, for the rules of one run."""
+    with _findings_pack(project):
+        _recall_fingerprints(project)
+        yield
+
+
+@contextmanager
+def _findings_pack(project: Project) -> Iterator[None]:
+    """The parse cache's per-file findings, for the rules run meanwhile."""
     where = project.cache_folder
     project.memo[_FINDINGS] = cache.Pack(where, "findings") if where is not None else None
-    _recall_fingerprints(project)
     try:
         yield
     finally:
@@ -761,15 +771,107 @@ class Judgement:
     # are left out)
 
 
-def judge(
-    project: Project, whole_library: bool = True
-) -> tuple[dict[str, Judgement], dict[int, list[Diagnostic]]] | None:
+Judged = tuple[dict[str, Judgement], dict[int, list[Diagnostic]]]
+# From this many articles on, half of them are judged in a forked process meanwhile.
+PARALLEL_JUDGE = 1_000
+
+
+def judge(project: Project, whole_library: bool = True) -> Judged | None:
     """Each article's judgement (in article order), and what the rules of scope "settings"
     found, by their place in RULES; the join rules are left to `assemble` (their
     `library_facts` are worked out here, with the caches, when the project has its
     `whole_library`). None when a rule reported on a file of no article (such findings
-    cannot be kept by article)."""
+    cannot be kept by article). Many articles are judged in two processes (`_judge_halves`)."""
     assert not project.config_failed
+    if whole_library and len(project.articles) >= PARALLEL_JUDGE and _can_fork():
+        return _judge_halves(project)
+    return _judge(project, whole_library, whole_library)
+
+
+def _can_fork() -> bool:
+    return sys.platform == "linux" and (os.cpu_count() or 1) >= 2
+
+
+def _judge_halves(project: Project) -> Judged | None:
+    """`judge` of a whole project in two processes: the rules of scope "article" judge each
+    article alone, so some of the articles are judged in a forked copy of this process while
+    this one judges the others and works out the library's facts. The packs both save are
+    written once, with what both kept; the judgements are put back in article order. If the
+    fork fails in any way, its half is judged here."""
+    ids = list(project.articles)
+    cut = len(ids) * 2 // 5  # fewer here: this process works out the library's facts too
+    mine, theirs = (
+        replace(project, articles={i: project.articles[i] for i in part}, memo=dict(project.memo))
+        for part in (ids[:cut], ids[cut:])
+    )
+    with cache.collecting() as saves:
+        child = Forked(lambda: _judge(theirs, True, False))
+        try:
+            made = _judge(mine, True, False)
+            with _findings_pack(project):
+                library_facts(project)
+        finally:
+            other = child.result()  # waited for in any case: no process is left behind
+        if other is None:  # the fork failed: its half is judged here
+            with cache.collecting() as again:
+                other = (_judge(theirs, True, False), again)
+    their_made, their_saves = other  # type: ignore[misc]
+    cache.write_collected(saves, their_saves)
+    if made is None or their_made is None:
+        return None
+    judged = {**made[0], **their_made[0]}
+    ordered = {article_id: judged[article_id] for article_id in ids}
+    if any(check.by_audience for check in RULES):  # places among the audiences of all articles
+        ranks = audience_ranks(project)
+        for judgement in ordered.values():
+            judgement.ranks = {file: ranks.get(file, 0) for file in judgement.ranks}
+    return ordered, made[1]
+
+
+class Forked:
+    """`work()` run in a forked copy of this process: `result()` is its value with what the
+    packs it saved collected (`cache.collecting`), or None when the fork or the work failed
+    (the caller then does the work itself)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.pid = 0
+        try:
+            read, write = os.pipe()
+            self.pid = os.fork()
+        except OSError:
+            return
+        if self.pid == 0:  # the copy: do the work, hand it back, never return
+            code = 1
+            try:
+                os.close(read)
+                with cache.collecting() as saves:
+                    value = work()
+                data = pickle.dumps((value, saves), protocol=pickle.HIGHEST_PROTOCOL)
+                with open(write, "wb") as handle:
+                    handle.write(data)
+                code = 0
+            finally:
+                os._exit(code)  # no exit handlers, no flushing of this process' buffers
+        os.close(write)
+        self.read = read
+
+    def result(self) -> tuple[Any, dict[str, cache.Collected]] | None:
+        if self.pid == 0:
+            return None
+        with open(self.read, "rb") as handle:
+            data = handle.read()
+        _, status = os.waitpid(self.pid, 0)
+        if status != 0:
+            return None
+        try:
+            return pickle.loads(data)  # made by this process' own copy
+        except Exception:  # noqa: BLE001 - anything unreadable: the caller works it out
+            return None
+
+
+def _judge(project: Project, caches: bool, library: bool) -> Judged | None:
+    """`judge` in this process, with the per-file caches (`caches`) and the library's facts
+    (`library`)."""
     owner = {}
     for article in project.articles.values():
         owner[article.file] = article.id
@@ -784,7 +886,7 @@ def judge(
     settings_found: dict[int, list[Diagnostic]] = {}
     ranks = audience_ranks(project) if any(check.by_audience for check in RULES) else {}
     # A few articles judged alone: the per-file caches would cost more to read than they save.
-    with _caches(project) if whole_library else nullcontext():
+    with _caches(project) if caches else nullcontext():
         for position, check in enumerate(RULES):
             if check.scope == "join":
                 continue
@@ -806,7 +908,7 @@ def judge(
                 judgement.found.setdefault(position, []).append(item)  # type: ignore[arg-type]
                 if check.by_audience:
                     judgement.ranks[found.file] = ranks.get(found.file, 0)
-        if whole_library:
+        if library:
             library_facts(project)
     return judged, settings_found
 

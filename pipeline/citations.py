@@ -227,39 +227,64 @@ class BodyFacts:
     unsafe_links: list[tuple[int, str]] = field(default_factory=list)
     external_images: list[tuple[int, str]] = field(default_factory=list)
     near_misses: list[NearMiss] = field(default_factory=list)  # `[@a, @b]`, `see @key`
-    # The body as HTML, parsed once: AUDIENCE stands for the audience id in ids and anchors.
-    html: str = ""
     toc: list[tuple[str, str, int]] = field(default_factory=list)  # (id, text, level)
     # Each cited key (lower case) and its number, by first citation: computed once, here.
     numbers: dict[str, int] = field(default_factory=dict)
+    source: str = ""  # the Markdown analysed, for `html`
+    # The HTML, once asked for: a check never asks, so it never renders or sanitises.
+    _html: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def html(self) -> str:
+        """The body as sanitised HTML (AUDIENCE stands for the audience id in ids and
+        anchors), rendered when a page first asks for it."""
+        if self._html is None:
+            tokens = PARSER.parse(self.source.replace(AUDIENCE, "\ufffd"))
+            _name_headings(tokens)
+            env = {"numbers": self.numbers}
+            self._html = sanitize_html(PARSER.renderer.render(tokens, PARSER.options, env))
+        return self._html
 
 
 def _inline_line(token: Token, offset: int) -> int:
     return (token.map[0] if token.map else 0) + offset
 
 
-def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -> BodyFacts:
-    """Walk the body once; lines are made absolute with ``first_line`` (line of the body's
-    first line in its file)."""
-    required = {s.strip().lower() for s in evidence_sections}
-    facts = BodyFacts()
-    tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
-    section = ""
-    in_heading = False
-    # A stack of open list items: [line, cited?]; a cite anywhere below an item counts for it.
-    items: list[list] = []
+def _name_headings(tokens: list[Token]) -> list[tuple[str, str, int]]:
+    """Give every heading its id (AUDIENCE stands for the audience id); the table of contents
+    of its h2 and h3 headings: (id, text, level)."""
+    toc = []
     used: set[str] = set()
     for index, tok in enumerate(tokens):
         if tok.type == "heading_open":
-            in_heading = tok.tag in ("h2", "h3")
             text = _CITE_GROUP.sub("", tokens[index + 1].content).strip()
             heading_id = f"{AUDIENCE}-{slugify(text)}"
             while heading_id in used:
                 heading_id += "-x"
             used.add(heading_id)
             tok.attrSet("id", heading_id)
-            if in_heading:
-                facts.toc.append((heading_id, text, int(tok.tag[1])))
+            if tok.tag in ("h2", "h3"):
+                toc.append((heading_id, text, int(tok.tag[1])))
+    return toc
+
+
+def analyse(
+    text: str, first_line: int, evidence_sections: Iterable[str] = (), html: bool = False
+) -> BodyFacts:
+    """Walk the body once; lines are made absolute with ``first_line`` (line of the body's
+    first line in its file). Its HTML is rendered from the same tokens when `html` is true (a
+    load for pages), else left to `BodyFacts.html`, for a page to ask (a check never does)."""
+    required = {s.strip().lower() for s in evidence_sections}
+    facts = BodyFacts(source=text)
+    tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
+    facts.toc = _name_headings(tokens)
+    section = ""
+    in_heading = False
+    # A stack of open list items: [line, cited?]; a cite anywhere below an item counts for it.
+    items: list[list] = []
+    for tok in tokens:
+        if tok.type == "heading_open":
+            in_heading = tok.tag in ("h2", "h3")
         elif tok.type == "heading_close":
             in_heading = False
         elif tok.type == "list_item_open":
@@ -308,8 +333,9 @@ def analyse(text: str, first_line: int, evidence_sections: Iterable[str] = ()) -
                     elif child.type == "image" and is_external_url(href):
                         facts.external_images.append((line, href))
     facts.numbers = number_citations(c.key for c in facts.citations)
-    html = PARSER.renderer.render(tokens, PARSER.options, {"numbers": facts.numbers})
-    facts.html = sanitize_html(html)
+    if html:
+        env = {"numbers": facts.numbers}
+        facts._html = sanitize_html(PARSER.renderer.render(tokens, PARSER.options, env))
     return facts
 
 

@@ -33,12 +33,15 @@ def normalize_text(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
 
 
-def fingerprint_payload(article: Article, library: Library) -> dict[str, object]:
+def _front_matter(article: Article) -> dict[str, object]:
     assert article.meta is not None
     # Only the shown fields are dumped: the same values as a full dump, without the reviews.
     meta = article.meta.model_dump(mode="json", include=set(SHOWN_FRONT_MATTER))
-    front = {name: meta.get(name) for name in SHOWN_FRONT_MATTER}
-    bodies = {
+    return {name: meta.get(name) for name in SHOWN_FRONT_MATTER}
+
+
+def _bodies(article: Article) -> dict[str, object]:
+    return {
         audience: {
             "title": body.title,
             "text": normalize_text(body.text),
@@ -47,19 +50,39 @@ def fingerprint_payload(article: Article, library: Library) -> dict[str, object]
         }
         for audience, body in sorted(article.bodies.items())
     }
+
+
+def fingerprint_payload(article: Article, library: Library) -> dict[str, object]:
     references = {}
     for key in sorted(article.cited_keys()):
         reference = library.get(key)
         if reference is not None:
             references[key] = reference.shown()
-    return {"scheme": SCHEME, "front_matter": front, "bodies": bodies, "references": references}
+    return {
+        "scheme": SCHEME,
+        "front_matter": _front_matter(article),
+        "bodies": _bodies(article),
+        "references": references,
+    }
+
+
+def canonical_json(value: object) -> str:
+    """The one JSON form that is hashed: sorted keys, no spaces, text as it is."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def fingerprint(article: Article, library: Library) -> str:
-    payload = json.dumps(
-        fingerprint_payload(article, library),
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
+    """SHA-256 of `canonical_json(fingerprint_payload(...))`, written out part by part so that
+    each reference's part is made once per run (`Reference.shown_json`), not once per citer."""
+    references = []
+    for key in sorted(article.cited_keys()):
+        reference = library.get(key)
+        if reference is not None:
+            references.append(f"{canonical_json(key)}:{reference.shown_json()}")
+    payload = (
+        f'{{"bodies":{canonical_json(_bodies(article))}'
+        f',"front_matter":{canonical_json(_front_matter(article))}'
+        f',"references":{{{",".join(references)}}}'
+        f',"scheme":{canonical_json(SCHEME)}}}'
     )
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -231,9 +231,27 @@ def compose_yaml(text: str) -> yaml.Node | None:
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    if node is not None:
+    # Without an anchor (`&name`) there is no alias: the graph is a tree, and only its depth
+    # can break a limit. check_shape then only runs to say where.
+    if node is not None and ("&" in text or _deeper_than(node, MAX_YAML_DEPTH)):
         check_shape(node)
     return node
+
+
+def _deeper_than(node: yaml.Node, limit: int) -> bool:
+    """Whether a tree of nodes is nested more than `limit` deep (a scalar counts one)."""
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in current.value)
+    return False
 
 
 def construct_yaml(node: yaml.Node, first_line: int, loader_class: type = _Loader) -> Any:
@@ -359,6 +377,9 @@ class Body:
     question: str | None = None  # a variant's own wording of the question
 
 
+_VALIDATED = "front matter valid: validated again when unpickled"
+
+
 @dataclass
 class Article:
     id: str
@@ -374,6 +395,19 @@ class Article:
 
     def cited_keys(self) -> set[str]:
         return {key for body in self.bodies.values() for key in body.facts.numbers}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # `meta` is the validation of `raw`, which nothing changes once loaded: it is made
+        # again on unpickling (cheaper than pickling and unpickling the model), never kept.
+        state = dict(self.__dict__)
+        if state["meta"] is not None:
+            state["meta"] = _VALIDATED
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state["meta"] == _VALIDATED:
+            state["meta"] = FrontMatter.model_validate(state["raw"])
+        self.__dict__.update(state)
 
     def line_of(self, *loc: Any) -> int | None:
         return self.yaml.line_of(loc) if self.yaml else None
@@ -404,10 +438,10 @@ def load_article(
 
 
 def article_from_bytes(
-    data: bytes, file: str, topic: str, slug: str, evidence: list[str]
+    data: bytes, file: str, topic: str, slug: str, evidence: list[str], html: bool = True
 ) -> tuple[Article, list[Diagnostic]]:
     """An article from the bytes of its file: a pure function of its arguments (the parse
-    cache relies on it)."""
+    cache relies on it; `html`, whether its body's HTML is made now, changes only when)."""
     article = Article(id=f"{topic}/{slug}", topic=topic, slug=slug, file=file)
     text, found = paths.decode_source(data, file)
     if text is None:
@@ -415,7 +449,7 @@ def article_from_bytes(
     front, body, body_line = split_front_matter(text)
     # The body is read even when the front matter is broken, so its citations still count.
     article.bodies["default"] = Body(
-        "default", file, None, body, body_line, analyse(body, body_line, evidence)
+        "default", file, None, body, body_line, analyse(body, body_line, evidence, html)
     )
     if front is None:
         return article, [
@@ -450,7 +484,7 @@ def load_variant(
 
 
 def variant_from_bytes(
-    data: bytes, file: str, audience: str, evidence: list[str]
+    data: bytes, file: str, audience: str, evidence: list[str], html: bool = True
 ) -> tuple[Body | None, list[Diagnostic]]:
     """An audience variant from the bytes of its file (pure, like `article_from_bytes`)."""
     text, found = paths.decode_source(data, file)
@@ -475,7 +509,7 @@ def variant_from_bytes(
                 return None, found
             title, question = meta.title, meta.question
             title_line = doc.lines.get(("title",))
-    facts = analyse(body, body_line, evidence)
+    facts = analyse(body, body_line, evidence, html)
     return Body(audience, file, title, body, body_line, facts, title_line, question), []
 
 
@@ -626,13 +660,14 @@ class _Job:
     key: bytes
 
 
-def _parse(source: SourceFile, data: bytes, evidence: list[str]) -> Any:
-    """What the loader makes of one source file's bytes (pure: cacheable by their digest)."""
+def _parse(source: SourceFile, data: bytes, evidence: list[str], html: bool = True) -> Any:
+    """What the loader makes of one source file's bytes (pure: cacheable by their digest;
+    `html` says only whether a body's HTML is made now or when a page asks)."""
     if source.kind == "article":
         topic, slug = (source.article_id or "").split("/")
-        return article_from_bytes(data, source.path, topic, slug, evidence)
+        return article_from_bytes(data, source.path, topic, slug, evidence, html)
     if source.kind == "variant":
-        return variant_from_bytes(data, source.path, source.audience or "", evidence)
+        return variant_from_bytes(data, source.path, source.audience or "", evidence, html)
     text, found = paths.decode_source(data, source.path)
     if text is None:
         return ParsedFile(source.path, [], [], found)
@@ -668,11 +703,12 @@ def _parse_chunk(
     evidence: list[str],
     settings: Publication | None,
     board: Board | None,
+    html: bool = True,
 ) -> tuple[list[bytes], dict[bytes, signing.Verdict]]:
     """In a worker: each file parsed and pickled (for the parent and the cache alike), and the
     verdicts on the signatures of the articles among them."""
     signing.forget_use()
-    results = [_parse(source, data, evidence) for source, data in jobs]
+    results = [_parse(source, data, evidence, html) for source, data in jobs]
     _verify_reviews(settings, board, [r[0] for r in results if isinstance(r, tuple)])
     return [cache.dump(result) for result in results], signing.known_verdicts(used_only=True)
 
@@ -686,11 +722,14 @@ def _parse_all(
     where: Path | None = None,
     keys: dict[str, bytes] | None = None,
     read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
+    html: bool = True,
 ) -> list:
     """What each source file stands for, in order: from the parse cache in `where` when its
     bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
     for many. `read` holds files a caller read already, with their parse keys (pipeline check,
-    pipeline/checkcache.py), taken from it as they are used."""
+    pipeline/checkcache.py), taken from it as they are used. `html`: whether bodies' HTML is
+    made while parsing (for pages; a check needs none). A cached entry is used either way: it
+    holds the HTML or not, and `BodyFacts.html` makes what it lacks."""
     pack = cache.Pack(where, "sources") if where is not None else None
     results: list[Any] = [None] * len(sources)
     workers = min(os.cpu_count() or 1, 8)
@@ -698,7 +737,7 @@ def _parse_all(
     nothing_cached = pack is None or not pack.entries
     pool = None
     if workers >= 2 and len(sources) >= PARALLEL_THRESHOLD and nothing_cached:
-        pool = _Workers(workers, evidence, settings, board)
+        pool = _Workers(workers, evidence, settings, board, html)
     misses: list[tuple[int, _Job]] = []
     # Reference files first: they are the largest tasks.
     order = sorted(range(len(sources)), key=lambda i: sources[i].kind != "references")
@@ -730,16 +769,16 @@ def _parse_all(
             job = _Job(source, b"", key)  # the workers have the bytes: keep no second copy
         misses.append((index, job))
     if pool is None and workers >= 2 and len(misses) >= PARALLEL_THRESHOLD:
-        pool = _Workers(workers, evidence, settings, board)
+        pool = _Workers(workers, evidence, settings, board, html)
         for _, job in misses:
             pool.add(job)
     if pool is not None:
         parsed = pool.results()
     else:
-        parsed = [_parse(job.source, job.data, evidence) for _, job in misses]
+        parsed = [_parse(job.source, job.data, evidence, html) for _, job in misses]
     for (index, job), result in zip(misses, parsed, strict=True):
         if isinstance(result, _Parsed):
-            results[index] = cache.load(result.blob)
+            results[index] = result.value
             if pack is not None:
                 pack.put(job.key, result.blob)
         else:
@@ -753,7 +792,8 @@ def _parse_all(
 
 @dataclass(frozen=True)
 class _Parsed:
-    blob: bytes  # a result pickled by a worker: for this process and the cache alike
+    blob: bytes  # a result pickled by a worker: for the cache
+    value: Any  # the same, unpickled here
 
 
 class _Workers:
@@ -761,7 +801,12 @@ class _Workers:
     and variants in chunks."""
 
     def __init__(
-        self, workers: int, evidence: list[str], settings: Publication | None, board: Board | None
+        self,
+        workers: int,
+        evidence: list[str],
+        settings: Publication | None,
+        board: Board | None,
+        html: bool = True,
     ) -> None:
         import multiprocessing  # imported here: most runs parse too little to start workers
         from concurrent.futures import ProcessPoolExecutor
@@ -769,7 +814,7 @@ class _Workers:
         cache.code_version()  # computed once, before the workers fork
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        self.args = (evidence, settings, board)
+        self.args = (evidence, settings, board, html)
         self.chunk: list[_Job] = []
         self.added: list[str] = []
         self.submitted: list[tuple[list[_Job], Any]] = []
@@ -789,7 +834,8 @@ class _Workers:
         self.submitted.append((jobs, self.pool.submit(_parse_chunk, work, *self.args)))
 
     def results(self) -> list[_Parsed]:
-        """Every job's result, in the order added."""
+        """Every job's result, in the order added; each unpickled as soon as its worker is
+        done, while the workers parse the rest."""
         if self.chunk:
             self._submit(self.chunk)
             self.chunk = []
@@ -799,7 +845,7 @@ class _Workers:
                 blobs, verdicts = future.result()
                 signing.remember(verdicts)
                 for job, blob in zip(jobs, blobs, strict=True):
-                    by_path[job.source.path] = _Parsed(blob)
+                    by_path[job.source.path] = _Parsed(blob, cache.load(blob))
         return [by_path[path] for path in self.added]
 
 
@@ -945,15 +991,17 @@ def load(
     site_config: bool = True,
     use_cache: bool = True,
     surveyed: Survey | None = None,
+    html: bool = True,
 ) -> Project:
     """The publication at `root`. Its configuration comes first: when publication.yml,
     board.yml or (unless `site_config` is false, as for a Git snapshot of one article)
     mkdocs.yml is invalid, no content is read and the project holds only their problems.
     Unchanged files come from the parse cache (pipeline/cache.py) unless `use_cache` is false
     or PIPELINE_NO_CACHE=1. `surveyed` is what `survey` read of it already (with the same
-    arguments), so that no file is read twice."""
+    arguments), so that no file is read twice. `html` false: bodies' HTML is not made while
+    parsing (a check reads none; a page still gets it, made when asked)."""
     with _gc_paused():
-        return _load(surveyed or survey(root, today, site_config, use_cache))
+        return _load(surveyed or survey(root, today, site_config, use_cache), html)
 
 
 @dataclass
@@ -1018,7 +1066,7 @@ def survey(
     return found
 
 
-def _load(surveyed: Survey) -> Project:
+def _load(surveyed: Survey, html: bool = True) -> Project:
     root, today, settings, board = surveyed.root, surveyed.today, surveyed.settings, surveyed.board
     diagnostics = list(surveyed.diagnostics)
     if surveyed.config_failed:
@@ -1032,7 +1080,7 @@ def _load(surveyed: Survey) -> Project:
     keys: dict[str, bytes] = {}
     sources = [*mains, *variants, *bibs]
     read, surveyed.read = surveyed.read, {}  # emptied as files are parsed: one copy of bytes
-    loaded = _parse_all(root, sources, evidence, settings, board, where, keys, read)
+    loaded = _parse_all(root, sources, evidence, settings, board, where, keys, read, html)
     by_file: dict[str, dict[str, list[Diagnostic]]] = {}
     articles = _assemble(loaded, mains, variants, default_audience, diagnostics, by_file)
     parsed_bibs = loaded[len(mains) + len(variants) :]
@@ -1075,7 +1123,7 @@ def load_articles(surveyed: Survey, article_ids: set[str]) -> Project:
     read = {s.path: surveyed.read[s.path] for s in [*mains, *variants] if s.path in surveyed.read}
     with _gc_paused():
         loaded = _parse_all(
-            surveyed.root, [*mains, *variants], evidence, settings, board, None, keys, read
+            surveyed.root, [*mains, *variants], evidence, settings, board, None, keys, read, False
         )
         diagnostics: list[Diagnostic] = []
         by_file: dict[str, dict[str, list[Diagnostic]]] = {}

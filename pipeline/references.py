@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import digits
+from typing import Any
 
 import pybtex.errors
 from pybtex.database import BibliographyData, Entry, Person
-from pybtex.database.input.bibtex import LowLevelParser, Parser
+from pybtex.database.input.bibtex import NAME_CHARS, LowLevelParser, Parser
 from pybtex.exceptions import PybtexError
 from pybtex.richtext import HRef, Text
 from pybtex.scanner import PybtexSyntaxError
 from pybtex.style.formatting import BaseStyle
+from pybtex.utils import CaseInsensitiveDict, OrderedCaseInsensitiveDict
 
 from pipeline import paths
 from pipeline.diagnostics import Diagnostic, diag
+from pipeline.fingerprint import canonical_json
 from pipeline.safety import doi_url, pubmed_url, sanitize_html
 
 SOURCE_FIELDS = ("journal", "organization", "institution", "publisher", "howpublished")
@@ -70,6 +75,21 @@ class Reference:
     def line_of(self, name: str) -> int:
         return self.field_lines.get(name.lower(), self.line)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as plain values (20,000 of them cross from the workers and are kept in the
+        # cache): pybtex's dictionaries and persons are made again, not unpickled one by one.
+        # What is worked out from them (`shown`) is left out.
+        entry = self.entry
+        persons = [
+            (role, [_person_parts(p) for p in people]) for role, people in entry.persons.items()
+        ]
+        plain = type(entry.fields) is type(entry.persons) is OrderedCaseInsensitiveDict
+        if not plain or set(entry.__dict__) != _ENTRY_STATE:
+            return (Reference, (self.key, self.file, self.line, entry, self.field_lines))
+        fields = list(entry.fields.items())
+        state = (self.key, self.file, self.line, entry.original_type, fields, persons)
+        return (_reference, (*state, self.field_lines))
+
     @property
     def type_label(self) -> str:
         evidence = self.entry.fields.get("evidence")
@@ -113,6 +133,14 @@ class Reference:
             self.__dict__["_shown"] = known  # a frozen dataclass: set beside its fields
         return known
 
+    def shown_json(self) -> str:
+        """`shown()` in the fingerprint's canonical JSON, made once per entry."""
+        known = self.__dict__.get("_shown_json")
+        if known is None:
+            known = canonical_json(self.shown())
+            self.__dict__["_shown_json"] = known
+        return known
+
     def _shown(self) -> dict[str, object]:
         data = self.normalized()
         fields = data["fields"]
@@ -122,6 +150,52 @@ class Reference:
         assert isinstance(persons, dict)
         data["persons"] = {k: v for k, v in persons.items() if k in SHOWN_PERSONS}
         return data
+
+
+_ENTRY_STATE = {"type", "original_type", "fields", "persons"}
+_PERSON_STATE = ("first_names", "middle_names", "prelast_names", "last_names", "lineage_names")
+
+
+def _person_parts(person: Person) -> tuple[list[str], ...] | Person:
+    """A person's names, part by part (a person with any other state is pickled whole)."""
+    if tuple(person.__dict__) != _PERSON_STATE:
+        return person
+    return tuple(person.__dict__.values())
+
+
+def _person(parts: tuple[list[str], ...] | Person) -> Person:
+    if isinstance(parts, Person):
+        return parts
+    person = Person.__new__(Person)
+    person.__dict__.update(zip(_PERSON_STATE, parts, strict=True))
+    return person
+
+
+def _reference(
+    key: str,
+    file: str,
+    line: int,
+    kind: str,
+    fields: list[tuple[str, str]],
+    persons: list[tuple[str, list]],
+    field_lines: dict[str, int],
+) -> Reference:
+    """A Reference as `Reference.__reduce__` pickled it: its entry made as `Entry.__init__`
+    makes it, from the values it held."""
+    people = [(role, [_person(parts) for parts in names]) for role, names in persons]
+    entry = Entry.__new__(Entry)
+    entry.__dict__.update(
+        type=kind.lower(), original_type=kind, fields=_ordered(fields), persons=_ordered(people)
+    )
+    return Reference(key, file, line, entry, field_lines)
+
+
+def _ordered(pairs: list[tuple[str, Any]]) -> OrderedCaseInsensitiveDict:
+    """`OrderedCaseInsensitiveDict(pairs)` for pairs whose keys differ in more than case."""
+    made = OrderedCaseInsensitiveDict.__new__(OrderedCaseInsensitiveDict)
+    made._dict = {key.lower(): value for key, value in pairs}
+    made._keys = OrderedDict((key.lower(), key) for key, _ in pairs)
+    return made
 
 
 @dataclass
@@ -226,12 +300,65 @@ class _BoundedScanner(LowLevelParser):
         return value
 
 
+# The plain form of an entry, read without pybtex's scanner: `@type{key, name = value, ...}`
+# with values in braces (one level of inner braces), in quotes, digits or a known macro. Any
+# other text (a @string, @comment or @preamble, `#`, `(...)` bodies, deeper braces, an unknown
+# macro, anything pybtex would report) sends the whole file to pybtex's own scanner.
+_NAME = rf"[{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS + digits)}]*"
+_BRACED = r"(?:[^{}]|\{[^{}]*\})*"
+_PLAIN_HEAD = re.compile(rf"\s*({_NAME})\s*\{{\s*([^\s,}}]+)\s*")
+_PLAIN_FIELD = re.compile(
+    rf'\s*,\s*({_NAME})\s*=\s*(?:\{{({_BRACED})\}}|"((?:[^"{{}}]|\{{[^{{}}]*\}})*)"|([0-9]+)|({_NAME}))'
+)
+_PLAIN_END = re.compile(r"\s*,?\s*\}")
+_COMMANDS = {"string", "preamble", "comment"}
+
+
+def _plain_entries(
+    text: str, macros: CaseInsensitiveDict
+) -> list[tuple[str, str, list[tuple[str, list[str]]]]] | None:
+    """What pybtex's scanner yields for a file of plain entries only, as (type, key, fields);
+    None for any other file. A pure speed-up: where it answers, pybtex's scanner gives the
+    same tokens (tests/test_references.py compares them)."""
+    entries = []
+    expanded = 0
+    pos = text.find("@")
+    while pos != -1:
+        head = _PLAIN_HEAD.match(text, pos + 1)
+        if head is None or head.group(1).lower() in _COMMANDS:
+            return None
+        fields = []
+        at = head.end()
+        while (found := _PLAIN_FIELD.match(text, at)) is not None:
+            name, braced, quoted, number, macro = found.groups()
+            if macro is not None:
+                if macro not in macros:
+                    return None
+                value = macros[macro]
+                expanded += len(value)
+            else:
+                value = braced if braced is not None else quoted if quoted is not None else number
+            fields.append((name, [value]))
+            at = found.end()
+        end = _PLAIN_END.match(text, at)
+        if end is None or expanded > MAX_MACRO_EXPANSION:
+            return None
+        entries.append((head.group(1), head.group(2), fields))
+        pos = text.find("@", end.end())
+    return entries
+
+
 class _BoundedParser(Parser):
     """pybtex's parser with macro expansion bounded by MAX_MACRO_EXPANSION."""
 
     def parse_string(self, text: str) -> BibliographyData:
         self.unnamed_entry_counter = 1
         self.command_start = 0
+        plain = _plain_entries(text, self.macros)
+        if plain is not None:
+            for entry_type, key, fields in plain:
+                self.process_entry(entry_type, key, fields)
+            return self.data
         scanner = _BoundedScanner(
             text,
             keyless_entries=self.keyless_entries,

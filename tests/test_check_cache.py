@@ -47,7 +47,7 @@ def spy(
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files the loader parses (rather than takes from the cache), in one process."""
-    return spy(monkeypatch, loader, "_parse", lambda source, data, evidence: source.path)
+    return spy(monkeypatch, loader, "_parse", lambda source, data, evidence, *_: source.path)
 
 
 def _forge_signature(root: Path, rel: str) -> None:
@@ -614,3 +614,111 @@ def test_an_unchanged_check_imports_neither_the_loader_nor_the_rules(publication
     ]
     assert runs[0] != "[]"  # the first check loads and runs the rules
     assert runs[2] == "[]"
+
+
+def _packs(root: Path) -> dict[str, set[bytes]]:
+    where = cache.folder(root)
+    names = ("findings", "fingerprints", "readability", "articles")
+    return {name: set(cache.Pack(where, name).entries) for name in names}
+
+
+def test_a_check_judged_in_two_processes_says_what_one_says(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import checks
+
+    _with_problems(publication)
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        expected = check_publication(publication).diagnostics  # one process, every rule
+    serial = check_publication(publication).diagnostics  # cold, judged in this process
+    assert serial == expected  # in order, not only as a set
+    kept = _packs(publication)
+    assert all(kept.values())
+    shutil.rmtree(publication / cache.FOLDER)
+    monkeypatch.setattr(checks, "PARALLEL_JUDGE", 2)
+    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    halves = spy(monkeypatch, checks, "_judge_halves", lambda project: len(project.articles))
+    children = spy(monkeypatch, checks.os, "fork", lambda: None)
+    assert check_publication(publication).diagnostics == expected  # cold, in two processes
+    assert halves == [9] and len(children) == 1
+    assert _packs(publication) == kept  # both halves' entries, written once
+    # A changed reference file judges every article again, from the packs both halves kept.
+    replace_in(publication, "references/cardiology.bib", "{esc-htn-2024,", "{esc-htn-2023,")
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        changed = check_publication(publication).diagnostics
+    assert changed != expected
+    assert check_publication(publication).diagnostics == changed
+    assert len(children) == 2
+
+    def no_fork() -> int:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(checks.os, "fork", no_fork)  # the half is judged here instead
+    shutil.rmtree(publication / cache.FOLDER)
+    assert check_publication(publication).diagnostics == changed
+
+
+def test_a_parsed_article_is_kept_without_its_model_and_unpickles_to_the_same(
+    publication: Path,
+) -> None:
+    # The model is the validation of the front matter's fields: made again when unpickled
+    # (cheaper than pickling it), equal to the one made when parsing; an invalid one stays None.
+    write(publication, "content/cardiology/broken.md", "---\ntitle: [unclosed\n---\nBody.\n")
+    project = loader.load(publication, use_cache=False)
+    assert any(a.meta is None for a in project.articles.values())
+    for article in project.articles.values():
+        blob = cache.dump(article)
+        assert b"FrontMatter" not in blob and b"ReviewRecord" not in blob
+        again = cache.load(blob)
+        assert again == article and again.meta == article.meta
+        assert type(again.meta) is type(article.meta)
+
+
+def test_a_check_makes_no_html_and_a_load_for_pages_makes_it_once(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A check reads no HTML: none is rendered or sanitised. A load for pages (build, serve)
+    # makes it while parsing, from the same tokens; a page given a body the check's cache
+    # entry left without HTML gets the same HTML, made when it asks.
+    from pipeline import citations
+
+    sanitised = spy(monkeypatch, citations, "sanitize_html", lambda html: 1)
+    _with_problems(publication)
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        check_publication(publication)
+    check_publication(publication)  # cold: fills the parse cache without HTML
+    assert sanitised == []
+    from_check = loader.load(publication)  # the check's entries: HTML made when asked
+    assert sanitised == []
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        eager = loader.load(publication)  # parsed for pages: HTML made while parsing
+    bodies = sum(len(a.bodies) for a in eager.articles.values())
+    assert bodies > 9 and len(sanitised) == bodies
+    for article_id, article in eager.articles.items():
+        for audience, body in article.bodies.items():
+            assert body.facts._html is not None
+            later = from_check.articles[article_id].bodies[audience].facts
+            assert later._html is None and later.html == body.facts.html
+    assert len(sanitised) == 2 * bodies
+
+
+def test_a_failure_in_this_half_still_waits_for_the_forked_one(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import checks
+
+    monkeypatch.setattr(checks, "PARALLEL_JUDGE", 2)
+    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    waited = spy(monkeypatch, checks.Forked, "result", lambda self: self.pid)
+
+    def broken(project: object) -> None:
+        raise RuntimeError("a rule failed")
+
+    monkeypatch.setattr(checks, "library_facts", broken)
+    with pytest.raises(RuntimeError, match="a rule failed"):
+        check_publication(publication)
+    assert len(waited) == 1 and waited[0] > 0  # the copy is waited for, not left behind

@@ -68,3 +68,24 @@ def test_raw_html_and_script_links_are_found() -> None:
     facts = analyse("Text <span>x</span>\n\n[bad](javascript:alert(1))\n\n<div>\n</div>\n", 1)
     assert facts.raw_html == [1, 5]
     assert facts.unsafe_links == [(3, "javascript:alert(1)")]
+
+
+def test_a_check_never_renders_a_body_and_a_page_gets_the_same_html(monkeypatch) -> None:  # noqa: ANN001
+    # What a check asks of a body (citations, bullets, markup) needs no HTML: rendering and
+    # sanitising wait until a page asks, and give what rendering at once gave.
+    import pipeline.citations as citations
+
+    rendered = []
+    real = citations.sanitize_html
+    monkeypatch.setattr(
+        citations, "sanitize_html", lambda html: rendered.append(html) or real(html)
+    )
+    facts = analyse(BODY + "\n## Evidence\n- Again [@a].\n", 10, evidence_sections=["Evidence"])
+    assert rendered == []
+    assert [hid for hid, _, _ in facts.toc] == [f"{citations.AUDIENCE}-evidence"] * 1 + [
+        f"{citations.AUDIENCE}-evidence-x"
+    ]
+    html = facts.html
+    assert len(rendered) == 1 and facts.html is html and len(rendered) == 1
+    assert f'id="{citations.AUDIENCE}-evidence-x"' in html
+    assert '<sup class="gp-cite"><a href="#ref-' in html and "[@fenced]" in html

@@ -101,3 +101,34 @@ def test_uncited_reference_does_not_change_it(publication: Path) -> None:
         publication, "references/oncology.bib", "pages    = {203--231}", "pages    = {203--232}"
     )
     assert _fp(publication) == before
+
+
+def test_the_fingerprint_is_the_hash_of_the_whole_payload_in_canonical_json(
+    publication: Path,
+) -> None:
+    # `fingerprint` writes the payload out part by part (each reference's part once per run):
+    # it must be the hash of the one canonical dump of the whole payload, for every article,
+    # whatever its keys, wording or audiences.
+    import hashlib
+    import json
+
+    from pipeline.fingerprint import fingerprint_payload
+
+    replace_in(
+        publication, ARTICLE, "title:", 'title: "Ünïcode \\"quoted\\" — </script>"\nx_title:'
+    )
+    replace_in(publication, ARTICLE, "x_title:", "# was title:")
+    project = load(publication)
+    assert len(project.articles) > 3
+    for article in project.articles.values():
+        if article.meta is None:
+            continue
+        whole = json.dumps(
+            fingerprint_payload(article, project.library),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        expected = "sha256:" + hashlib.sha256(whole.encode("utf-8")).hexdigest()
+        assert fingerprint(article, project.library) == expected, article.id
+        assert fingerprint(article, project.library) == expected  # a part made once holds

@@ -201,3 +201,53 @@ def test_any_front_matter_text_is_a_model_or_diagnostics(
 def test_any_bibtex_text_is_references_or_diagnostics(text: str) -> None:
     parsed = parse_text(text, "references/fuzz.bib")
     assert all(d.file == "references/fuzz.bib" for d in parsed.diagnostics)
+
+
+_nested = st.recursive(
+    st.sampled_from(["x", "1", "''"]),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(inner, max_size=3).map(
+            lambda items: "{" + ", ".join(f"k{i}: {v}" for i, v in enumerate(items)) + "}"
+        ),
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_nested, wrap=st.integers(0, 24), anchored=st.booleans())
+def test_a_tree_is_judged_as_the_full_shape_check_judges_it(
+    value: str, wrap: int, anchored: bool
+) -> None:
+    # Without an anchor the full walk (sizes of aliases) is skipped: the outcome, and the line
+    # of a depth error, must be the full walk's.
+    import yaml
+
+    from pipeline import loader
+
+    value = "[" * wrap + value + ",\n  x" * (wrap > 0) + "]" * wrap
+    text = f"a: 1\nb: {'&n ' if anchored else ''}{value}\n"
+    node = yaml.compose(text, Loader=loader._Loader)
+    try:
+        loader.check_shape(node)
+        expected = None
+    except loader.YamlLimit as exc:
+        expected = (exc.problem, exc.problem_mark.line)
+    try:
+        loader.compose_yaml(text)
+        got = None
+    except loader.YamlLimit as exc:
+        got = (exc.problem, exc.problem_mark.line)
+    assert got == expected
+
+
+def test_a_front_matter_without_anchors_skips_the_alias_walk(monkeypatch) -> None:  # noqa: ANN001
+    from pipeline import loader
+
+    walked = []
+    monkeypatch.setattr(loader, "check_shape", walked.append)
+    loader.compose_yaml("title: T\ntags: [a, b]\nreviews:\n  - reviewer: x\n")
+    assert walked == []
+    loader.compose_yaml("title: &t T\nother: *t\n")
+    assert len(walked) == 1

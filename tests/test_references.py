@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pybtex.plugin import find_plugin
 
 from pipeline.references import MedicalStyle, ReferenceFormatter, load_library, parse_file
@@ -111,3 +113,144 @@ def test_all_syntax_errors_are_collected(tmp_path: Path) -> None:
     assert len(diagnostics) >= 2
     assert all(d.code == "reference.syntax" and d.line for d in diagnostics)
     assert {r.key for r in references} >= {"a", "d"}
+
+
+# Entries near the plain form that `parse_text` reads without pybtex's scanner, and every way
+# of leaving it: the result must be pybtex's own, diagnostics and lines included.
+_piece = st.sampled_from(
+    [
+        "@article{k1,",
+        "@Book{K1,",
+        "@misc{k2 ,",
+        "@string{j = {J}}",
+        "@comment{x}",
+        "@preamble{x}",
+        "@online(k3,",
+        "@ article{k4,",
+        "@article{k5}",
+        "@{",
+        "@article{k6 author = {x}",
+        " title = {A {B} c}",
+        ' title = "A {"} b"',
+        " title = {A {B {C}} d}",
+        " year = 2020",
+        " year = 2020a",
+        " month = jan",
+        " month = foo",
+        " journal = j",
+        ' note = "a" # {b}',
+        " author = {Doe, J. and Roe, R.}",
+        " editor = {E, F}",
+        " TITLE = {Dup}",
+        " pages = {1--2}",
+        ",",
+        ",,",
+        "}",
+        ")",
+        "\n",
+        "  ",
+        "\t",
+        "{",
+        '"',
+        "=",
+        "#",
+        "%",
+        "x",
+        "mail@host",
+        "\r\n",
+        "title",
+        " = ",
+    ]
+)
+
+
+_space = st.sampled_from(["", " ", "\n  ", "\t", "\r\n"])
+_value = st.sampled_from(
+    ["{A b}", "{A {B} c}", "{}", '"q {"} r"', '""', "1990", "jan", "DEC", "nejm", "{x {y {z}}}"]
+)
+_field = st.tuples(st.sampled_from(["title", "Author", "journal", "year", "x:y.z"]), _space, _value)
+_entry = st.builds(
+    lambda kind, key, fields, gap, trail: (
+        f"@{kind}{{{gap}{key}{gap}"
+        + "".join(f",{gap}{name}{sp}={sp}{value}" for name, sp, value in fields)
+        + f"{trail}{gap}}}\n"
+    ),
+    st.sampled_from(["article", "Online", "misc"]),
+    st.sampled_from(["k1", "K1", "a-b:c", "k2"]),
+    st.lists(_field, max_size=5),
+    _space,
+    st.sampled_from(["", ","]),
+)
+_bib = st.one_of(
+    st.lists(_piece, max_size=40).map("".join),
+    st.lists(st.one_of(_entry, _entry, _entry, _piece), max_size=6).map("".join),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_bib)
+def test_plain_entries_are_read_as_pybtex_reads_them(text: str) -> None:
+    from pybtex.database.input.bibtex import LowLevelParser, month_names
+    from pybtex.utils import CaseInsensitiveDict
+
+    from pipeline import references
+
+    plain = references._plain_entries(text, CaseInsensitiveDict(month_names))
+    fast = references.parse_text(text, "references/x.bib")
+    original = references._plain_entries
+    try:
+        references._plain_entries = lambda text, macros: None
+        slow = references.parse_text(text, "references/x.bib")
+    finally:
+        references._plain_entries = original
+    assert fast == slow
+    if plain is not None:
+        errors: list = []
+        scanner = LowLevelParser(
+            text, macros=CaseInsensitiveDict(month_names), handle_error=errors.append
+        )
+        assert [(kind, key, fields) for kind, (key, fields) in scanner] == plain
+        assert errors == []
+
+
+def test_a_library_of_plain_entries_skips_the_scanner(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from pybtex.database.input import bibtex
+
+    from pipeline import references
+
+    scanned = []
+    real = bibtex.LowLevelParser.parse_bibliography
+    monkeypatch.setattr(
+        bibtex.LowLevelParser,
+        "parse_bibliography",
+        lambda self: scanned.append(1) or real(self),
+    )
+    plain = "@article{a,\n  title = {T {X}},\n  journal = {J},\n  year = 2020,\n  month = jan,\n}\n"
+    parsed = references.parse_text(plain, "references/a.bib")
+    assert scanned == [] and [r.key for r in parsed.references] == ["a"]
+    assert parsed.references[0].entry.fields["title"] == "T {X}"
+    references.parse_text("@string{j = {J}}\n" + plain, "references/a.bib")
+    assert scanned == [1]
+
+
+def test_a_reference_pickles_as_plain_values_and_comes_back_the_same(tmp_path: Path) -> None:
+    # 20,000 references cross from the workers and are kept in the cache: they are pickled
+    # as plain values and made again exactly as pybtex holds them.
+    import pickle
+
+    library = _library(tmp_path, BIBLATEX + (Path("references") / "cardiology.bib").read_text())
+    assert len(library.references) > 5
+    for reference in library.references.values():
+        reference.shown_json()  # worked out from it: left out of the pickle
+        blob = pickle.dumps(reference, protocol=pickle.HIGHEST_PROTOCOL)
+        assert b"OrderedCaseInsensitiveDict" not in blob and b"_shown" not in blob
+        again = pickle.loads(blob)
+        assert again == reference and again.field_lines == reference.field_lines
+        assert again.shown_json() == reference.shown_json()
+        for name in ("fields", "persons"):
+            made, held = getattr(again.entry, name), getattr(reference.entry, name)
+            assert type(made) is type(held) and made.__dict__ == held.__dict__
+        assert again.entry.__dict__.keys() == reference.entry.__dict__.keys()
+        assert again.entry.original_type == reference.entry.original_type
+        for role, people in reference.entry.persons.items():
+            assert [p.__dict__ for p in again.entry.persons[role]] == [p.__dict__ for p in people]
