@@ -11,7 +11,7 @@ it, for a page that is not in the nav:
   page in the nav that is being shown;
 - `page.url`, through the `url` filter: every link is made relative to the page's folder. The
   key is that folder when it is a prefix of a link's target, else the folder's parent (see
-  `_where`: then every relative link is the same for each folder beside it);
+  `where`: then every relative link is the same for each folder beside it);
 - active state (`nav_item.active`): must be off everywhere (an active item activates its
   parents, so the top level shows it), else the page is rendered normally;
 - `features` and `lang` (the words the nav shows): in the key, as the page's context gives them;
@@ -70,6 +70,25 @@ def _folder(url: str) -> tuple[str, ...]:
     """The folder MkDocs makes a page's links relative to (`mkdocs.utils.get_relative_url`)."""
     dirname, _, basename = url.rpartition("/")
     return tuple(_norm_parts(dirname if "." in basename else url))
+
+
+def prefixes(urls: list[str]) -> set[tuple[str, ...]]:
+    """Every folder that is a prefix of one of these link targets, as MkDocs splits them."""
+    return {
+        tuple(parts[:k])
+        for url in urls
+        for parts in [_norm_parts(url)]
+        for k in range(len(parts) + 1)
+    }
+
+
+def where(url: str, under: set[tuple[str, ...]]) -> tuple:
+    """The part of a page's URL that its links to the targets of `under` depend on: two pages
+    with the same answer get the same relative link to each. For a folder D that is no prefix
+    of a target T, the common prefix of D and T is that of D's parent and T, so each link
+    depends on D's parent alone."""
+    folder = _folder(url)
+    return ("at", folder) if folder in under else ("beside", folder[:-1])
 
 
 def _items(items: list) -> Iterator[object]:
@@ -141,23 +160,11 @@ class NavCache:
         self.nav = nav
         self.render = render  # the template's own render function
         self.in_nav = {page.file.src_uri for page in nav.pages}
-        self.prefixes = {
-            tuple(parts[:k])
-            for url in _targets(config, nav)
-            for parts in [_norm_parts(url)]
-            for k in range(len(parts) + 1)
-        }
+        self.under = prefixes(_targets(config, nav))
         self.words = ("nav", "source") if config.repo_url else ("nav",)
         self.texts: dict[tuple, str] = {}
         self.rendered = 0  # navs rendered for the cache (one per key)
         self.reused = 0
-
-    def _where(self, url: str) -> tuple:
-        """Two pages with the same answer get the same relative link to every target: for a
-        folder D that is no prefix of a target T, the common prefix of D and T is that of D's
-        parent and T, so each link depends on the parent alone."""
-        folder = _folder(url)
-        return ("at", folder) if folder in self.prefixes else ("beside", folder[:-1])
 
     def key(self, context) -> tuple | None:  # noqa: ANN001 - a jinja2 Context
         """None: render this page's nav as without the cache."""
@@ -176,7 +183,7 @@ class NavCache:
             words = tuple(str(lang.t(word)) for word in self.words)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - rendered normally, it fails or shows the same way
             return None
-        return (self._where(page.url), tuple(features), words)
+        return (where(page.url, self.under), tuple(features), words)
 
     def __call__(self, context) -> Iterator[str]:  # noqa: ANN001
         key = self.key(context)
