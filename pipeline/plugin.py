@@ -122,6 +122,7 @@ class GuidelinePlugin(BasePlugin):
         from pipeline import htmlpages, pagecache
 
         assert self.session is not None
+        self.nav = nav  # for the nav cache, at on_env
         self.hand_over = htmlpages.applies(config)
         store = self.session.pages
         if _command == "serve":
@@ -150,11 +151,14 @@ class GuidelinePlugin(BasePlugin):
         return bool(folder and file.abs_src_path and file.abs_src_path.startswith(folder))
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):  # noqa: ANN001, ANN201
+        from pipeline import navcache
         from pipeline.templatecache import TemplateCache
 
         self.templates = TemplateCache(Path(config.config_file_path).parent, "theme")
         env.bytecode_cache = self.templates
-        return self.cache.env(env) if self.cache is not None else env
+        env = self.cache.env(env) if self.cache is not None else env
+        navcache.install(env, config, self.nav)  # after the loader is final: Jinja caches by it
+        return env
 
     def on_serve(self, server, *, config: MkDocsConfig, builder):  # noqa: ANN001, ANN201
         """`mkdocs serve`: after its first build, its server rebuilds incrementally and shows a

@@ -283,10 +283,12 @@ class IncrementalBuilder:
         from mkdocs.commands.build import _build_page, _populate_page
         from mkdocs.structure.files import InclusionLevel
 
+        from pipeline import navcache
         from pipeline.plugin import ensure_plugin
 
         files, nav, env = recorder.files, recorder.nav, recorder.env
         assert files is not None and nav is not None
+        navcache.forget(env)  # the kept environment's navs are the last build's: made again
         nav_pages = {page.file.src_uri for page in nav.pages}
         pages = []
         for rel in changed:
