@@ -118,34 +118,31 @@ def main() -> None:
     article = next((root / "content").glob("topic-00/article-00000.md"))
     original = article.read_text(encoding="utf-8")
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/{PAGE}"
-    serve = start([PY, "-m", "pipeline", "--root", str(root), "serve", "--dev-addr",
-                   f"127.0.0.1:{port}"], root)  # fmt: skip
-    try:
-        first = wait_for(url, "</html>", timeout=1800)
-        edit = lambda m: edit_article(article, m)  # noqa: E731
-        pipeline_times, pipeline_whole = measure(url, edit, args.rounds)
-    finally:
-        stop(serve)
-        article.write_text(original, encoding="utf-8")
-    print(f"pipeline serve: first build served in {first:.2f} s; save to served HTML "
-          f"{', '.join(f'{s:.2f}' for s in pipeline_times)} s, whole preview "
-          f"{', '.join(f'{s:.2f}' for s in pipeline_whole)} s", flush=True)  # fmt: skip
-    if args.plugin:
-        # `mkdocs serve` of the publication's own mkdocs.yml, which names the plugin.
-        port = free_port()
+    def served(label: str, command: list[str], port: int) -> tuple[float, list[float], list[float]]:
+        """One server of the publication: its first build, then each save until it is shown."""
         url = f"http://127.0.0.1:{port}/{PAGE}"
-        plugin = start([PY, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], root)
+        server = start(command, root)
         try:
-            plugin_first = wait_for(url, "</html>", timeout=1800)
-            plugin_times, plugin_whole = measure(url, edit, args.rounds)
+            first = wait_for(url, "</html>", timeout=1800)
+            times, whole = measure(url, lambda m: edit_article(article, m), args.rounds)
         finally:
-            stop(plugin)
+            stop(server)
             article.write_text(original, encoding="utf-8")
-        print(f"mkdocs serve (plugin): first build served in {plugin_first:.2f} s; save to "
-              f"served HTML {', '.join(f'{s:.2f}' for s in plugin_times)} s, whole preview "
-              f"{', '.join(f'{s:.2f}' for s in plugin_whole)} s", flush=True)  # fmt: skip
+        print(f"{label}: first build served in {first:.2f} s; save to served HTML "
+              f"{', '.join(f'{s:.2f}' for s in times)} s, whole preview "
+              f"{', '.join(f'{s:.2f}' for s in whole)} s", flush=True)  # fmt: skip
+        return first, times, whole
+
+    port = free_port()
+    first, pipeline_times, pipeline_whole = served(
+        "pipeline serve",
+        [PY, "-m", "pipeline", "--root", str(root), "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        port,
+    )
+    if args.plugin:  # `mkdocs serve` of the publication's own mkdocs.yml, naming the plugin
+        port = free_port()
+        command = [PY, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"]
+        served("mkdocs serve (plugin)", command, port)
     if args.no_bare:
         return
 

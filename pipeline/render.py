@@ -617,6 +617,16 @@ class SiteRenderer:
     def render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(**context)
 
+    def site_files(self) -> Iterator[tuple[str, str]]:
+        """Every file the registered outputs make besides the article pages, as (path, text),
+        all made now (a build keeps what it can instead)."""
+        for suffix, make in outputs.ARTICLE_OUTPUTS:
+            for article_id, shown in self.shown.items():
+                yield f"{article_id}.{suffix}", make(self, shown)
+        for produce in outputs.OUTPUTS:
+            for item in produce(self):
+                yield (item.rel, item.make()) if isinstance(item, outputs.Made) else item
+
     def made(self, rel: str, template: str, **context: object) -> outputs.Made:
         """A page made from one template and its context (plain data) alone: the previous
         build's file is kept when the code, the templates and the context are as they were."""

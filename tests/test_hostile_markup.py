@@ -18,7 +18,6 @@ from pybtex.database import parse_string
 
 from pipeline import htmlpages, safety
 from pipeline.loader import load
-from pipeline.outputs import OUTPUTS
 from pipeline.render import TEMPLATES, SiteRenderer
 from tests.conftest import copy_publication, line_of, replace_in, run_cli, snapshot, write
 from tests.hostile_payloads import (
@@ -243,7 +242,7 @@ def _pages_with(project, title: str, question: str, tag: str, bio: str) -> dict[
         project, articles={**project.articles, article.id: changed}, board=board, memo={}
     )
     renderer = SiteRenderer(project, preview=True, problems={})
-    pages = {path: text for produce in OUTPUTS for path, text in produce(renderer)}
+    pages = dict(renderer.site_files())
     return {**pages, f"{article.id}.md": renderer.article_page(renderer.shown[article.id])}
 
 

@@ -169,6 +169,15 @@ def _clean_build(source: Path, target: Path, *args: str) -> dict[str, bytes]:
     return tree(copy / "site")
 
 
+def _same_as_a_clean_build(publication: Path, target: Path, *args: str) -> None:
+    """The site, file for file and byte for byte, is what a full build of the same inputs
+    in a fresh folder makes."""
+    incremental = tree(publication / "site")
+    full = _clean_build(publication, target, *args)
+    assert sorted(incremental) == sorted(full)
+    assert [name for name in full if incremental[name] != full[name]] == []
+
+
 def test_one_changed_article_reuses_the_other_pages_byte_for_byte(
     publication: Path, tmp_path: Path, monkeypatch
 ) -> None:
@@ -179,13 +188,9 @@ def test_one_changed_article_reuses_the_other_pages_byte_for_byte(
     )
     assert run_cli(publication, "build", "--preview").exit_code == 0
     assert reused and "endocrinology/hypothyroidism-levothyroxine.md" not in reused
-    incremental = tree(publication / "site")
-    assert "exactly the same time" in incremental[
-        "endocrinology/hypothyroidism-levothyroxine/index.html"
-    ].decode("utf-8")
-    full = _clean_build(publication, tmp_path / "clean", "--preview")
-    assert sorted(incremental) == sorted(full)
-    assert [name for name in full if incremental[name] != full[name]] == []
+    page = publication / "site/endocrinology/hypothyroidism-levothyroxine/index.html"
+    assert "exactly the same time" in page.read_text(encoding="utf-8")
+    _same_as_a_clean_build(publication, tmp_path / "clean", "--preview")
 
 
 def test_a_withdrawn_article_rebuilds_what_lists_it_byte_for_byte(
@@ -196,11 +201,8 @@ def test_a_withdrawn_article_rebuilds_what_lists_it_byte_for_byte(
     replace_in(publication, APPROVED, "status: approved", "status: under_review")
     assert run_cli(publication, "build").exit_code == 0
     assert reused
-    incremental = tree(publication / "site")
-    assert "oncology/net-imaging/index.html" not in incremental
-    full = _clean_build(publication, tmp_path / "clean")
-    assert sorted(incremental) == sorted(full)
-    assert [name for name in full if incremental[name] != full[name]] == []
+    assert not (publication / "site/oncology/net-imaging/index.html").exists()
+    _same_as_a_clean_build(publication, tmp_path / "clean")
 
 
 def _count_templated(monkeypatch) -> list[tuple[str, bool]]:
@@ -227,10 +229,7 @@ def test_unchanged_pages_outside_the_nav_are_left_out_of_mkdocs(
     assert run_cli(publication, "build", "--preview").exit_code == 0
     outside = [src for src, in_nav in templated if not in_nav]
     assert outside == ["endocrinology/hypothyroidism-levothyroxine.md"], templated
-    incremental = tree(publication / "site")
-    full = _clean_build(publication, tmp_path / "clean", "--preview")
-    assert sorted(incremental) == sorted(full)
-    assert [name for name in full if incremental[name] != full[name]] == []
+    _same_as_a_clean_build(publication, tmp_path / "clean", "--preview")
 
 
 def test_left_out_pages_are_copied_where_the_filesystem_cannot_link(
@@ -244,10 +243,7 @@ def test_left_out_pages_are_copied_where_the_filesystem_cannot_link(
     assert "cardiology/af-anticoagulation.md" in reused
     page = publication / "site/cardiology/af-anticoagulation/index.html"
     assert page.stat().st_nlink == 1
-    incremental = tree(publication / "site")
-    full = _clean_build(publication, tmp_path / "clean")
-    assert sorted(incremental) == sorted(full)
-    assert [name for name in full if incremental[name] != full[name]] == []
+    _same_as_a_clean_build(publication, tmp_path / "clean")
 
 
 def test_citation_files_are_made_again_only_from_what_they_show(
@@ -278,9 +274,7 @@ def test_citation_files_are_made_again_only_from_what_they_show(
     assert "cardiology/af-anticoagulation" in made
     bib = (publication / "site/cardiology/af-anticoagulation.bib").read_text(encoding="utf-8")
     assert "Roe-Smith, Morgan" in bib
-    incremental = tree(publication / "site")
-    full = _clean_build(publication, tmp_path / "clean")
-    assert [name for name in full if incremental.get(name) != full[name]] == []
+    _same_as_a_clean_build(publication, tmp_path / "clean")
 
 
 def test_a_changed_reference_rebuilds_the_pages_that_cite_it(
@@ -307,10 +301,7 @@ def test_a_changed_reference_rebuilds_the_pages_that_cite_it(
     assert "endocrinology/hypothyroidism-levothyroxine.md" not in reused
     page = publication / "site/endocrinology/hypothyroidism-levothyroxine/index.html"
     assert "task force on replacement" in page.read_text(encoding="utf-8")
-    incremental = tree(publication / "site")
-    full = _clean_build(publication, tmp_path / "clean", "--preview")
-    assert sorted(incremental) == sorted(full)
-    assert [name for name in full if incremental[name] != full[name]] == []
+    _same_as_a_clean_build(publication, tmp_path / "clean", "--preview")
 
 
 def test_a_reused_page_whose_html_was_altered_is_built_again(
@@ -482,10 +473,7 @@ def test_reused_pages_and_static_files_are_links_to_the_replaced_site(
     before = {path: _inode(path) for path in (page, css)}
     _rebuild_with(publication, "daily")
     assert {path: _inode(path) for path in (page, css)} == before  # linked, not written
-    incremental = tree(site)
-    full = _clean_build(publication, tmp_path / "clean", "--preview")
-    assert sorted(incremental) == sorted(full)
-    assert [name for name in full if incremental[name] != full[name]] == []
+    _same_as_a_clean_build(publication, tmp_path / "clean", "--preview")
 
 
 @pytest.mark.parametrize("what", ["page", "static file"])

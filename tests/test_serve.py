@@ -38,6 +38,20 @@ def _wait_for(url: str, needle: str, seconds: float = 60) -> str:
     raise AssertionError(f"{needle!r} did not appear at {url} within {seconds} s")
 
 
+EDITED = "Take it with water at the same time every day"
+
+
+def _save_an_edit(publication: Path, url: str) -> None:
+    """An editor rewords the levothyroxine article; the served page shows it."""
+    replace_in(
+        publication,
+        "content/endocrinology/hypothyroidism-levothyroxine.md",
+        "Take it at the same time every day",
+        EDITED,
+    )
+    _wait_for(url, EDITED)
+
+
 def test_serve_shows_the_preview_and_rerenders_on_change(publication: Path) -> None:
     port = _free_port()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
@@ -60,13 +74,7 @@ def test_serve_shows_the_preview_and_rerenders_on_change(publication: Path) -> N
         url = f"http://127.0.0.1:{port}/endocrinology/hypothyroidism-levothyroxine/"
         page = _wait_for(url, "Starting and monitoring levothyroxine")
         assert "pending human review" in page  # serve is a preview: articles not yet approved show
-        replace_in(
-            publication,
-            "content/endocrinology/hypothyroidism-levothyroxine.md",
-            "Take it at the same time every day",
-            "Take it with water at the same time every day",
-        )
-        _wait_for(url, "Take it with water at the same time every day")
+        _save_an_edit(publication, url)
     finally:
         server.terminate()
         try:
@@ -141,15 +149,9 @@ def test_mkdocs_serve_through_the_plugin_rebuilds_as_pipeline_serve_does(
     url = f"http://127.0.0.1:{port}/endocrinology/hypothyroidism-levothyroxine/"
     try:
         assert "pending human review" in _wait_for(url, "Starting and monitoring levothyroxine")
-        replace_in(
-            publication,
-            "content/endocrinology/hypothyroidism-levothyroxine.md",
-            "Take it at the same time every day",
-            "Take it with water at the same time every day",
-        )
-        _wait_for(url, "Take it with water at the same time every day")
+        _save_an_edit(publication, url)
         index = f"http://127.0.0.1:{port}/search/search_index.json"
-        _wait_for(index, "Take it with water at the same time every day")  # the whole rebuild
+        _wait_for(index, EDITED)  # the whole rebuild
         listing = f"http://127.0.0.1:{port}/endocrinology/"
         assert "hypothyroidism-levothyroxine/" in (_get(listing) or "")
     finally:
