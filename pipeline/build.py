@@ -241,21 +241,79 @@ class Sweeper:
     """Removes the builds `site` no longer points at (`leftovers`, listed when it starts) in a
     thread, while this build loads, checks and renders: removing a site's thousands of folders
     is slow where the filesystem discards freed blocks at once, and is nothing a build waits
-    for until it swaps its own site in (`wait`). The build it replaces stays until the next."""
+    for until it swaps its own site in (`wait`). The build it replaces stays until the next.
+
+    The build the last one replaced, whose files it unlinked (`unlink_files`, then the mark
+    `EMPTIED` beside it), is kept when it still holds nothing but folders: this build goes into
+    it (`folder`), so that a page whose folder is there already makes none, and the last
+    build's folders are not removed one by one. Anything else is removed."""
 
     def __init__(self, site: Path) -> None:
         import threading
 
         self.paths = leftovers(site)
+        folders = [p for p in self.paths if _real_folder(p) and _emptied_mark(p).is_file()]
+        self.candidate = max(folders, key=lambda p: p.stat().st_mtime_ns) if folders else None
+        self.recyclable = False
+        self.decided = threading.Event()
         self.thread = threading.Thread(target=self._sweep, name="sweep-old-builds", daemon=True)
         self.thread.start()
 
     def _sweep(self) -> None:
+        try:
+            if self.candidate is not None:
+                self.recyclable = _only_folders(self.candidate)
+        finally:
+            self.decided.set()
         for path in self.paths:
-            _remove(path)
+            if path != self.candidate or not self.recyclable:
+                _remove(path)
+
+    def folder(self) -> Path | None:
+        """The emptied folder tree this build goes into, or None (then a new folder)."""
+        self.decided.wait()
+        return self.candidate if self.recyclable else None
 
     def wait(self) -> None:
         self.thread.join()
+
+
+EMPTIED = ".emptied"  # beside a replaced build whose files `unlink_files` removed, all of them
+
+
+def _emptied_mark(build: Path) -> Path:
+    return build.with_name(build.name + EMPTIED)
+
+
+def _real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _only_folders(top: Path) -> bool:
+    """Whether a tree holds folders alone: no file, no link, nothing else."""
+    pending = [os.fspath(top)]
+    while pending:
+        try:
+            listing = os.scandir(pending.pop())
+        except OSError:
+            return False
+        with listing:
+            for entry in listing:
+                if not entry.is_dir(follow_symlinks=False):
+                    return False
+                pending.append(entry.path)
+    return True
+
+
+def remove_empty_folders(top: Path) -> None:
+    """The folders of a reused tree this build put nothing in (a removed page's)."""
+    emptied: set[str] = set()
+    for folder, folders, names in os.walk(top, topdown=False):  # never through a link
+        if folder == os.fspath(top) or names:
+            continue
+        if all(os.path.join(folder, name) in emptied for name in folders):
+            os.rmdir(folder)
+            emptied.add(folder)
 
 
 def _remove(path: Path) -> None:
@@ -426,10 +484,12 @@ def _full_build(
     sweeper = Sweeper(site) if shard is None else None
     with _frozen_heap():
         try:
-            project, session, pages, tmp_site = _prepare(root, preview, site, shard)
+            project, session, pages, tmp_site = _prepare(root, preview, site, shard, sweeper)
             gc.freeze()  # the loaded publication lives until the build ends
             _run_mkdocs(project, preview, session, tmp_site, for_disk)
             gc.freeze()  # and so do MkDocs' pages
+            if pages.recycled:
+                remove_empty_folders(tmp_site)
         finally:
             if sweeper is not None:
                 sweeper.wait()
@@ -441,13 +501,14 @@ def _full_build(
                 # recorded by their stat, link count and change time included); its folders,
                 # slow to remove, are for the next build's Sweeper.
                 unlink_files(replaced)
+                _emptied_mark(replaced).touch()  # its folders are for the next build (Sweeper)
             pages.commit_for(tmp_site.resolve())
     assert isinstance(session.result, RenderResult)
     return project, session.result, pages.written()
 
 
 def _prepare(
-    root: Path, preview: bool, site: Path, shard: Shard | None
+    root: Path, preview: bool, site: Path, shard: Shard | None, sweeper: Sweeper | None = None
 ) -> tuple[Project, Session, SiteStore, Path]:
     """Load and check; the MkDocs session and the empty folder the build goes into."""
     from pipeline.loader import load
@@ -465,7 +526,9 @@ def _prepare(
         reusable = None if tracks_output(project.root) else previous_site(site)
         pages = SiteStore(pages_manifest(project.root, preview), reusable)
         session = Session(project=project, preview=preview, pages=pages)
-        tmp_site = new_build_dir(site)
+        recycled = sweeper.folder() if sweeper is not None else None
+        pages.recycled = recycled is not None
+        tmp_site = recycled or new_build_dir(site)
     else:
         from pipeline.shards import assign
 
@@ -485,7 +548,11 @@ class _DirtyWarning(logging.Filter):
     times, not of the page cache's keys (a strict build would stop on the warning)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("A 'dirty' build is being performed")
+        message = record.getMessage()
+        # Nor is a reused tree's folders the stale files MkDocs means (Sweeper).
+        return not message.startswith(
+            ("A 'dirty' build is being performed", "The directory contains stale files")
+        )
 
 
 @contextmanager

@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import time
 from dataclasses import dataclass
@@ -190,6 +191,7 @@ class SiteStore:
             self._read()
         self.new: dict[str, dict] = {}
         self.new_files: dict[str, dict] = {}
+        self.recycled = False  # the build goes into an emptied tree of folders (build.Sweeper)
 
     def _read(self) -> None:
         try:
@@ -246,9 +248,16 @@ class SiteStore:
         """The reused page goes into the new site as a link to its verified previous file."""
         return previous.file is not None and _link(str(previous.file), dest)
 
-    def reuse_static(self, files, site_dir: str) -> None:  # noqa: ANN001 - MkDocs' Files
+    def reuse_static(self, files, site_dir: str, config) -> None:  # noqa: ANN001 - MkDocs'
         """Static files whose source is unchanged since the replaced site copied it are linked
-        from there (see the class), the others copied by MkDocs as ever."""
+        from there (see the class), the others copied by MkDocs as ever. In an emptied tree
+        of folders, a folder where this build writes a file goes first."""
+        if self.recycled:
+            dests = [file.abs_dest_path for file in files]
+            fixed = [*config.theme.static_templates, "sitemap.xml.gz", "search/search_index.json"]
+            for dest in dests + [os.path.join(site_dir, name) for name in fixed]:
+                if os.path.isdir(dest) and not os.path.islink(dest):
+                    shutil.rmtree(dest)  # folders only (build.Sweeper checked)
         for file in files:
             if file.is_documentation_page() or vars(file).get("_content") is not None:
                 continue

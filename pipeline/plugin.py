@@ -206,7 +206,7 @@ class GuidelinePlugin(BasePlugin):
             kept.append(File.generated(config, rel, abs_src_path=str(self.out_dir / rel)))
         files = Files(kept)
         if _command != "serve" and hasattr(self.session.pages, "reuse_static"):
-            self.session.pages.reuse_static(files, config.site_dir)  # type: ignore[attr-defined]
+            self.session.pages.reuse_static(files, config.site_dir, config)  # type: ignore[attr-defined]
         return files
 
 

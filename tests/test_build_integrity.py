@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import build as build_mod
-from tests.conftest import REPO, replace_in, run_cli, snapshot
+from tests.conftest import REPO, copy_publication, replace_in, run_cli, snapshot
 
 PAGE = "build/preview/endocrinology/hypothyroidism-levothyroxine.md"
 HTML = "site/endocrinology/hypothyroidism-levothyroxine/index.html"
@@ -97,7 +97,10 @@ def test_site_survives_a_failure_at_any_rename(
     current = (publication / "site").resolve()
     # The build it replaced is swept by the next build, while that one works.
     assert current in {p.resolve() for p in (publication / "site.builds").iterdir()}
-    assert len(list((publication / "site.builds").iterdir())) <= 2
+    builds = list((publication / "site.builds").iterdir())
+    assert len([p for p in builds if p.is_dir()]) <= 2
+    marks = [p for p in builds if not p.is_dir()]  # the replaced build, emptied of its files
+    assert all(p.name.endswith(".emptied") and p.with_suffix("").is_dir() for p in marks)
 
 
 def test_each_build_sweeps_the_builds_before_the_one_it_replaces(publication: Path) -> None:
@@ -105,9 +108,11 @@ def test_each_build_sweeps_the_builds_before_the_one_it_replaces(publication: Pa
     for word in ("first", "second", "third"):
         replace_in(publication, ARTICLE, "---\n", f"---\n# {word}\n")
         builds.append(built(publication).resolve())
-    remaining = {p.resolve() for p in (publication / "site.builds").iterdir()}
+    remaining = {p.resolve() for p in (publication / "site.builds").iterdir() if p.is_dir()}
     assert remaining == {builds[2], builds[1]}
     assert (publication / "site").resolve() == builds[2]
+    assert builds[2] == builds[0]  # the third went into the first's emptied folders
+    assert not any(p.is_file() for p in builds[1].rglob("*"))  # and the second is emptied
 
 
 def test_an_old_real_site_folder_is_replaced(publication: Path) -> None:
@@ -241,3 +246,46 @@ def test_the_writer_removes_what_it_did_not_write_and_only_that(
     for rel in ("kept.md", "a/b/page.md"):
         info = os.lstat(out / rel)
         assert entries[rel].stat == [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def test_a_build_goes_into_the_emptied_folders_of_the_build_before_last(
+    publication: Path, tmp_path: Path
+) -> None:
+    from pipeline import stamp
+
+    first = built(publication).resolve()
+    stamp.forget(publication)
+    second = built(publication).resolve()
+    assert second != first and first.is_dir() and not any(p.is_file() for p in first.rglob("*"))
+    (first / "oncology/gone-page").mkdir(parents=True)  # a page this build does not make
+    (first / "404.html").mkdir()  # a folder where this build writes a file
+    stamp.forget(publication)
+    third = built(publication).resolve()
+    assert third == first  # the emptied tree, not a new folder
+    assert not (third / "oncology/gone-page").exists() and (third / "404.html").is_file()
+    assert not any(p.is_file() for p in second.rglob("*"))  # emptied in its turn
+    fresh = copy_publication(tmp_path / "fresh")
+    clean = built(fresh)
+    assert _folders_and_files(third) == _folders_and_files(clean.resolve())
+
+
+def test_a_leftover_build_holding_a_file_is_never_built_into(publication: Path) -> None:
+    from pipeline import stamp
+
+    first = built(publication).resolve()
+    stamp.forget(publication)
+    built(publication)
+    (first / "oncology/planted.html").parent.mkdir(parents=True, exist_ok=True)
+    (first / "oncology/planted.html").write_text("<script>alert(1)</script>")
+    stamp.forget(publication)
+    third = built(publication).resolve()
+    assert third != first and not first.exists()
+    assert not (third / "oncology/planted.html").exists()
+
+
+def _folders_and_files(top: Path) -> dict[str, bytes | None]:
+    return {
+        p.relative_to(top).as_posix(): p.read_bytes() if p.is_file() else None
+        for p in sorted(top.rglob("*"))
+        if p.name not in {"sitemap.xml.gz"}  # dated by the build's clock
+    }
