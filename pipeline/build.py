@@ -218,23 +218,32 @@ def clean_leftovers(site: Path) -> None:
         _remove(path)
 
 
-def unlink_files(folder: Path) -> None:
-    """Remove every file (and link) under a folder, leaving its folders."""
-    pending = [os.fspath(folder)]
+def _non_folders(top: Path, strict: bool) -> Iterator[os.DirEntry]:
+    """Every entry under `top` that is not a folder (files, links; never through a link). A
+    folder that cannot be read is passed over, or with `strict` raises OSError."""
+    pending = [os.fspath(top)]
     while pending:
         try:
             listing = os.scandir(pending.pop())
         except OSError:
+            if strict:
+                raise
             continue
         with listing:
             for entry in listing:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
                 else:
-                    try:
-                        os.unlink(entry.path)
-                    except OSError:
-                        pass
+                    yield entry
+
+
+def unlink_files(folder: Path) -> None:
+    """Remove every file (and link) under a folder, leaving its folders."""
+    for entry in _non_folders(folder, strict=False):
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 class Sweeper:
@@ -290,19 +299,11 @@ def _real_folder(path: Path) -> bool:
 
 
 def _only_folders(top: Path) -> bool:
-    """Whether a tree holds folders alone: no file, no link, nothing else."""
-    pending = [os.fspath(top)]
-    while pending:
-        try:
-            listing = os.scandir(pending.pop())
-        except OSError:
-            return False
-        with listing:
-            for entry in listing:
-                if not entry.is_dir(follow_symlinks=False):
-                    return False
-                pending.append(entry.path)
-    return True
+    """Whether a tree holds folders alone: no file, no link, nothing else, all readable."""
+    try:
+        return next(_non_folders(top, strict=True), None) is None
+    except OSError:
+        return False
 
 
 def remove_empty_folders(top: Path) -> None:
