@@ -248,10 +248,11 @@ class SiteStore:
         """The reused page goes into the new site as a link to its verified previous file."""
         return previous.file is not None and _link(str(previous.file), dest)
 
-    def reuse_static(self, files, site_dir: str, config) -> None:  # noqa: ANN001 - MkDocs'
+    def reuse_static(self, files, config) -> None:  # noqa: ANN001 - MkDocs' Files, config
         """Static files whose source is unchanged since the replaced site copied it are linked
         from there (see the class), the others copied by MkDocs as ever. In an emptied tree
         of folders, a folder where this build writes a file goes first."""
+        site_dir = config.site_dir
         if self.recycled:
             dests = [file.abs_dest_path for file in files]
             fixed = [*config.theme.static_templates, "sitemap.xml.gz", "search/search_index.json"]
@@ -263,9 +264,9 @@ class SiteStore:
                 continue
             if file.abs_src_path is None:
                 continue
-            file.copy_file = self._copier(file, file.copy_file, site_dir)
+            file.copy_file = self._copier(file, file.copy_file)
 
-    def _copier(self, file, copy, site_dir: str):  # noqa: ANN001, ANN202
+    def _copier(self, file, copy):  # noqa: ANN001, ANN202
         def copy_file(dirty: bool = False) -> None:
             from pipeline.stamp import RACY_NS
 

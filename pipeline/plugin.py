@@ -129,8 +129,8 @@ class GuidelinePlugin(BasePlugin):
             self.memory = self.memory or pagecache.MemoryStore()
             store = self.memory
         shard = self.session.shard
-        skip = self.session.dirty and _command != "serve"
         digests = getattr(self.session.result, "digests", None)
+        skip = self.session.dirty  # PageCache skips only for a SiteStore, never for a shard
         self.cache = pagecache.PageCache(store, shard, skip, digests) if store is not None else None
         if self.cache is not None:
             self.cache.start(config, nav, files)
@@ -206,7 +206,7 @@ class GuidelinePlugin(BasePlugin):
             kept.append(File.generated(config, rel, abs_src_path=str(self.out_dir / rel)))
         files = Files(kept)
         if _command != "serve" and hasattr(self.session.pages, "reuse_static"):
-            self.session.pages.reuse_static(files, config.site_dir, config)  # type: ignore[attr-defined]
+            self.session.pages.reuse_static(files, config)  # type: ignore[attr-defined]
         return files
 
 

@@ -617,15 +617,22 @@ class SiteRenderer:
     def render(self, template: str, **context: object) -> str:
         return self.env.get_template(template).render(**context)
 
-    def site_files(self) -> Iterator[tuple[str, str]]:
-        """Every file the registered outputs make besides the article pages, as (path, text),
-        all made now (a build keeps what it can instead)."""
+    def site_outputs(self) -> Iterator[tuple[str, str] | outputs.Made]:
+        """Every file the registered outputs make besides the article pages: (path, text), or
+        a `Made` that a build keeps when its inputs are unchanged."""
         for suffix, make in outputs.ARTICLE_OUTPUTS:
             for article_id, shown in self.shown.items():
-                yield f"{article_id}.{suffix}", make(self, shown)
+                keys = (f"article:{article_id}", *outputs.ARTICLE_OUTPUT_INPUTS)
+                inputs = {key: self.deps.digest_of(key) for key in keys}
+                rel = f"{article_id}.{suffix}"
+                yield outputs.Made(rel, inputs, functools.partial(make, self, shown))
         for produce in outputs.OUTPUTS:
-            for item in produce(self):
-                yield (item.rel, item.make()) if isinstance(item, outputs.Made) else item
+            yield from produce(self)
+
+    def site_files(self) -> Iterator[tuple[str, str]]:
+        """`site_outputs` as (path, text), all made now."""
+        for item in self.site_outputs():
+            yield (item.rel, item.make()) if isinstance(item, outputs.Made) else item
 
     def made(self, rel: str, template: str, **context: object) -> outputs.Made:
         """A page made from one template and its context (plain data) alone: the previous
@@ -916,19 +923,11 @@ def _render_site(
         writer.record(rel_md, changed, page_hash, inputs)
         if progress:
             progress(done, len(outdated))
-    for suffix, make in outputs.ARTICLE_OUTPUTS:
-        for article_id, shown in renderer.shown.items():
-            keys = (f"article:{article_id}", *outputs.ARTICLE_OUTPUT_INPUTS)
-            inputs = {key: renderer.deps.digest_of(key) for key in keys}
-            writer.write_unless_kept(
-                f"{article_id}.{suffix}", inputs, functools.partial(make, renderer, shown)
-            )
-    for produce in outputs.OUTPUTS:
-        for item in produce(renderer):
-            if isinstance(item, outputs.Made):
-                writer.write_unless_kept(item.rel, item.inputs, item.make)
-            else:
-                writer.write(*item)
+    for item in renderer.site_outputs():
+        if isinstance(item, outputs.Made):
+            writer.write_unless_kept(item.rel, item.inputs, item.make)
+        else:
+            writer.write(*item)
     result.formatted_references = renderer.formatter.formatted_count
     result.removed = writer.finish()
     result.written = writer.written
