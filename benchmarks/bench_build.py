@@ -31,7 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.generate import generate  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CI": "true"}
+# Python writes its compiled modules, as on an editor's machine: without them, every run of
+# a shell that sets PYTHONDONTWRITEBYTECODE would compile each edited module again.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV |= {"NO_MKDOCS_2_WARNING": "1", "CI": "true"}
 PY = sys.executable
 
 

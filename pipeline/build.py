@@ -133,12 +133,21 @@ def problems_by_article(project: Project, errors: list[Diagnostic]) -> dict[str,
     return found
 
 
-def check_for_build(project: Project, articles_only: bool = False) -> list[Diagnostic]:
+def check_for_build(
+    project: Project, articles_only: bool = False, config: list[bytes | None] | None = None
+) -> list[Diagnostic]:
     """Errors stop a production build and a preview alike: what a reviewer previews is what
-    would be published."""
+    would be published. With `config`, the configuration's bytes read before the load, an
+    unchanged article's findings are the kept ones (pipeline/checkcache.py `check_loaded`)."""
     from pipeline.checks import run_checks
 
-    errors, _ = diagnostics_mod.split(run_checks(project, articles_only))
+    if config is not None and not articles_only:
+        from pipeline.checkcache import check_loaded
+
+        found = check_loaded(project, config)
+    else:
+        found = run_checks(project, articles_only)
+    errors, _ = diagnostics_mod.split(found)
     return errors
 
 
@@ -388,7 +397,7 @@ def _show_serve_progress() -> None:
 
 def pages_manifest(root: Path, preview: bool) -> Path:
     """What the plugin reused or wrote for each page of the current site (pagecache.py)."""
-    return root / "build" / f".pages-{'preview' if preview else 'production'}.json"
+    return root / "build" / f".pages-{'preview' if preview else 'production'}.sealed"
 
 
 def build(
@@ -512,12 +521,14 @@ def _prepare(
     root: Path, preview: bool, site: Path, shard: Shard | None, sweeper: Sweeper | None = None
 ) -> tuple[Project, Session, SiteStore, Path]:
     """Load and check; the MkDocs session and the empty folder the build goes into."""
+    from pipeline.checkcache import config_bytes
     from pipeline.loader import load
     from pipeline.pagecache import SiteStore, previous_site
     from pipeline.plugin import Session
 
+    config = config_bytes(root)  # before the load: the check keeps parts by it
     project = load(root)
-    errors = check_for_build(project)
+    errors = check_for_build(project, config=config)
     if errors:
         raise BuildFailed(f"{len(errors)} content error(s); site/ was not changed", errors)
     # Whatever a killed run left in the generated pages (temporary files of atomic writes)

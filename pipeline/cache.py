@@ -182,33 +182,11 @@ class Pack:
         self.kept: dict[bytes, bytes] = {}  # what this run used or made: what the next keeps
         self.changed = False
 
-    def _mac(self, body: bytes | memoryview) -> bytes:
-        assert self.secret is not None
-        mac = hmac.new(self.secret, self.name.encode() + b"\0" + code_version(), hashlib.sha256)
-        mac.update(body)
-        return mac.digest()
-
     def _read(self) -> dict[bytes, bytes]:
         if self.path is None or self.secret is None:
             return {}
-        try:
-            with open(self.path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return {}
-        head = len(_MAGIC) + 32
-        if len(data) < head or not data.startswith(_MAGIC):
-            return {}
-        mac, body = data[len(_MAGIC) : head], memoryview(data)[head:]  # no copy of the body
-        if not hmac.compare_digest(mac, self._mac(body)):
-            return {}  # not made here, with this code: never unpickled
-        try:
-            entries = pickle.loads(body)
-        except Exception:  # noqa: BLE001 - authenticated but unreadable: treat as empty
-            return {}
-        if not isinstance(entries, dict):
-            return {}
-        return entries
+        entries = read_sealed(self.path, self.name)
+        return entries if isinstance(entries, dict) else {}
 
     def get(self, key: bytes) -> bytes | None:
         blob = self.entries.get(key)
@@ -241,12 +219,50 @@ class Pack:
 
     def _write(self) -> None:
         assert self.path is not None
-        body = pickle.dumps(self.kept, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            chunks = [_MAGIC, self._mac(body), body]
-            paths.atomic_write_chunks(self.path, chunks, durable=False)
+            write_sealed(self.path, self.name, self.kept)
         except OSError:
             pass  # a cache that cannot be written is only slower
+
+
+def _mac(secret: bytes, name: str, body: bytes | memoryview) -> bytes:
+    mac = hmac.new(secret, name.encode() + b"\0" + code_version(), hashlib.sha256)
+    mac.update(body)
+    return mac.digest()
+
+
+def write_sealed(path: Path, name: str, value: object) -> bool:
+    """`value` pickled into the file `path` with an HMAC of this user's key, `name` and the
+    code version, for `read_sealed` alone; False when there is no key to seal it with."""
+    secret = _secret()
+    if secret is None:
+        return False
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    paths.atomic_write_chunks(path, [_MAGIC, _mac(secret, name, body), body], durable=False)
+    return True
+
+
+def read_sealed(path: Path, name: str) -> object | None:
+    """What `write_sealed` wrote under `name` on this machine, with this code; None for any
+    other file (never unpickled), a missing one or one that cannot be read."""
+    secret = _secret()
+    if secret is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    head = len(_MAGIC) + 32
+    if len(data) < head or not data.startswith(_MAGIC):
+        return None
+    mac, body = data[len(_MAGIC) : head], memoryview(data)[head:]  # no copy of the body
+    if not hmac.compare_digest(mac, _mac(secret, name, body)):
+        return None  # not made here, with this code: never unpickled
+    try:
+        return pickle.loads(body)
+    except Exception:  # noqa: BLE001 - authenticated but unreadable: as if missing
+        return None
 
 
 _keep_unused = False

@@ -68,7 +68,7 @@ def check_publication(
     changed, else every rule run (and its result kept for the next check)."""
     root = root.resolve()
     today = today or dt.datetime.now(dt.UTC).date()
-    config = _config_bytes(root)
+    config = config_bytes(root)
     remembered = _Remembered(root, today, config) if use_cache else None
     if remembered is not None and remembered.result is not None:
         if remembered.stats is not None:
@@ -103,7 +103,7 @@ def check_publication(
     else:
         scanned, problems = surveyed.scanned, surveyed.scan_problems
         key = _check_key(root, today, config, evidence, scanned, problems, keys)
-    if key is not None and _config_bytes(root) == config:  # no edit to them meanwhile
+    if key is not None and config_bytes(root) == config:  # no edit to them meanwhile
         pack = cache.Pack(surveyed.where, "checks")
         settings_key = _config_key(config)
         # The latest results are kept, oldest first: a change undone is answered again.
@@ -326,7 +326,7 @@ def _unpack_stats(blob: bytes | None) -> dict[str, tuple[bytes, bytes]]:
     }
 
 
-def _config_bytes(root: Path) -> list[bytes | None]:
+def config_bytes(root: Path) -> list[bytes | None]:
     """The configuration files as they are on disk (read before they are parsed, and again
     before a result is kept, so that an edit meanwhile is never stored under the old bytes)."""
     return [paths.read_source_bytes(root, file)[0] for file in _CONFIG_FILES]
@@ -363,6 +363,44 @@ def _check_key(
     return cache.entry_key(*parts)
 
 
+def part_keys(
+    root: Path,
+    config: list[bytes | None],
+    evidence: list[str],
+    surveyed: loader.Survey,
+    keys: dict[str, bytes],
+) -> tuple[bytes | None, dict[str, bytes]]:
+    """The key of the library's kept facts, and of each article's kept judgement (by id): none
+    when a file is unreadable, a configuration file missing or an article id is there twice."""
+    sources = [*surveyed.mains, *surveyed.variants, *surveyed.bibs]
+    ids = {main.article_id for main in surveyed.mains}
+    if None in config or len(ids) != len(surveyed.mains):
+        return None, {}
+    if any(source.path not in keys for source in sources):
+        return None, {}
+    library_parts = [part for bib in surveyed.bibs for part in (bib.path, keys[bib.path])]
+    library_key = cache.entry_key(_PARTS, "library", *library_parts)
+    context = cache.entry_key(
+        _PARTS,
+        "context",
+        str(root),
+        "\0".join(evidence),
+        *(part for part in config if part is not None),
+        library_key,
+    )
+    # An article's key: the context and its files' parse keys, each 32 bytes and each made of
+    # its kind, path and audience too, so that joining them is as good as hashing them.
+    variants: dict[str, list[bytes]] = {}
+    for variant in surveyed.variants:
+        variants.setdefault(variant.article_id or "", []).append(keys[variant.path])
+    article_keys = {}
+    for main in surveyed.mains:
+        article_id = main.article_id or ""
+        parts = [context, keys[main.path], *variants.get(article_id, ())]
+        article_keys[article_id] = b"".join(parts)
+    return library_key, article_keys
+
+
 class _Parts:
     """A check made of kept parts: each article's judgement and the library's facts, made
     again (and kept) for what changed. See the module's docstring."""
@@ -379,33 +417,7 @@ class _Parts:
         self.surveyed = surveyed
         self.today = today
         self.where = surveyed.where
-        self.library_key: bytes | None = None
-        self.article_keys: dict[str, bytes] = {}  # by article id
-        sources = [*surveyed.mains, *surveyed.variants, *surveyed.bibs]
-        ids = {main.article_id for main in surveyed.mains}
-        if None in config or len(ids) != len(surveyed.mains):
-            return  # an unreadable file or settings, or one id twice: not kept
-        if any(source.path not in keys for source in sources):
-            return
-        library_parts = [part for bib in surveyed.bibs for part in (bib.path, keys[bib.path])]
-        self.library_key = cache.entry_key(_PARTS, "library", *library_parts)
-        context = cache.entry_key(
-            _PARTS,
-            "context",
-            str(root),
-            "\0".join(evidence),
-            *(part for part in config if part is not None),
-            self.library_key,
-        )
-        # An article's key: the context and its files' parse keys, each 32 bytes and each made
-        # of its kind, path and audience too, so that joining them is as good as hashing them.
-        variants: dict[str, list[bytes]] = {}
-        for variant in surveyed.variants:
-            variants.setdefault(variant.article_id or "", []).append(keys[variant.path])
-        for main in surveyed.mains:
-            article_id = main.article_id or ""
-            parts = [context, keys[main.path], *variants.get(article_id, ())]
-            self.article_keys[article_id] = b"".join(parts)
+        self.library_key, self.article_keys = part_keys(root, config, evidence, surveyed, keys)
 
     def check(self) -> list[Diagnostic]:
         """Every diagnostic of the check, in the order `run_checks` reports them."""
@@ -509,6 +521,86 @@ class _Parts:
         found += facts.diagnostics
         ordered = [judged[main.article_id or ""] for main in surveyed.mains]
         return checks.assemble(found, ordered, settings_found, facts, self.today)
+
+
+def check_loaded(project: loader.Project, config: list[bytes | None]) -> list[Diagnostic]:
+    """`run_checks` of a whole loaded publication (a build's check), made of kept parts as a
+    check's are: the kept judgement of each unchanged article, the others judged (and kept),
+    the join rules run on all, and the parse cache's fingerprints made known for the pages.
+    `config`: the configuration files' bytes as read before the load. When they are not what
+    they are after the check, the load may have read other settings: every rule runs on what
+    was loaded and nothing is kept."""
+    from pipeline import checks
+
+    surveyed, where, settings = project.surveyed, project.cache_folder, project.settings
+    if where is None or surveyed is None or settings is None or project.config_failed:
+        return checks.run_checks(project)
+    evidence = list(settings.review.evidence_sections)
+    library_key, article_keys = part_keys(
+        project.root, config, evidence, surveyed, project.source_keys
+    )
+    if library_key is None or article_keys.keys() != project.articles.keys():
+        return checks.run_checks(project)
+    library_pack = cache.Pack(where, "library")
+    articles_pack = cache.Pack(where, "articles")
+    with _gc_paused():
+        kept = _load_entry(library_pack, library_key)
+        made = _judged_loaded(project, surveyed, kept, articles_pack, article_keys)
+        if made is None or config_bytes(project.root) != config:
+            return checks.run_checks(project)
+        found, new, facts = made
+        for article_id, judgement in new.items():
+            articles_pack.put(article_keys[article_id], _kept(judgement))
+        if facts is not None:
+            blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
+            library_pack.put(library_key, cache.dump((facts, blobs)))
+    library_pack.save()
+    articles_pack.save()
+    return found
+
+
+def _judged_loaded(
+    project: loader.Project,
+    surveyed: loader.Survey,
+    kept_facts: object,
+    articles_pack: cache.Pack,
+    article_keys: dict[str, bytes],
+) -> tuple[list[Diagnostic], dict[str, checks.Judgement], checks.LibraryFacts | None] | None:
+    """`check_loaded`'s diagnostics, the judgements it made, and the library's facts when it
+    worked them out (None when `kept_facts` held them); None when a rule reported on a file
+    of no article. Many articles to judge are judged as a whole load's check judges them."""
+    from dataclasses import replace
+
+    from pipeline import checks
+
+    today = project.today
+    judged = _judgements(checks, articles_pack, article_keys, surveyed.mains, today)
+    alone = {article_id for article_id in project.articles if article_id not in judged}
+    facts = kept_facts[0] if kept_facts is not None else None  # type: ignore[index]
+    if len(alone) > MOST_JUDGED_ALONE or facts is None:
+        made = checks.judge_here(project)
+        alone = set(project.articles)
+    else:
+        with checks.caches(project):  # fingerprints for the pages, findings of unchanged files
+            # A copy of the memo: what the rules work out of these articles alone (their
+            # links, say) must not stand for the whole publication's.
+            these = {article_id: project.articles[article_id] for article_id in alone}
+            subset = replace(project, articles=these, memo=dict(project.memo))
+            made = checks.judge_here(subset, whole_library=False)
+    if made is None:
+        return None
+    new, settings_found = made
+    judged.update(new)
+    if any(check.by_audience for check in checks.RULES):  # places among all articles' audiences
+        ranks = checks.audience_ranks(project)
+        for judgement in judged.values():
+            judgement.ranks = {file: ranks.get(file, 0) for file in judgement.ranks}
+    made_facts = None
+    if facts is None:
+        facts = made_facts = checks.library_facts(project)
+    ordered = [judged[main.article_id or ""] for main in surveyed.mains]
+    found = checks.assemble(project.diagnostics, ordered, settings_found, facts, today)
+    return found, {article_id: judged[article_id] for article_id in alone}, made_facts
 
 
 def _kept(judgement: checks.Judgement) -> bytes:

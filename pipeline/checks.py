@@ -725,7 +725,7 @@ def run_checks(project: Project, articles_only: bool = False) -> list[Diagnostic
     if project.config_failed:
         return list(project.diagnostics)  # nothing else was read: nothing else to judge
     found = list(project.diagnostics)  # what the loader met on the way
-    with _caches(project):
+    with caches(project):
         for check in RULES:
             if articles_only and check.references_only:
                 continue
@@ -734,7 +734,7 @@ def run_checks(project: Project, articles_only: bool = False) -> list[Diagnostic
 
 
 @contextmanager
-def _caches(project: Project) -> Iterator[None]:
+def caches(project: Project) -> Iterator[None]:
     """The parse cache's per-file findings and fingerprints, for the rules of one run."""
     with _findings_pack(project):
         _recall_fingerprints(project)
@@ -869,9 +869,15 @@ class Forked:
             return None
 
 
-def _judge(project: Project, caches: bool, library: bool) -> Judged | None:
-    """`judge` in this process, with the per-file caches (`caches`) and the library's facts
-    (`library`)."""
+def judge_here(project: Project, whole_library: bool = True) -> Judged | None:
+    """`judge` in this process alone; with the per-file caches and the library's facts when
+    the project has its `whole_library`."""
+    return _judge(project, whole_library, whole_library)
+
+
+def _judge(project: Project, use_caches: bool, library: bool) -> Judged | None:
+    """`judge` in this process, with the per-file caches (`use_caches`) and the library's
+    facts (`library`)."""
     owner = {}
     for article in project.articles.values():
         owner[article.file] = article.id
@@ -886,7 +892,7 @@ def _judge(project: Project, caches: bool, library: bool) -> Judged | None:
     settings_found: dict[int, list[Diagnostic]] = {}
     ranks = audience_ranks(project) if any(check.by_audience for check in RULES) else {}
     # A few articles judged alone: the per-file caches would cost more to read than they save.
-    with _caches(project) if caches else nullcontext():
+    with caches(project) if use_caches else nullcontext():
         for position, check in enumerate(RULES):
             if check.scope == "join":
                 continue

@@ -538,6 +538,7 @@ class Project:
     # What reading and parsing each article and variant file found, by article id and file (in
     # `diagnostics` too): for keeping each article's findings apart (pipeline/checkcache.py).
     source_findings: dict[str, dict[str, list[Diagnostic]]] = field(default_factory=dict)
+    surveyed: Survey | None = None  # what a whole load was made of (its scan), for kept parts
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(article_id)
@@ -1104,6 +1105,7 @@ def _load(surveyed: Survey, html: bool = True) -> Project:
         cache_folder=where,
         source_keys=keys if where is not None else {},
         source_findings=by_file,
+        surveyed=surveyed,
     )
 
 

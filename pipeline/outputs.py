@@ -131,7 +131,7 @@ class Entry:
     stat: list[int] | None = None  # inode, size, modification and change times, once written
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: str | Path) -> list[int] | None:
     try:
         info = os.lstat(path)
     except OSError:
@@ -202,12 +202,14 @@ class Writer:
         old = self.previous.get(rel)
         if old is None:
             return None
+        path = f"{self.out_dir}{os.sep}{rel}"
         if old.stat is not None and old.stat[2] < self.recorded - RACY_NS:
-            if _stat(self.out_dir / rel) == old.stat:
+            if _stat(path) == old.stat:
                 self.stat_seen.add(rel)  # the file's stat now: the manifest need not ask again
                 return old
         try:
-            intact = page_digest((self.out_dir / rel).read_bytes()) == old.digest
+            with open(path, "rb") as handle:
+                intact = page_digest(handle.read()) == old.digest
         except OSError:
             return None
         return old if intact else None
@@ -268,7 +270,7 @@ class Writer:
         recorded = time.time_ns()
         files = {}
         for rel, e in self.entries.items():
-            stat = e.stat if rel in self.stat_seen else _stat(self.out_dir / rel)
+            stat = e.stat if rel in self.stat_seen else _stat(f"{top}{os.sep}{rel}")
             files[rel] = {"digest": e.digest, "inputs": e.inputs, "stat": stat}
         manifest = {
             "version": MANIFEST_VERSION,

@@ -40,11 +40,12 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, DictLoader
 from mkdocs.structure.pages import Page
 
-from pipeline import paths
+from pipeline import cache
 from pipeline.outputs import page_digest as _sha
 
 REUSED_TEMPLATE = "pipeline-reused-page.html"  # renders nothing; the previous HTML replaces it
-VERSION = 2
+VERSION = 3
+_SEALED = "pages"  # what the manifest is sealed as (cache.write_sealed)
 
 
 def material_search(config) -> object | None:  # noqa: ANN001 - MkDocs' config
@@ -170,6 +171,8 @@ def _link(source: str, dest: str) -> bool:
 class SiteStore:
     """`pipeline build`: the previous HTML is the site being replaced; a manifest beside the
     generated pages records each page's key, the digest of its HTML and its search entries.
+    The manifest is pickled, sealed with this user's cache key (`cache.write_sealed`), so
+    that one this machine did not write is never read; without a key nothing is reused.
 
     A reused page, and a static file whose source is unchanged, goes into the new site as a
     hard link to the replaced site's file, rather than written again: the new site is complete
@@ -194,10 +197,7 @@ class SiteStore:
         self.recycled = False  # the build goes into an emptied tree of folders (build.Sweeper)
 
     def _read(self) -> None:
-        try:
-            data = json.loads(self.manifest.read_bytes())
-        except (OSError, ValueError):
-            return
+        data = cache.read_sealed(self.manifest, _SEALED)
         if not isinstance(data, dict) or data.get("version") != VERSION:
             return
         if data.get("site") != str(self.previous_site):
@@ -223,23 +223,25 @@ class SiteStore:
         old = self.old.get(src_uri)
         if not isinstance(old, dict) or old.get("key") != key or old.get("dest") != dest_uri:
             return None
-        if not isinstance(old.get("entries"), list):
+        if not isinstance(old.get("entries"), bytes):
             return None
         assert self.previous_site is not None
         path = self.previous_site / dest_uri
         if self._intact(dest_uri, old.get("stat")):
-            return Previous(old["entries"], file=path)
+            return Previous(cache.load(old["entries"]), file=path)  # sealed by this machine
         try:
             data = path.read_bytes()
         except OSError:
             return None
         if _sha(data) != old.get("html"):
             return None  # the file is not the one recorded: build the page again
-        return Previous(old["entries"], html=data.decode("utf-8"), file=path)
+        return Previous(cache.load(old["entries"]), html=data.decode("utf-8"), file=path)
 
     def put(self, src_uri: str, dest_uri: str, key: str, html: str, entries: list) -> None:
         data = html.encode("utf-8", errors="xmlcharrefreplace")  # as MkDocs writes it
-        self.new[src_uri] = {"key": key, "dest": dest_uri, "html": _sha(data), "entries": entries}
+        # Pickled once: an unchanged page's entries are copied as bytes from build to build.
+        blob = cache.dump(entries)
+        self.new[src_uri] = {"key": key, "dest": dest_uri, "html": _sha(data), "entries": blob}
 
     def keep(self, src_uri: str) -> None:
         self.new[src_uri] = dict(self.old[src_uri])
@@ -310,7 +312,7 @@ class SiteStore:
             "pages": self.new,
             "files": self.new_files,
         }
-        paths.atomic_write(self.manifest, json.dumps(data, separators=(",", ":")))
+        cache.write_sealed(self.manifest, _SEALED, data)
 
     def written(self) -> dict[str, str]:
         """The digest of each page as this build wrote it, by path in the site (stamp.record

@@ -202,8 +202,9 @@ class GuidelinePlugin(BasePlugin):
         assert self.out_dir is not None and self.session is not None
         docs_dir = os.path.abspath(config.docs_dir) + os.sep
         kept = [f for f in files if not os.path.abspath(f.abs_src_path or "/").startswith(docs_dir)]
+        out_dir = str(self.out_dir)
         for rel in self.session.result.pages:  # type: ignore[attr-defined]
-            kept.append(File.generated(config, rel, abs_src_path=str(self.out_dir / rel)))
+            kept.append(File.generated(config, rel, abs_src_path=f"{out_dir}{os.sep}{rel}"))
         files = Files(kept)
         if _command != "serve" and hasattr(self.session.pages, "reuse_static"):
             self.session.pages.reuse_static(files, config)  # type: ignore[attr-defined]

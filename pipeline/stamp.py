@@ -316,8 +316,9 @@ def record(
         if info[2] < now - RACY_NS:
             continue
         kind, _, rel = key.partition("/")
-        if kind == "site" and rel in written:
-            racy[key] = written[rel]
+        known = written if kind == "site" else result.digests
+        if rel in known:  # the digest of what was just written or verified
+            racy[key] = known[rel]
             continue
         file = _file_of(root, build_dir, preview, key)
         if file.is_file() and not file.is_symlink():

@@ -4,6 +4,7 @@ an incremental build reuses unchanged pages and is byte for byte a full build.""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from pipeline import build as build_mod
 from pipeline import pagecache, stamp
 from tests.conftest import copy_publication, replace_in, run_cli
+from tests.test_check_cache import _Payload
 
 UNAPPROVED = "content/endocrinology/hypothyroidism-levothyroxine.md"
 APPROVED = "content/oncology/net-imaging.md"
@@ -208,6 +210,31 @@ def test_a_withdrawn_article_rebuilds_what_lists_it_byte_for_byte(
     assert reused
     assert not (publication / "site/oncology/net-imaging/index.html").exists()
     _same_as_a_clean_build(publication, tmp_path / "clean")
+
+
+def test_a_forged_or_foreign_page_manifest_is_never_read(
+    publication: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The page manifest is pickled: one this user's key did not seal (written into build/ by
+    anyone, or by another user) is neither unpickled nor trusted, and the build is whole."""
+    assert run_cli(publication, "build").exit_code == 0
+    manifest = build_mod.pages_manifest(publication, preview=False)
+    sealed = manifest.read_bytes()
+    assert sealed.startswith(b"GPCACHE1")
+    marker = tmp_path / "attacker-code-ran"
+    forged = b"GPCACHE1" + b"\0" * 32 + pickle.dumps(_Payload(marker))
+    reused = _count_reused(monkeypatch)
+    for written in (forged, sealed[:-1] + bytes([sealed[-1] ^ 1])):
+        manifest.write_bytes(written)
+        _edit_article(publication)
+        assert run_cli(publication, "build").exit_code == 0
+        assert not marker.exists()
+        assert reused == []  # nothing taken from a manifest that was not sealed here
+        _same_as_a_clean_build(publication, tmp_path / f"clean-{len(written)}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-user"))  # another key
+    _edit_article(publication)
+    assert run_cli(publication, "build").exit_code == 0
+    assert reused == []
 
 
 def _count_templated(monkeypatch) -> list[tuple[str, bool]]:
