@@ -79,6 +79,7 @@ def ama_name(member: object, member_id: str) -> str:
     return words[-1] + " " + "".join(w[0] for w in words[:-1] if w[0].isalpha())
 
 
+@functools.cache  # a listing shows the same few hundred days thousands of times
 def format_date(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
