@@ -49,14 +49,31 @@ def eligible_reviewer(board: Board | None, authors: list[str], reviewer_id: str)
     return member is not None and member.role == "reviewer" and reviewer_id not in authors
 
 
+# This load's verdicts by record (`id`), each with the settings, board, article id and record
+# it was reached for, held so that no id is reused meanwhile: a load verifies every record
+# (loader._verify_reviews) before the checks and the pages ask again with the same objects.
+_reached: dict[int, tuple[Publication, Board, str, ReviewRecord, Verdict]] = {}
+
+
+def forget_verdicts() -> None:
+    """A new load: the records of the last are no longer asked about."""
+    _reached.clear()
+
+
 def record_verdict(
     settings: Publication, board: Board, article_id: str, record: ReviewRecord
 ) -> Verdict:
     """Whether the record's signature is its reviewer's, over exactly this record."""
+    known = _reached.get(id(record))
+    if known is not None and known[0] is settings and known[1] is board and known[3] is record:
+        if known[2] == article_id:
+            return known[4]
     member = board.member(record.reviewer)
     keys = member.keys if member is not None else []
     statement = review_statement(settings.publication_id, article_id, record.model_dump(), SCHEME)
-    return verify(statement, record.signature, keys)
+    verdict = verify(statement, record.signature, keys)
+    _reached[id(record)] = (settings, board, article_id, record, verdict)
+    return verdict
 
 
 def judge(

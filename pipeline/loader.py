@@ -685,6 +685,12 @@ def _unread(source: SourceFile, found: list[Diagnostic]) -> Any:
     return ParsedFile(source.path, [], [], found)
 
 
+def _forget_verdicts() -> None:
+    from pipeline.approval import forget_verdicts  # approval builds on this module
+
+    forget_verdicts()
+
+
 def _verify_reviews(settings: Publication | None, board: Board | None, articles: list) -> None:
     """Verify the signed review records of these articles now, so that the verdicts are known
     (to `signing`) before any check asks: in the worker that parsed them, on every core."""
@@ -1090,6 +1096,7 @@ def _load(surveyed: Survey, html: bool = True) -> Project:
     # Every signature verified now (known already for those parsed in workers or cached), so
     # that the verdicts this run needs are the ones kept.
     signing.forget_use()
+    _forget_verdicts()  # the last load's records are asked about no more
     _verify_reviews(settings, board, list(articles.values()))
     _keep_verdicts(verdicts)
     return Project(
