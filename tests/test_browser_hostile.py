@@ -124,7 +124,7 @@ def hostile_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         assert check["errors"], "the payloads must be named by check"
         with pytest.MonkeyPatch.context() as patch:
             # The checks are bypassed and every article published: the renderer alone must hold.
-            patch.setattr(pipeline.build, "check_for_build", lambda project: [])
+            patch.setattr(pipeline.build, "check_for_build", lambda project, *args, **kwargs: [])
             patch.setattr(
                 pipeline.render,
                 "publishing",
