@@ -393,6 +393,23 @@ def test_constructs_outside_the_subset_go_to_markdown_it(text: str) -> None:
     _assert_same(text, 3)
 
 
+@pytest.mark.parametrize(
+    "space", ["\u00a0", "\u2003", "\u3000", "\u2028", "\u2029", "\u0085", "\u200b", "\ufeff"]
+)
+def test_unusual_spaces_go_to_markdown_it(space: str) -> None:
+    """CommonMark trims some of these and Python's `strip` others; neither splits lines on
+    them."""
+    for text in (
+        f"## {space}Evidence{space}\n- a [@k]{space}\n",
+        f"{space}see @k{space}\n",
+        f"Text [@k]{space}\nmore\n",
+        f"- a{space}b\n",
+    ):
+        assert plain_tokens(text) is None
+        assert plain_tokens(text.replace(space, " ")) is not None
+        _assert_same(text)
+
+
 def test_plain_bodies_take_the_fast_path() -> None:
     body = (
         "Summary [@a; @b, p. 5], see @c.\n\n## Evidence\n- One [@a].\n- Two\n  - child [@b]\n"
