@@ -4,7 +4,6 @@ what the checks need from a body (citations with lines, uncited bullets, raw HTM
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -167,7 +166,8 @@ def _mark_inline_near_misses(token: Token) -> None:
             parts.append(_ESCAPED)
         else:
             parts.append(_SEP + "\n" * child.content.count("\n"))
-    found = _near_misses("".join(parts))
+    scan = "".join(parts)
+    found = _near_misses(scan) if "@" in scan else []  # every near miss has an `@`
     if found:
         token.meta = {**(token.meta or {}), "near_misses": found}
 
@@ -284,16 +284,17 @@ def _name_headings(tokens: list[Token]) -> list[tuple[str, str, int]]:
 
 # --- plain bodies, read without markdown-it ---------------------------------------------------
 # A check needs a body's facts, never its HTML, and most bodies are written in a small part of
-# Markdown: ATX headings, paragraphs, lists, citations. `plain_tokens` reads those itself, about
-# ten times faster than markdown-it, and gives the tokens `analyse` reads exactly as markdown-it
-# gives them; a body with anything it does not model goes to markdown-it. It models no link,
-# image or HTML, so a body that could hold one is never plain (tests/test_fast_markdown.py
-# compares both readings on generated, hostile and real bodies).
+# Markdown: ATX headings, paragraphs, lists, citations. `plain_tokens` reads those itself, in
+# about a third of markdown-it's time, and gives the tokens `analyse` reads exactly as
+# markdown-it gives them; a body with anything it does not model goes to markdown-it. It models
+# no link, image or HTML, so a body that could hold one is never plain
+# (tests/test_fast_markdown.py compares both readings on generated, hostile and real bodies).
 
-# What can start markup the fast path does not model: control characters and tabs (and `\r`),
-# `!` (images), `&` (entities), `<` `>` (HTML, autolinks, block quotes), `\\` (escapes), backticks
-# (code), `|` (tables), `~` (fences), and links: `](`, `][` (`]:` is looked at where blocks start).
-_NOT_PLAIN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f!&<>\\`|~]|\]\(|\]\[")
+# What can start markup the fast path does not model: `!` (images), `&` (entities), `<` `>`
+# (HTML, autolinks, block quotes), `\\` (escapes), backticks (code), `|` (tables), `~` (fences),
+# and links: `](`, `][` (`]:` is looked at where blocks start).
+_MARKUP_CHARACTERS = "!&<>\\`|~"
+_LINKS = ("](", "][")
 # A line of only these is a thematic break, a setext underline, a table's delimiter row or an
 # empty list item.
 _RULE_LINE = re.compile(r"[-=_*+: ]+")
@@ -305,13 +306,14 @@ _MAX_LIST_DEPTH = 6
 
 
 def _plain_characters(text: str) -> bool:
-    """No character that may start markup the fast path does not model; beyond ASCII, letters,
-    marks, digits, punctuation and symbols only (never a space, separator or format
-    character, which CommonMark trims or splits on where Python does not, or the other way)."""
-    if _NOT_PLAIN.search(text):
-        return False
-    return text.isascii() or all(
-        unicodedata.category(ch)[0] in "LMNPS" for ch in set(text) if not ch.isascii()
+    """No character that may start markup the fast path does not model, and none that is not
+    printable but the line break and the ASCII space: no tab, `\\r`, control, format character
+    or other space (which CommonMark trims or splits on where Python does not, or the other
+    way round). Printable: every letter, mark, digit, punctuation and symbol."""
+    return (
+        text.replace("\n", " ").isprintable()
+        and not any(ch in text for ch in _MARKUP_CHARACTERS)
+        and not any(link in text for link in _LINKS)
     )
 
 
@@ -319,46 +321,43 @@ def _plain_inline(src: str) -> list[Token] | None:
     """An inline text's children as markdown-it makes them (text, soft and hard breaks,
     citations), or None if it may hold emphasis."""
     children: list[Token] = []
+    texts: list[str] = []
     pending = ""  # text since the last token, as markdown-it's inline state keeps it
     pos = lines = counted = 0
-
-    def flush() -> None:
-        nonlocal pending
-        if pending:
-            children.append(Token("text", "", 0, content=pending))
-            pending = ""
-
     while (stop := _BREAK_OR_CITATION.search(src, pos)) is not None:
         at = stop.start()
-        pending += src[pos:at]
         if src[at] == "\n":
             # Spaces before a line break are dropped, two or more make it a hard break; the
             # next line's leading spaces are skipped.
-            hard = pending.endswith("  ")
+            pending += src[pos:at]
+            kind = "hardbreak" if pending.endswith("  ") else "softbreak"
             pending = pending.rstrip(" ")
-            flush()
-            children.append(Token("hardbreak" if hard else "softbreak", "br", 0))
             pos = at + 1
             while src.startswith(" ", pos):
                 pos += 1
-            continue
-        match = _CITE_GROUP.match(src, at)
-        if match is None:
-            pending += "["
+            token = Token(kind, "br", 0)
+        elif match := _CITE_GROUP.match(src, at):
+            pending += src[pos:at]
+            lines += src.count("\n", counted, at)
+            counted = at
+            token = Token("citation", "", 0, content=match.group(0))
+            token.meta = _citation_meta(match, lines)
+            pos = match.end()
+        else:
+            pending += src[pos : at + 1]  # `[@` that starts no citation is text
             pos = at + 1
             continue
-        flush()
-        lines += src.count("\n", counted, at)
-        counted = at
-        citation = Token("citation", "", 0, content=match.group(0))
-        citation.meta = _citation_meta(match, lines)
-        children.append(citation)
-        pos = match.end()
+        if pending:
+            texts.append(pending)
+            children.append(Token("text", "", 0, content=pending))
+            pending = ""
+        children.append(token)
     pending += src[pos:]
-    flush()
-    if any(c.type == "text" and ("*" in c.content or "_" in c.content) for c in children):
-        return None
-    return children
+    if pending:
+        texts.append(pending)
+        children.append(Token("text", "", 0, content=pending))
+    emphasis = "".join(texts)
+    return None if "*" in emphasis or "_" in emphasis else children
 
 
 def _plain_inline_token(content: str, start: int, end: int) -> Token | None:
@@ -483,6 +482,7 @@ def analyse(
     load for pages), else left to `BodyFacts.html`, for a page to ask (a check never does)."""
     required = {s.strip().lower() for s in evidence_sections}
     facts = BodyFacts(source=text)
+    # A page's HTML is rendered from markdown-it's tokens; a check reads plain bodies itself.
     tokens = None if html else plain_tokens(text)
     if tokens is None:
         tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
