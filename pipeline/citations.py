@@ -432,12 +432,13 @@ def plain_tokens(text: str) -> list[Token] | None:
             content = rest.lstrip(" ")
             spaces = len(rest) - len(content)
             # Empty items, indented code after the marker, blocks on the marker's line (`- - a`,
-            # `- # a`) and perhaps a link reference definition go to markdown-it.
+            # `- # a`, `1. ---`) and perhaps a link reference definition go to markdown-it.
             if (
                 not content
                 or spaces > 4
                 or _LIST_MARKER.match(content)
                 or content[0] == "#"
+                or _RULE_LINE.fullmatch(content)
                 or (definitions and content[0] == "[")
             ):
                 return None

@@ -378,6 +378,8 @@ def test_text_that_looks_like_markup_is_read_alike(text: str) -> None:
         "Heading\n===",
         "- # heading in an item",
         "- - nested on one line",
+        "1. ---",
+        "- a\n\n1. * * *",
         " ## indented heading",
         "## closed heading ##",
         "#hashtag",
