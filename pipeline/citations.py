@@ -63,14 +63,20 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
     if not silent:
         token = state.push("citation", "", 0)
         token.content = match.group(0)
-        items = [(key, " ".join((loc or "").split())) for key, loc in _ITEM.findall(match.group(1))]
-        token.meta = {
-            "keys": [key for key, _ in items],
-            "locators": [loc for _, loc in items],
-            "offset": _line_offset(state),
-        }
+        token.meta = _citation_meta(match, _line_offset(state))
     state.pos = match.end()
     return True
+
+
+def _citation_meta(match: re.Match, offset: int) -> dict:
+    """A citation token's meta: its keys and locators (from a `_CITE_GROUP` match), and the
+    lines before it in its inline text."""
+    items = [(key, " ".join((loc or "").split())) for key, loc in _ITEM.findall(match.group(1))]
+    return {
+        "keys": [key for key, _ in items],
+        "locators": [loc for _, loc in items],
+        "offset": offset,
+    }
 
 
 @dataclass(frozen=True)
@@ -139,23 +145,31 @@ def _near_misses(scan: str) -> list[tuple[int, str, str, tuple[str, ...], bool]]
 
 def _mark_near_misses(state) -> None:  # noqa: ANN001 - markdown-it's StateCore
     """Core rule, before escapes are joined into text: each inline token's near misses go to
-    its meta, with line offsets counted from its first line."""
+    its meta."""
     for token in state.tokens:
-        if token.type != "inline" or not token.children or "@" not in token.content:
-            continue
-        parts = []
-        for child in token.children:
-            if child.type == "text":
-                parts.append(child.content)
-            elif child.type in ("softbreak", "hardbreak"):
-                parts.append("\n")
-            elif child.type == "text_special" and child.info == "escape":
-                parts.append(_ESCAPED)
-            else:
-                parts.append(_SEP + "\n" * child.content.count("\n"))
-        found = _near_misses("".join(parts))
-        if found:
-            token.meta = {**(token.meta or {}), "near_misses": found}
+        if token.type == "inline":
+            _mark_inline_near_misses(token)
+
+
+def _mark_inline_near_misses(token: Token) -> None:
+    """One inline token's near misses go to its meta, with line offsets counted from its
+    first line."""
+    if not token.children or "@" not in token.content:
+        return
+    parts = []
+    for child in token.children:
+        if child.type == "text":
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif child.type == "text_special" and child.info == "escape":
+            parts.append(_ESCAPED)
+        else:
+            parts.append(_SEP + "\n" * child.content.count("\n"))
+    scan = "".join(parts)
+    found = _near_misses(scan) if "@" in scan else []  # every near miss has an `@`
+    if found:
+        token.meta = {**(token.meta or {}), "near_misses": found}
 
 
 # Stands for the audience id in rendered HTML (ids and anchors differ per audience). `analyse`
@@ -268,6 +282,199 @@ def _name_headings(tokens: list[Token]) -> list[tuple[str, str, int]]:
     return toc
 
 
+# --- plain bodies, read without markdown-it ---------------------------------------------------
+# A check needs a body's facts, never its HTML, and most bodies are written in a small part of
+# Markdown: ATX headings, paragraphs, lists, citations. `plain_tokens` reads those itself, in
+# about a third of markdown-it's time, and gives the tokens `analyse` reads exactly as
+# markdown-it gives them; a body with anything it does not model goes to markdown-it. It models
+# no link, image or HTML, so a body that could hold one is never plain
+# (tests/test_fast_markdown.py compares both readings on generated, hostile and real bodies).
+
+# What can start markup the fast path does not model: `!` (images), `&` (entities), `<` `>`
+# (HTML, autolinks, block quotes), `\\` (escapes), backticks (code), `|` (tables), `~` (fences),
+# and links: `](`, `][` (`]:` is looked at where blocks start).
+_MARKUP_CHARACTERS = "!&<>\\`|~"
+_LINKS = ("](", "][")
+# A line of only these is a thematic break, a setext underline, a table's delimiter row or an
+# empty list item.
+_RULE_LINE = re.compile(r"[-=_*+: ]+")
+_HEADING = re.compile(r"#{1,6}(?= |$)")
+_LIST_MARKER = re.compile(r"(?:[-*+]|([0-9]{1,9})[.)])(?= |$)")
+_BREAK_OR_CITATION = re.compile(r"\n|\[@")
+# Lists nested deeper than this go to markdown-it, which stops reading past its nesting limit.
+_MAX_LIST_DEPTH = 6
+
+
+def _plain_characters(text: str) -> bool:
+    """No character that may start markup the fast path does not model, and none that is not
+    printable but the line break and the ASCII space: no tab, `\\r`, control, format character
+    or other space (which CommonMark trims or splits on where Python does not, or the other
+    way round). Printable: every letter, mark, digit, punctuation and symbol."""
+    return (
+        text.replace("\n", " ").isprintable()
+        and not any(ch in text for ch in _MARKUP_CHARACTERS)
+        and not any(link in text for link in _LINKS)
+    )
+
+
+def _plain_inline(src: str) -> list[Token] | None:
+    """An inline text's children as markdown-it makes them (text, soft and hard breaks,
+    citations), or None if it may hold emphasis."""
+    children: list[Token] = []
+    texts: list[str] = []
+    pending = ""  # text since the last token, as markdown-it's inline state keeps it
+    pos = lines = counted = 0
+    while (stop := _BREAK_OR_CITATION.search(src, pos)) is not None:
+        at = stop.start()
+        if src[at] == "\n":
+            # Spaces before a line break are dropped, two or more make it a hard break; the
+            # next line's leading spaces are skipped.
+            pending += src[pos:at]
+            kind = "hardbreak" if pending.endswith("  ") else "softbreak"
+            pending = pending.rstrip(" ")
+            pos = at + 1
+            while src.startswith(" ", pos):
+                pos += 1
+            token = Token(kind, "br", 0)
+        elif match := _CITE_GROUP.match(src, at):
+            pending += src[pos:at]
+            lines += src.count("\n", counted, at)
+            counted = at
+            token = Token("citation", "", 0, content=match.group(0))
+            token.meta = _citation_meta(match, lines)
+            pos = match.end()
+        else:
+            pending += src[pos : at + 1]  # `[@` that starts no citation is text
+            pos = at + 1
+            continue
+        if pending:
+            texts.append(pending)
+            children.append(Token("text", "", 0, content=pending))
+            pending = ""
+        children.append(token)
+    pending += src[pos:]
+    if pending:
+        texts.append(pending)
+        children.append(Token("text", "", 0, content=pending))
+    emphasis = "".join(texts)
+    return None if "*" in emphasis or "_" in emphasis else children
+
+
+def _plain_inline_token(content: str, start: int, end: int) -> Token | None:
+    children = _plain_inline(content)
+    if children is None:
+        return None
+    token = Token("inline", "", 0, map=[start, end], content=content, children=children)
+    _mark_inline_near_misses(token)
+    return token
+
+
+def plain_tokens(text: str) -> list[Token] | None:
+    """The tokens `analyse` reads (headings, list items, inline text and citations), as
+    markdown-it gives them, of a body in plain Markdown; None for any other body. Plain: ATX
+    headings at the margin, paragraphs, and lists whose items start where their parent's
+    content starts, with content on the marker's line; no lazy continuation lines. Of a list
+    item's `map`, only the first line is set as markdown-it sets it."""
+    if not _plain_characters(text):
+        return None
+    lines = text.split("\n")
+    # A link reference definition (`[r]: url`) starts a paragraph, or a list item's content.
+    definitions = "]:" in text
+    tokens: list[Token] = []
+    items: list[int] = []  # the content column of each open list item, outermost first
+    paragraph: list[str] = []  # the open paragraph's lines, less their container's indent
+    start = 0  # the open paragraph's first line
+
+    def end_paragraph(end: int) -> bool:
+        if paragraph:
+            inline = _plain_inline_token("\n".join(paragraph).strip(" "), start, end)
+            if inline is None:
+                return False
+            tokens.append(inline)
+            paragraph.clear()
+        return True
+
+    def close_items(column: int) -> None:
+        while items and items[-1] > column:
+            items.pop()
+            tokens.append(Token("list_item_close", "li", -1))
+
+    for index, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if not stripped:
+            if not end_paragraph(index):
+                return None
+            continue
+        indent = len(line) - len(stripped)
+        if _RULE_LINE.fullmatch(stripped):
+            return None
+        if stripped[0] == "#":
+            heading = _HEADING.match(line)  # None when indented, or not a heading (`#5`)
+            if heading is None:
+                return None
+            content = line[heading.end() :].strip(" ")
+            if content.endswith("#") or not end_paragraph(index):
+                return None  # `## a ##`: a closing sequence
+            close_items(-1)
+            level = f"h{heading.end()}"
+            inline = _plain_inline_token(content, index, index + 1)
+            if inline is None:
+                return None
+            tokens += [
+                Token("heading_open", level, 1, map=[index, index + 1]),
+                inline,
+                Token("heading_close", level, -1),
+            ]
+            continue
+        marker = _LIST_MARKER.match(stripped)
+        if marker:
+            rest = stripped[marker.end() :]
+            content = rest.lstrip(" ")
+            spaces = len(rest) - len(content)
+            # Empty items, indented code after the marker, blocks on the marker's line (`- - a`,
+            # `- # a`, `1. ---`) and perhaps a link reference definition go to markdown-it.
+            if (
+                not content
+                or spaces > 4
+                or _LIST_MARKER.match(content)
+                or content[0] == "#"
+                or _RULE_LINE.fullmatch(content)
+                or (definitions and content[0] == "[")
+            ):
+                return None
+            # An item in the open paragraph's container interrupts it: an ordered one only
+            # when it counts from 1 (else the line is more of the paragraph).
+            interrupts = bool(paragraph) and not (items and items[-1] > indent)
+            if interrupts and marker.group(1) is not None and int(marker.group(1)) != 1:
+                return None
+            if not end_paragraph(index):
+                return None
+            close_items(indent)
+            if indent != (items[-1] if items else 0) or len(items) >= _MAX_LIST_DEPTH:
+                return None
+            tokens.append(Token("list_item_open", "li", 1, map=[index, index + 1]))
+            items.append(indent + marker.end() + spaces)
+            paragraph.append(content)
+            start = index
+            continue
+        column = items[-1] if items else 0
+        if paragraph:
+            if indent < column:
+                return None  # a lazy continuation line
+            paragraph.append(line[column:])
+            continue
+        close_items(indent)
+        column = items[-1] if items else 0
+        if indent - column > 3 or (definitions and stripped[0] == "["):
+            return None  # indented code, or perhaps a link reference definition
+        paragraph.append(line[column:])
+        start = index
+    if not end_paragraph(len(lines)):
+        return None
+    close_items(-1)
+    return tokens
+
+
 def analyse(
     text: str, first_line: int, evidence_sections: Iterable[str] = (), html: bool = False
 ) -> BodyFacts:
@@ -276,7 +483,10 @@ def analyse(
     load for pages), else left to `BodyFacts.html`, for a page to ask (a check never does)."""
     required = {s.strip().lower() for s in evidence_sections}
     facts = BodyFacts(source=text)
-    tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
+    # A page's HTML is rendered from markdown-it's tokens; a check reads plain bodies itself.
+    tokens = None if html else plain_tokens(text)
+    if tokens is None:
+        tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
     facts.toc = _name_headings(tokens)
     section = ""
     in_heading = False

@@ -1,0 +1,465 @@
+"""The plain-Markdown fast path of a check's load: `citations.plain_tokens` reads bodies in a
+plain subset of Markdown without markdown-it, and `analyse` gives exactly the facts markdown-it
+gives; anything outside the subset goes to markdown-it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline import citations
+from pipeline.citations import AUDIENCE, PARSER, BodyFacts, analyse, plain_tokens
+from pipeline.loader import split_front_matter
+from tests.hostile_payloads import (
+    BODY_PAYLOADS,
+    CODE_SPAN,
+    FIELD_EXTERNAL,
+    FIELD_MARKUP,
+    INERT_TEXT,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+EVIDENCE = ["Recommendations", "Evidence", "diagnostic evaluation"]
+
+# What `analyse` reads of a token, and of its children.
+_READ = ("heading_open", "heading_close", "list_item_open", "list_item_close", "inline")
+
+
+def _projected(tokens: list) -> list[tuple]:
+    """The tokens `analyse` reads, as plain values (of a list item's `map`, its first line)."""
+    out = []
+    for tok in tokens:
+        if tok.type not in _READ and tok.type != "html_block":
+            continue
+        children = [
+            (c.type, c.content, c.meta or {}, dict(c.attrs)) for c in tok.children or []
+        ] or None
+        lines = tok.map[:1] if tok.type == "list_item_open" else tok.map
+        out.append((tok.type, tok.tag, lines, tok.content, tok.meta, children))
+    return out
+
+
+def _markdown_it_facts(text: str, first_line: int) -> BodyFacts:
+    """`analyse` with HTML: a load for pages, always read by markdown-it."""
+    return analyse(text, first_line, EVIDENCE, html=True)
+
+
+def _assert_same(text: str, first_line: int = 1) -> bool:
+    """Fast path and markdown-it agree on every fact and on every token `analyse` reads; True
+    if the fast path ran."""
+    fast = analyse(text, first_line, EVIDENCE)
+    slow = _markdown_it_facts(text, first_line)
+    for f in fields(BodyFacts):
+        if f.compare:
+            assert getattr(fast, f.name) == getattr(slow, f.name), (f.name, text)
+    tokens = plain_tokens(text)
+    if tokens is not None:
+        assert _projected(tokens) == _projected(PARSER.parse(text)), text
+    return tokens is not None
+
+
+# --- the alphabet of bodies --------------------------------------------------------------------
+
+_WORDS = [
+    "Assess",
+    "dose",
+    "CHA2DS2-VASc",
+    "2%",
+    "(a score of 1)",
+    ",",
+    ".",
+    ":",
+    ";",
+    "?",
+    "'s",
+    '"most"',
+    "and/or",
+    "+5",
+    "x = 2",
+    "#1",
+    "C#",
+    "1.",
+    "2)",
+    "-",
+    "--",
+    "{daily}",
+    "$5",
+    "^",
+    "é",
+    "naïve",
+    "—",
+    "≥",
+    "\ufffd",
+    "Recommendations",
+]
+_CITES = [
+    "[@a]",
+    "[@ref-000001; @B]",
+    "[@a, p. 5]",
+    "[@a, p. 5; @b, ch. 2]",
+    "[ @a ]",
+    "[@a;\n@b]",
+    "[@a;\n   @b]",
+    "[@a_b]",
+    "[@a:b.c]",
+    "[@a, see *x*]",
+    "[@A]",
+]
+_NEAR_MISSES = [
+    "[@a, @b]",
+    "see @key",
+    "cf. @a",
+    "(@a)",
+    "@a",
+    "[@key",
+    "[see @a]",
+    "a@b.c",
+    "user@example.org",
+    "[",
+    "]",
+    "[x]",
+    "[@]",
+    "@",
+    "[@a]]",
+    "[[@a]",
+    "[@a] [@b",
+    "e.g., @a",
+]
+# Anything that is not plain: each must send the body to markdown-it (or leave it as text).
+_HOSTILE = [
+    "*",
+    "_",
+    "**b**",
+    "_i_",
+    "*i*",
+    "`c`",
+    "<b>",
+    "<img src=x onerror=alert(1)>",
+    "&amp;",
+    "&",
+    "\\[@a]",
+    "\\",
+    "![i](http://x/y.png)",
+    "![i]",
+    "[l](javascript:alert(1))",
+    "[l](data:text/html,x)",
+    "[r]",
+    "[a][r]",
+    "[r]: javascript:x",
+    "|",
+    "a | b",
+    ">",
+    "~",
+    "!",
+    "\t",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\x0b",
+    "\x0c",
+    "\u00a0",
+    "\u2003",
+    "\u2028",
+    "\u0085",
+    "\ufeff",
+    AUDIENCE,
+    "<https://x.org>",
+    "http://x.org",
+]
+_GAPS = ["", " ", " ", " ", "  ", "   "]
+
+
+@st.composite
+def _inline(draw: st.DrawFn, hostile: bool) -> str:
+    pool = _WORDS * 3 + _CITES * 2 + _NEAR_MISSES + (_HOSTILE if hostile else [])
+    pieces = draw(st.lists(st.tuples(st.sampled_from(pool), st.sampled_from(_GAPS)), max_size=6))
+    return "".join(piece + gap for piece, gap in pieces)
+
+
+_INDENTS = ["", "", "", " ", "  ", "  ", "   ", "    ", "     ", "      ", "        "]
+_MARKERS = ["- ", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "-  ", "-     ", "-", "1.", "-\t"]
+_HEADINGS = ["# ", "## ", "## ", "### ", "#### ", "###### ", "####### ", "#", "##  ", " ## ", "#x"]
+_SECTIONS = ["Recommendations", "Evidence", "Diagnostic evaluation", "Other", "", "Evidence ##"]
+_RULES = ["---", "===", "***", "- - -", "___", "-", "=", ":-:", "- ---", "* * *", "+", "1."]
+
+
+@st.composite
+def _line(draw: st.DrawFn, hostile: bool) -> str:
+    kind = draw(
+        st.sampled_from(["heading", "item", "item", "item", "text", "text", "blank", "rule"])
+    )
+    if kind == "heading":
+        return draw(st.sampled_from(_HEADINGS)) + draw(
+            st.one_of(st.sampled_from(_SECTIONS), _inline(hostile))
+        )
+    if kind == "item":
+        return (
+            draw(st.sampled_from(_INDENTS))
+            + draw(st.sampled_from(_MARKERS))
+            + draw(_inline(hostile))
+        )
+    if kind == "text":
+        return draw(st.sampled_from(_INDENTS)) + draw(_inline(hostile))
+    if kind == "blank":
+        return draw(st.sampled_from(["", "", " ", "  "]))
+    return draw(st.sampled_from(_INDENTS[:5])) + draw(st.sampled_from(_RULES))
+
+
+@st.composite
+def _structured_lines(draw: st.DrawFn) -> list[str]:
+    """Sections of paragraphs and lists nested as editors nest them (each item where its
+    parent's content starts), with continuation lines and blank lines."""
+    lines: list[str] = []
+    for _ in range(draw(st.integers(0, 3))):
+        level = draw(st.sampled_from(["#", "##", "##", "###", "####"]))
+        lines.append(f"{level} {draw(st.sampled_from(_SECTIONS[:4]))}")
+        if draw(st.booleans()):
+            lines.append(draw(_inline(False)) or "Text")
+        columns = [0]  # where the content of each open item starts
+        for _ in range(draw(st.integers(0, 5))):
+            move = draw(st.sampled_from(["same", "same", "in", "out"]))
+            if move == "out" and len(columns) > 2:
+                del columns[-2:]  # a sibling of the parent
+            elif (move != "in" or len(columns) >= 5) and len(columns) > 1:
+                columns.pop()  # a sibling; "in": a child of the last item
+            marker = draw(st.sampled_from(["- ", "- ", "* ", "1. ", "2. ", "10. ", "-   "]))
+            lines.append(" " * columns[-1] + marker + (draw(_inline(False)) or "x"))
+            columns.append(columns[-1] + len(marker))
+            if draw(st.integers(0, 3)) == 0:
+                lines.append(" " * columns[-1] + (draw(_inline(False)) or "x"))
+            if draw(st.integers(0, 3)) == 0:
+                lines.append("")
+    return lines
+
+
+@st.composite
+def _body(draw: st.DrawFn) -> str:
+    """Random lines, or structured ones with a few lines changed, put in or made hostile."""
+    hostile = draw(st.integers(0, 3)) == 0
+    if draw(st.integers(0, 3)) == 0:
+        lines = draw(st.lists(_line(hostile), max_size=12))
+    else:
+        lines = draw(_structured_lines())
+        for _ in range(draw(st.sampled_from([0, 0, 0, 1, 1, 2]))):
+            at = draw(st.integers(0, len(lines)))
+            change = draw(st.sampled_from(["insert", "indent", "append"]))
+            if change == "insert" or at == len(lines):
+                lines.insert(at, draw(_line(hostile)))
+            elif change == "indent":
+                lines[at] = draw(st.sampled_from(_INDENTS)) + lines[at].lstrip(" ")
+            else:
+                lines[at] += draw(_inline(True))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
+
+
+# --- the differential tests ---------------------------------------------------------------------
+
+
+def test_fast_path_agrees_with_markdown_it() -> None:
+    """Every generated body: identical facts; the fast path runs on a fair share of them."""
+    taken: list[bool] = []
+    cited_items: list[bool] = []  # fast, with a list item and a citation
+
+    @settings(
+        max_examples=1500,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(_body(), st.integers(1, 40))
+    def agree(text: str, first_line: int) -> None:
+        taken.append(_assert_same(text, first_line))
+        facts = analyse(text, first_line, EVIDENCE)
+        cited_items.append(taken[-1] and "- " in text and bool(facts.citations))
+
+    agree()
+    assert sum(taken) >= 0.2 * len(taken), f"fast path on {sum(taken)} of {len(taken)}"
+    assert sum(cited_items) >= 0.05 * len(taken), f"{sum(cited_items)} of {len(taken)}"
+    assert sum(taken) < len(taken)
+
+
+_EDITOR_WORDS = [
+    "Assess",
+    "the",
+    "dose",
+    "CHA2DS2-VASc",
+    "2%",
+    "(a score of 1)",
+    "and/or",
+    "x = 2;",
+    "men's",
+    "naïve",
+    "≥ 65",
+    "[@a]",
+    "[@ref-000001; @B]",
+    "[@a, p. 5]",
+    "[@a, @b]",
+    "see @key",
+    "[@key",
+    "user@example.org",
+    "[x]",
+]
+
+
+def _random_plain_body(rng: random.Random) -> str:
+    """A body as editors write them: sections of paragraphs and nested lists with citations."""
+
+    def words(n: int) -> str:
+        first = rng.choice(_EDITOR_WORDS[:11])
+        rest = " ".join(rng.choice(_EDITOR_WORDS) for _ in range(n))
+        return f"{first} {rest}{rng.choice(['.', '', ':'])}"
+
+    out = [words(12)] if rng.random() < 0.5 else []
+    for _ in range(rng.randrange(1, 5)):
+        out.append(f"{'#' * rng.choice([2, 2, 3, 1, 4])} {rng.choice(_SECTIONS[:4])}")
+        if rng.random() < 0.3:
+            out += ["", words(9)]
+        columns = [0]  # where the content of each open item starts
+        for _ in range(rng.randrange(0, 7)):
+            if rng.random() < 0.3 and len(columns) < 4:
+                marker = rng.choice(["- ", "* ", "1. "])  # a child of the last item
+            else:
+                del columns[1 + (len(columns) > 2 and rng.random() < 0.3) :][-2:]
+                columns = columns[: max(1, len(columns) - 1)] if len(columns) > 1 else columns
+                marker = rng.choice(["- ", "- ", "* ", "1. ", "2. ", "10. ", "-   "])
+            out.append(" " * columns[-1] + marker + words(6))
+            columns.append(columns[-1] + len(marker))
+            if rng.random() < 0.3:
+                out.append(" " * columns[-1] + words(5))
+            if rng.random() < 0.2:
+                out.append("")
+        if rng.random() < 0.5:
+            out += ["", words(9)]
+    return "\n".join(out) + "\n"
+
+
+def test_fast_path_agrees_on_bodies_as_editors_write_them() -> None:
+    rng = random.Random(20261203)
+    taken = [_assert_same(_random_plain_body(rng), rng.randrange(1, 30)) for _ in range(1500)]
+    assert sum(taken) >= 0.5 * len(taken), f"fast path on {sum(taken)} of {len(taken)}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [p for p, _ in BODY_PAYLOADS.values()]
+    + list(FIELD_MARKUP.values())
+    + list(FIELD_EXTERNAL.values())
+    + [CODE_SPAN],
+)
+def test_hostile_bodies_go_to_markdown_it(text: str) -> None:
+    for body in (text, f"## Evidence\n- {text} [@a]\n", f"Intro [@a].\n\n{text}\n"):
+        assert plain_tokens(body) is None, body
+        _assert_same(body)
+
+
+@pytest.mark.parametrize("text", INERT_TEXT + ["A definition later [r] [@a].\n[r]: javascript:x"])
+def test_text_that_looks_like_markup_is_read_alike(text: str) -> None:
+    for body in (text, f"## Evidence\n- {text} [@a]\n", f"Intro [@a].\n\n{text}\n"):
+        _assert_same(body)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- a [@x]\nlazy continuation",
+        "Text\n2. an ordered item after a paragraph is text",
+        "- a\n  2. nested, after a paragraph",
+        "- a\n   - indented one column too far",
+        "- a\n - indented one column too few",
+        "-\n  empty item",
+        "-      five spaces: code",
+        "    indented code [@x]",
+        "- a\n\n      code in an item",
+        "Heading\n---",
+        "Heading\n===",
+        "- # heading in an item",
+        "- - nested on one line",
+        "1. ---",
+        "- a\n\n1. * * *",
+        " ## indented heading",
+        "## closed heading ##",
+        "#hashtag",
+        "[r]\n\n[r]: javascript:alert(1)",
+        "[r]\n\n- [r]: javascript:alert(1)",
+        "[r]\n\n   [r]: javascript:alert(1)",
+        "[r [@a]\n\n[r\nx]: javascript:alert(1)",
+        "- a\n  - b\n    - c\n      - d\n        - e\n          - f\n            - g",
+    ],
+)
+def test_constructs_outside_the_subset_go_to_markdown_it(text: str) -> None:
+    assert plain_tokens(text) is None
+    _assert_same(text, 3)
+
+
+@pytest.mark.parametrize(
+    "space", ["\u00a0", "\u2003", "\u3000", "\u2028", "\u2029", "\u0085", "\u200b", "\ufeff"]
+)
+def test_unusual_spaces_go_to_markdown_it(space: str) -> None:
+    """CommonMark trims some of these and Python's `strip` others; neither splits lines on
+    them."""
+    for text in (
+        f"## {space}Evidence{space}\n- a [@k]{space}\n",
+        f"{space}see @k{space}\n",
+        f"Text [@k]{space}\nmore\n",
+        f"- a{space}b\n",
+    ):
+        assert plain_tokens(text) is None
+        assert plain_tokens(text.replace(space, " ")) is not None
+        _assert_same(text)
+
+
+def test_plain_bodies_take_the_fast_path() -> None:
+    body = (
+        "Summary [@a; @b, p. 5], see @c.\n\n## Evidence\n- One [@a].\n- Two\n  - child [@b]\n"
+        "- Three, uncited, [@a, @b]\n\n1. First\n2. Second [@c\n\n### Notes\n"
+        "A paragraph  \nwith a hard break and user@example.org.\n"
+    )
+    assert plain_tokens(body) is not None
+    assert _assert_same(body, 7)
+    facts = analyse(body, 7, EVIDENCE)
+    assert [(c.key, c.line) for c in facts.citations] == [
+        ("a", 7),
+        ("b", 7),
+        ("a", 10),
+        ("b", 12),
+    ]
+    assert facts.uncited_bullets == [(13, "Evidence"), (15, "Evidence"), (16, "Evidence")]
+    assert [(m.line, m.text, m.bullet) for m in facts.near_misses] == [
+        (7, "@c", None),
+        (13, "[@a, @b]", 13),
+        (16, "[@c", 16),
+    ]
+
+
+def test_pages_are_always_read_by_markdown_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(citations, "plain_tokens", lambda text: pytest.fail("fast path"))
+    assert "gp-cite" in analyse("Text [@a].\n", 1, html=True).html
+
+
+def _bodies(root: Path) -> list[tuple[str, str, int]]:
+    found = []
+    for path in sorted((root / "content").rglob("*.md")):
+        _front, body, line = split_front_matter(path.read_text(encoding="utf-8"))
+        found.append((str(path.relative_to(root)), body, line))
+    return found
+
+
+def test_the_example_publications_bodies() -> None:
+    bodies = _bodies(REPO) + _bodies(REPO / "pipeline" / "starter")
+    assert len(bodies) > 10
+    for _name, body, line in bodies:
+        _assert_same(body, line)
+
+
+def test_a_generated_benchmark_publication_takes_the_fast_path(tmp_path: Path) -> None:
+    from benchmarks.generate import generate
+
+    root = generate(tmp_path / "pub", articles=40, references=80, approved_share=0)
+    bodies = _bodies(root)
+    assert len(bodies) > 40
+    for name, body, line in bodies:
+        assert _assert_same(body, line), name
