@@ -103,7 +103,8 @@ def check_publication(
     else:
         scanned, problems = surveyed.scanned, surveyed.scan_problems
         key = _check_key(root, today, config, evidence, scanned, problems, keys)
-    if key is not None and config_bytes(root) == config:  # no edit to them meanwhile
+    unedited = config_bytes(root) == config and parsed_from(surveyed, config)
+    if key is not None and unedited:  # no edit to them meanwhile, nor one undone since
         pack = cache.Pack(surveyed.where, "checks")
         settings_key = _config_key(config)
         # The latest results are kept, oldest first: a change undone is answered again.
@@ -374,7 +375,7 @@ def part_keys(
     when a file is unreadable, a configuration file missing or an article id is there twice."""
     sources = [*surveyed.mains, *surveyed.variants, *surveyed.bibs]
     ids = {main.article_id for main in surveyed.mains}
-    if None in config or len(ids) != len(surveyed.mains):
+    if None in config or len(ids) != len(surveyed.mains) or not parsed_from(surveyed, config):
         return None, {}
     if any(source.path not in keys for source in sources):
         return None, {}
@@ -399,6 +400,19 @@ def part_keys(
         parts = [context, keys[main.path], *variants.get(article_id, ())]
         article_keys[article_id] = b"".join(parts)
     return library_key, article_keys
+
+
+def parsed_from(surveyed: loader.Survey, config: list[bytes | None]) -> bool:
+    """Whether the settings and board the survey parsed are the ones in `config` (read before
+    it): an edit in between, even one undone since, would key what was judged with other
+    settings by these."""
+    for file, data in zip(_CONFIG_FILES, config, strict=True):
+        if file == paths.MKDOCS_FILE:
+            continue  # read by no rule of an article: its findings are the survey's own
+        doc = surveyed.settings_yaml.get(file)
+        if data is None or doc is None or paths.decode_source(data, file)[0] != doc.text:
+            return False
+    return True
 
 
 class _Parts:

@@ -139,3 +139,49 @@ def test_a_forged_articles_pack_is_never_trusted(publication: Path, tmp_path: Pa
         assert not marker.exists()
         (folder / f"{name}.pack").write_bytes(saved[:-1] + bytes([saved[-1] ^ 1]))
         assert _build_check(publication) == _every_rule(publication)
+
+
+def test_settings_edited_and_undone_during_the_load_are_never_kept_under_the_first(
+    publication: Path,
+) -> None:
+    """An editor's settings change and its undo (a `git stash` and `git stash pop`) both fall
+    within a build's load: the bytes read before the load and again after the check are the
+    same, but the load parsed the other settings. What was judged with those must not be kept
+    under the key of the settings on disk: the next build must say what every rule says."""
+    stricter = ("approvals_required: 1", "approvals_required: 2")
+    replace_in(publication, paths.PUBLICATION_FILE, *stricter)  # THIRD has one approval
+    expected = _every_rule(publication)
+    assert any(d.code == "review.insufficient" and d.file == THIRD for d in expected)
+    signing._cache.clear()
+    config = checkcache.config_bytes(publication)  # what `_prepare` reads before the load
+    replace_in(publication, paths.PUBLICATION_FILE, *reversed(stricter))  # stashed
+    project = loader.load(publication)  # the load reads the stashed settings
+    replace_in(publication, paths.PUBLICATION_FILE, *stricter)  # popped again
+    checkcache.check_loaded(project, config)
+    assert _build_check(publication) == expected
+
+
+def test_settings_a_check_read_after_the_bytes_it_keys_by_never_serve_a_build(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pipeline check` reads the settings' bytes, then the editor saves other settings before
+    the check parses them. What it judged with those must not be kept under the first bytes:
+    once the edit is undone, a build (which takes a check's kept parts) must be told what
+    every rule says of the settings on disk."""
+    stricter = ("approvals_required: 1", "approvals_required: 2")
+    replace_in(publication, paths.PUBLICATION_FILE, *stricter)  # THIRD has one approval
+    expected = _every_rule(publication)
+    assert any(d.code == "review.insufficient" and d.file == THIRD for d in expected)
+    real_survey = loader.survey
+
+    def edited_first(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a test double
+        replace_in(publication, paths.PUBLICATION_FILE, *reversed(stricter))  # saved meanwhile
+        return real_survey(*args, **kwargs)
+
+    signing._cache.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "survey", edited_first)
+        checkcache.check_publication(publication)
+    replace_in(publication, paths.PUBLICATION_FILE, *stricter)  # the edit undone
+    assert _build_check(publication) == expected
+    assert checkcache.check_publication(publication).diagnostics == expected
