@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipeline.fingerprint import SCHEME, fingerprint
 from pipeline.loader import Article, Project
@@ -49,10 +50,19 @@ def eligible_reviewer(board: Board | None, authors: list[str], reviewer_id: str)
     return member is not None and member.role == "reviewer" and reviewer_id not in authors
 
 
-# This load's verdicts by record (`id`), each with the settings, board, article id and record
-# it was reached for, held so that no id is reused meanwhile: a load verifies every record
-# (loader._verify_reviews) before the checks and the pages ask again with the same objects.
-_reached: dict[int, tuple[Publication, Board, str, ReviewRecord, Verdict]] = {}
+class _Reached(NamedTuple):
+    """A verdict, with what it was reached for (held, so that no `id` is reused meanwhile)."""
+
+    settings: Publication
+    board: Board
+    article_id: str
+    record: ReviewRecord
+    verdict: Verdict
+
+
+# This load's verdicts by record (`id`): a load verifies every record (loader._verify_reviews)
+# before the checks and the pages ask again, with the same objects. A new load forgets them.
+_reached: dict[int, _Reached] = {}
 
 
 def forget_verdicts() -> None:
@@ -65,14 +75,19 @@ def record_verdict(
 ) -> Verdict:
     """Whether the record's signature is its reviewer's, over exactly this record."""
     known = _reached.get(id(record))
-    if known is not None and known[0] is settings and known[1] is board and known[3] is record:
-        if known[2] == article_id:
-            return known[4]
+    if (
+        known is not None
+        and known.record is record
+        and known.settings is settings
+        and known.board is board
+        and known.article_id == article_id
+    ):
+        return known.verdict
     member = board.member(record.reviewer)
     keys = member.keys if member is not None else []
     statement = review_statement(settings.publication_id, article_id, record.model_dump(), SCHEME)
     verdict = verify(statement, record.signature, keys)
-    _reached[id(record)] = (settings, board, article_id, record, verdict)
+    _reached[id(record)] = _Reached(settings, board, article_id, record, verdict)
     return verdict
 
 

@@ -138,7 +138,9 @@ def check_for_build(
 ) -> list[Diagnostic]:
     """Errors stop a production build and a preview alike: what a reviewer previews is what
     would be published. With `config`, the configuration's bytes read before the load, an
-    unchanged article's findings are the kept ones (pipeline/checkcache.py `check_loaded`)."""
+    unchanged article's findings are the kept ones (pipeline/checkcache.py `check_loaded`);
+    `articles_only` (a live preview's first look at one saved article) runs the rules of
+    articles afresh and keeps nothing, whatever `config` says."""
     from pipeline.checks import run_checks
 
     if config is not None and not articles_only:

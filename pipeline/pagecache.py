@@ -45,7 +45,6 @@ from pipeline.outputs import page_digest as _sha
 
 REUSED_TEMPLATE = "pipeline-reused-page.html"  # renders nothing; the previous HTML replaces it
 VERSION = 3
-_SEALED = "pages"  # what the manifest is sealed as (cache.write_sealed)
 
 
 def material_search(config) -> object | None:  # noqa: ANN001 - MkDocs' config
@@ -197,7 +196,7 @@ class SiteStore:
         self.recycled = False  # the build goes into an emptied tree of folders (build.Sweeper)
 
     def _read(self) -> None:
-        data = cache.read_sealed(self.manifest, _SEALED)
+        data = cache.read_sealed(self.manifest, self.manifest.name)  # sealed as its own name
         if not isinstance(data, dict) or data.get("version") != VERSION:
             return
         if data.get("site") != str(self.previous_site):
@@ -312,7 +311,7 @@ class SiteStore:
             "pages": self.new,
             "files": self.new_files,
         }
-        cache.write_sealed(self.manifest, _SEALED, data)
+        cache.write_sealed(self.manifest, self.manifest.name, data)
 
     def written(self) -> dict[str, str]:
         """The digest of each page as this build wrote it, by path in the site (stamp.record

@@ -601,7 +601,8 @@ _PROTECTED = re.compile(r'<span class="bibtex-protected">((?:(?!<span).)*?)</spa
 
 
 class ReferenceFormatter:
-    """Formats each entry once per build, however many articles cite it."""
+    """Formats each entry once per build, however many articles cite it, in the publication's
+    one style (`MedicalStyle`)."""
 
     def __init__(self) -> None:
         from pybtex.backends.html import Backend

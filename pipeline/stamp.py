@@ -316,9 +316,9 @@ def record(
         if info[2] < now - RACY_NS:
             continue
         kind, _, rel = key.partition("/")
-        known = written if kind == "site" else result.digests
-        if rel in known:  # the digest of what was just written or verified
-            racy[key] = known[rel]
+        digests = written if kind == "site" else result.digests
+        if rel in digests:  # the digest of what was just written or verified
+            racy[key] = digests[rel]
             continue
         file = _file_of(root, build_dir, preview, key)
         if file.is_file() and not file.is_symlink():

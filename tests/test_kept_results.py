@@ -1,5 +1,6 @@
-"""Red-team probes of the kept judgements, the sealed files, the verdict memo and the kept
-feed: each one tries to make a kept result stand for inputs it was not made from."""
+"""Kept results never stand for inputs they were not made from: the kept judgements (files
+swapped or renamed, other days), the verdict memo (another board or article), sealed files
+(another name or key) and the kept feed (board names, summaries, approvals)."""
 
 from __future__ import annotations
 
