@@ -60,6 +60,16 @@ def _back_to_review(root: Path, article_id: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+@pytest.fixture(autouse=True)
+def fresh_mkdocs_plugins() -> None:
+    """MkDocs keeps the instances of plugins with `on_startup` for the whole process, across
+    configurations (for `mkdocs serve`'s rebuilds): each test starts with new ones, as a new
+    `mkdocs` or `pipeline` command does, not with the pages a test before it kept in memory."""
+    from mkdocs.config.defaults import MkDocsConfig
+
+    MkDocsConfig.plugins.plugin_cache.clear()
+
+
 @pytest.fixture
 def publication(tmp_path: Path) -> Path:
     return copy_publication(tmp_path / "pub")
