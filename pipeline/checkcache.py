@@ -33,7 +33,7 @@ import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -491,9 +491,8 @@ class _Parts:
         if made is None:
             return None
         new, settings_found = made
-        for article_id, judgement in new.items():
-            judged[article_id] = judgement
-            articles_pack.put(self.article_keys[article_id], _kept(judgement))
+        judged.update(new)
+        _keep_judgements(articles_pack, self.article_keys, new)
         return self._assemble(judged, settings_found, facts)
 
     def _judge_all(self, library_pack: cache.Pack, articles_pack: cache.Pack) -> list[Diagnostic]:
@@ -512,10 +511,8 @@ class _Parts:
         ordered = list(judged.values())
         found = checks.assemble(project.diagnostics, ordered, settings_found, facts, self.today)
         if self.library_key is not None:
-            blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
-            library_pack.put(self.library_key, cache.dump((facts, blobs)))
-        for article_id, judgement in judged.items():
-            articles_pack.put(self.article_keys[article_id], _kept(judgement))
+            _keep_library(library_pack, self.library_key, facts, project)
+        _keep_judgements(articles_pack, self.article_keys, judged)
         return found
 
     def _assemble(
@@ -563,11 +560,9 @@ def check_loaded(project: loader.Project, config: list[bytes | None]) -> list[Di
         if made is None or config_bytes(project.root) != config:
             return checks.run_checks(project)
         found, new, facts = made
-        for article_id, judgement in new.items():
-            articles_pack.put(article_keys[article_id], _kept(judgement))
+        _keep_judgements(articles_pack, article_keys, new)
         if facts is not None:
-            blobs = {key: cache.dump(ref) for key, ref in project.library.references.items()}
-            library_pack.put(library_key, cache.dump((facts, blobs)))
+            _keep_library(library_pack, library_key, facts, project)
     library_pack.save()
     articles_pack.save()
     return found
@@ -583,8 +578,6 @@ def _judged_loaded(
     """`check_loaded`'s diagnostics, the judgements it made, and the library's facts when it
     worked them out (None when `kept_facts` held them); None when a rule reported on a file
     of no article. Many articles to judge are judged as a whole load's check judges them."""
-    from dataclasses import replace
-
     from pipeline import checks
 
     today = project.today
@@ -615,6 +608,22 @@ def _judged_loaded(
     ordered = [judged[main.article_id or ""] for main in surveyed.mains]
     found = checks.assemble(project.diagnostics, ordered, settings_found, facts, today)
     return found, {article_id: judged[article_id] for article_id in alone}, made_facts
+
+
+def _keep_judgements(
+    pack: cache.Pack, keys: dict[str, bytes], judged: dict[str, checks.Judgement]
+) -> None:
+    for article_id, judgement in judged.items():
+        pack.put(keys[article_id], _kept(judgement))
+
+
+def _keep_library(
+    pack: cache.Pack, key: bytes, facts: checks.LibraryFacts, project: loader.Project
+) -> None:
+    """The library's facts, with each reference pickled on its own (a check judging a few
+    articles alone unpickles only the references they look up)."""
+    blobs = {name: cache.dump(ref) for name, ref in project.library.references.items()}
+    pack.put(key, cache.dump((facts, blobs)))
 
 
 def _kept(judgement: checks.Judgement) -> bytes:
