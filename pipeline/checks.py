@@ -955,13 +955,15 @@ def assemble(
 
 
 def audience_ranks(project: Project) -> dict[str, int]:
-    """For a `by_audience` rule: each body file's place among the audiences it reports on."""
+    """For a `by_audience` rule: each body file's audience's place in the settings. Not its
+    place among the audiences present: a few articles judged alone may lack one, and their
+    findings must still sort as those of the whole publication do."""
+    if project.settings is None:
+        return {}
+    place = {audience.id: index for index, audience in enumerate(project.settings.audiences)}
     ranks: dict[str, int] = {}
-    audiences: list[str] = []
     for _article, body, audience in readability_targets(project):
-        if audience.id not in audiences:
-            audiences.append(audience.id)
-        ranks.setdefault(body.file, audiences.index(audience.id))
+        ranks.setdefault(body.file, place[audience.id])
     return ranks
 
 

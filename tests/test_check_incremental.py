@@ -400,3 +400,39 @@ def test_the_next_days_judge_no_article_again_and_dates_still_fall_due(
     assert ("date.future", OTHER, False) in seen
     earlier = due - dt.timedelta(days=400)
     assert _check(publication, earlier) == _uncached(publication, monkeypatch, earlier)
+
+
+def test_findings_of_two_graded_audiences_keep_their_order_when_one_article_is_judged_alone(
+    publication: Path, monkeypatch: pytest.MonkeyPatch, loaded_alone: list
+) -> None:
+    """An uncached check reports each graded audience's readability findings in the order of
+    `publication.yml`. A changed article without the first audience's wording, judged alone,
+    must not move its findings for the second one in among the first one's."""
+    replace_in(
+        publication,
+        "content/publication.yml",
+        "    disclaimer: student\n",
+        "    disclaimer: student\n    readability_grade: 1\n",
+    )
+    replace_in(
+        publication,
+        "content/publication.yml",
+        "    readability_grade: 8\n",
+        "    readability_grade: 1\n",
+    )
+    before, _ = _same_as_uncached(publication, monkeypatch)
+    graded = [d.file for d in before if d.code == "readability.grade"]
+    assert any(f.endswith(".student.md") for f in graded)
+    assert any(f.endswith(".patient.md") for f in graded)
+    _warm(publication)
+    # This article has a patient wording and no student one.
+    replace_in(
+        publication,
+        "content/cardiology/af-anticoagulation.patient.md",
+        "\n- ",
+        "\n- Please talk with your care team about how well this medicine works for you. ",
+    )
+    loaded_alone.clear()
+    after, _ = _same_as_uncached(publication, monkeypatch)
+    assert loaded_alone, "the changed article should have been judged alone"
+    assert after != before
