@@ -421,10 +421,13 @@ def build(
     inputs = stamp.inputs_digest(root, preview, memo)
     if (last := stamp.unchanged(previous, root, site, preview, inputs)) is not None:
         return None, last
+    seen = dict(memo)  # every input file's stat as it was before the build
     with _frozen_heap():
         project, result, written = _full_build(root, preview, site)
         gc.freeze()  # what it built lives until the build ends
-        if stamp.inputs_digest(root, preview, memo) == inputs:  # nothing changed while it built
+        # Nothing changed while it built: the same bytes, and no input file written meanwhile
+        # (an edit undone before the end gives the same bytes, never the same change time).
+        if stamp.inputs_digest(root, preview, memo) == inputs and memo == seen:
             stamp.record(root, site, preview, inputs, result, written, memo)
         else:
             stamp.forget(root)

@@ -22,7 +22,14 @@ came with the repository is never trusted (see build.py).
 the size, modification and change times and inode recorded when the build finished. The
 modification time is set by the kernel on every write, so a file edited since has another; a
 file written within two seconds of the stamp (a filesystem with coarse times could not tell) is
-compared by content instead. Any difference, or any doubt, means a full build."""
+compared by content instead. Any difference, or any doubt, means a full build.
+
+A build is recorded only if its inputs are, after it, what they were before it, file for file
+by stat as well as by bytes (build.py): an edit made and undone while it built leaves the same
+bytes but not the same change time, and the site it built from the edit is not recorded as the
+site of the inputs as they are now. (A file's write between its stat before the build and its
+reading within one coarse clock tick of both is the one case stat cannot tell; the load reads
+a file long after the walk that took its stat.)"""
 
 from __future__ import annotations
 

@@ -601,3 +601,36 @@ def test_a_site_file_forged_with_its_old_times_is_no_no_op(publication: Path, mo
     project, result = build_mod.build(publication)
     assert project is not None and not getattr(result, "nothing_changed", False)
     assert (publication / "site/assets/audience.js").read_bytes() == original
+
+
+def test_an_edit_made_and_undone_while_building_leaves_no_stamp(
+    publication: Path, monkeypatch
+) -> None:
+    """The site built from an edit that was undone before the build ended is not the site of
+    the inputs as they are now: the next build must build, not take it as unchanged."""
+    build_mod.build(publication, preview=True)
+    path = publication / UNAPPROVED
+    original = path.read_bytes()
+    edited = original.replace(b"\n## ", b"\nA sentence written for a moment.\n\n## ", 1)
+    assert edited != original
+    from pipeline import loader
+
+    real_load = loader.load
+
+    def load_while_edited(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a test double
+        path.write_bytes(edited)
+        try:
+            return real_load(*args, **kwargs)
+        finally:
+            path.write_bytes(original)
+
+    replace_in(publication, "references/endocrinology.bib", "% Diabetes", "% DIABETES")  # a change
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "load", load_while_edited)
+        build_mod.build(publication, preview=True)
+    shown = (publication / "site").resolve()
+    assert any(b"written for a moment" in p.read_bytes() for p in shown.rglob("*.html"))
+    project, result = build_mod.build(publication, preview=True)
+    assert project is not None and not getattr(result, "nothing_changed", False)
+    site = (publication / "site").resolve()
+    assert not any(b"written for a moment" in p.read_bytes() for p in site.rglob("*.html"))
