@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+_SCHEME_JSON = canonical_json(SCHEME)
+
+
 def fingerprint(article: Article, library: Library) -> str:
     """SHA-256 of `canonical_json(fingerprint_payload(...))`, written out part by part so that
     each reference's part is made once per run (`Reference.shown_json`), not once per citer."""
@@ -78,11 +82,12 @@ def fingerprint(article: Article, library: Library) -> str:
     for key in sorted(article.cited_keys()):
         reference = library.get(key)
         if reference is not None:
-            references.append(f"{canonical_json(key)}:{reference.shown_json()}")
+            # A key is a str: its canonical JSON is what `json.dumps` makes of a str.
+            references.append(f"{encode_basestring(key)}:{reference.shown_json()}")
     payload = (
         f'{{"bodies":{canonical_json(_bodies(article))}'
         f',"front_matter":{canonical_json(_front_matter(article))}'
         f',"references":{{{",".join(references)}}}'
-        f',"scheme":{canonical_json(SCHEME)}}}'
+        f',"scheme":{_SCHEME_JSON}}}'
     )
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -32,6 +32,7 @@ SHOWN_FIELDS = frozenset(
     {"title", "year", "volume", "number", "pages", "doi", "pmid", "evidence", *SOURCE_FIELDS}
 )
 SHOWN_PERSONS = frozenset({"author"})
+_SHOWN_ORDER = sorted(SHOWN_FIELDS)
 
 # The type label shown before each reference; an `evidence` field overrides it.
 TYPE_LABELS = {
@@ -142,14 +143,19 @@ class Reference:
         return known
 
     def _shown(self) -> dict[str, object]:
-        data = self.normalized()
-        fields = data["fields"]
-        assert isinstance(fields, dict)
-        data["fields"] = {k: v for k, v in fields.items() if k in SHOWN_FIELDS}
-        persons = data["persons"]
-        assert isinstance(persons, dict)
-        data["persons"] = {k: v for k, v in persons.items() if k in SHOWN_PERSONS}
-        return data
+        """`normalized()` with only the shown fields and persons, looked up by name rather
+        than every field normalized and then left out (the same values: names are matched
+        without case either way; callers hash it with sorted keys)."""
+        fields, persons = self.entry.fields, self.entry.persons
+        return {
+            "type": self.entry.type.lower(),
+            "fields": {
+                name: " ".join(fields[name].split()) for name in _SHOWN_ORDER if name in fields
+            },
+            "persons": {
+                name: [str(p) for p in persons[name]] for name in SHOWN_PERSONS if name in persons
+            },
+        }
 
 
 _ENTRY_STATE = {"type", "original_type", "fields", "persons"}

@@ -132,3 +132,33 @@ def test_the_fingerprint_is_the_hash_of_the_whole_payload_in_canonical_json(
         expected = "sha256:" + hashlib.sha256(whole.encode("utf-8")).hexdigest()
         assert fingerprint(article, project.library) == expected, article.id
         assert fingerprint(article, project.library) == expected  # a part made once holds
+
+
+def test_a_references_shown_part_is_its_normalized_entry_without_what_no_reader_sees(
+    publication: Path,
+) -> None:
+    # `Reference.shown` looks up only the shown fields; it must be `normalized()` (every field)
+    # with the others left out, whatever the case of the names, spacing or person roles.
+    from pipeline.references import SHOWN_FIELDS, SHOWN_PERSONS, parse_text
+
+    extra = (
+        "@Article{Mixed-Case,\n  AUTHOR = {Smith, Jane and van der Berg, Piet},\n"
+        "  Editor = {Doe, John},\n  TITLE = {A   title\n  over lines},\n  Journal = {J X},\n"
+        "  DOI = {10.1000/x},\n  Year = 2020,\n  abstract = {Not shown},\n  Pages = {1--2},\n}\n"
+        "@misc{no-people,\n  title = {Guideline},\n  organization = {Example Org},\n"
+        "  howpublished = {\\url{https://example.org}},\n  note = {PMID: 12345678},\n}\n"
+    )
+    project = load(publication)
+    references = [project.library.get(key) for key in project.library.keys()]
+    references += parse_text(extra, "references/extra.bib").references
+    assert len(references) > 10
+    for reference in references:
+        assert reference is not None
+        whole = reference.normalized()
+        expected = {
+            "type": whole["type"],
+            "fields": {k: v for k, v in whole["fields"].items() if k in SHOWN_FIELDS},
+            "persons": {k: v for k, v in whole["persons"].items() if k in SHOWN_PERSONS},
+        }
+        assert reference._shown() == expected, reference.key
+    assert references[-2]._shown()["persons"] == {"author": ["Smith, Jane", "van der Berg, Piet"]}
