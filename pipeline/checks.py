@@ -29,7 +29,7 @@ from pipeline.loader import Article, Body, Project
 from pipeline.model import Audience
 from pipeline.references import Reference, latex_text
 from pipeline.signing import Verdict, timestamp
-from pipeline.template import placeholder
+from pipeline.template import may_hold_placeholder, placeholder
 
 Check = Callable[[Project], Iterator[Diagnostic]]
 
@@ -569,7 +569,8 @@ def raw_html(project: Project) -> Iterator[Diagnostic]:
 
 def _raw_html(article: Article) -> Iterator[Diagnostic]:
     for loc, value in _strings(article.raw):
-        yield from _field_problems(article.file, article.line_of(*loc), _loc_name(loc), value)
+        if safety.looks_suspicious(value):  # else plain text: no line or name to work out
+            yield from _field_problems(article.file, article.line_of(*loc), _loc_name(loc), value)
     for body in article.bodies.values():
         if body.title_line is not None and body.title:
             yield from _field_problems(body.file, body.title_line, "title", body.title)
@@ -583,9 +584,8 @@ def template_text(project: Project) -> Iterator[Diagnostic]:
 
 
 def _template(article: Article) -> Iterator[Diagnostic]:
-    for loc, value in _strings(article.raw):
-        if loc and loc[0] == "reviews":
-            continue
+    shown = {name: value for name, value in article.raw.items() if name != "reviews"}
+    for loc, value in _strings(shown):
         found = placeholder(value)
         if found is not None:
             yield diag(
@@ -596,6 +596,8 @@ def _template(article: Article) -> Iterator[Diagnostic]:
                 f"('{found[:60]}'): replace it with the article's own words.",
             )
     for body in article.bodies.values():
+        if not may_hold_placeholder(body.text):
+            continue
         for offset, text in enumerate(body.text.split("\n")):
             found = placeholder(text)
             if found is not None:
@@ -688,10 +690,20 @@ def _markups(references: list[Reference]) -> Iterator[Diagnostic]:
         yield from _markup(reference)
 
 
+def _worth_judging(values: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a reference `_markup` must look at. Any value that looks
+    suspicious makes the values joined look so ("|" is plain text): when they do not, no value
+    holds markup, and only a url can still be unsafe."""
+    if safety.looks_suspicious("|".join(value for _, value in values)):
+        return values
+    return [(name, value) for name, value in values if name == "url"]
+
+
 def _markup(reference: Reference) -> Iterator[Diagnostic]:
     entry = reference.entry
     values = list(entry.fields.items())
     values += [(role, str(p)) for role, people in entry.persons.items() for p in people]
+    values = _worth_judging(values)
     for name, value in values:
         line = reference.line_of(name)
         where = f"{reference.key}.{name}"

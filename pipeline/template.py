@@ -36,10 +36,21 @@ def placeholder(text: str) -> str | None:
     """The template text `text` still holds (a TODO marker or an instruction), else None."""
     if "\n" in text:
         return next(filter(None, map(placeholder, text.split("\n"))), None)
-    if _MARK.search(text):
+    if MARK in text and _MARK.search(text):
         return text.strip()
     # An instruction as the start of a field, a paragraph or a bullet (not inside a sentence).
     lowered = text.lstrip(" \t-*+>#").lower()
     if lowered.startswith(_INSTRUCTIONS):
         return text.strip()
     return None
+
+
+def may_hold_placeholder(text: str) -> bool:
+    """Whether any line of `text` may hold template text (`placeholder`): False when neither
+    the marker nor an instruction appears anywhere in it. Exact as a filter: a line's match is
+    a match in the whole text (the instructions are ASCII, and lowercasing gives ASCII letters
+    regardless of what surrounds them)."""
+    if MARK in text and _MARK.search(text):
+        return True
+    lowered = text.lower()
+    return any(phrase in lowered for phrase in _INSTRUCTIONS)
