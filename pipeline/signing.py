@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # The SSH signature namespace: a signature made for Git commits or files does not verify here.
 NAMESPACE = "review@guideline-pipeline"
@@ -167,14 +169,22 @@ def _signed_data(namespace: str, hash_algorithm: str, message: bytes) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _public_key(key_line: str) -> Any:
+    """A board key, read once per process (a public key object is immutable)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_ssh_public_key(key_line.encode("ascii"))
+
+
 def _verify_raw(key_line: str, sig: Signature, data: bytes) -> bool:
     # Imported here: a run whose verdicts are all known (see `remember`) never needs them.
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    key = serialization.load_ssh_public_key(key_line.encode("ascii"))
+    key = _public_key(key_line)
     try:
         if isinstance(key, ed25519.Ed25519PublicKey) and sig.algorithm == "ssh-ed25519":
             key.verify(sig.blob, data)
