@@ -811,7 +811,9 @@ def _judge_halves(project: Project) -> Judged | None:
     written once, with what both kept; the judgements are put back in article order. If the
     fork fails in any way, its half is judged here."""
     ids = list(project.articles)
-    cut = len(ids) * 2 // 5  # fewer here: this process works out the library's facts too
+    # Fewer here: this process works out the library's facts too, and unpickles what the copy
+    # judged (measured at 10,000 articles: 45 in 100 finish together).
+    cut = len(ids) * 9 // 20
     mine, theirs = (
         replace(project, articles={i: project.articles[i] for i in part}, memo=dict(project.memo))
         for part in (ids[:cut], ids[cut:])
