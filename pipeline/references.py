@@ -18,7 +18,6 @@ from pybtex.exceptions import PybtexError
 from pybtex.richtext import HRef, Text
 from pybtex.scanner import PybtexSyntaxError
 from pybtex.style.formatting import BaseStyle
-from pybtex.textutils import normalize_whitespace
 from pybtex.utils import CaseInsensitiveDict, OrderedCaseInsensitiveDict
 
 from pipeline import paths
@@ -200,10 +199,12 @@ def _entry(kind: str, fields: list[tuple[str, str]], persons: list[tuple[str, li
 def _ordered(pairs: list[tuple[str, Any]]) -> OrderedCaseInsensitiveDict:
     """`OrderedCaseInsensitiveDict(pairs)` for pairs whose keys differ in more than case."""
     made = OrderedCaseInsensitiveDict.__new__(OrderedCaseInsensitiveDict)
-    keys = [key for key, _ in pairs]
-    lower = [key.lower() for key in keys]
-    made._dict = dict(zip(lower, [value for _, value in pairs], strict=True))
-    made._keys = OrderedDict(zip(lower, keys, strict=True))
+    made._dict = values = {}
+    made._keys = keys = OrderedDict()
+    for key, value in pairs:
+        lower = key.lower()
+        values[lower] = value
+        keys[lower] = key
     return made
 
 
@@ -333,10 +334,13 @@ class _BoundedScanner(LowLevelParser):
 # other text (a @string, @comment or @preamble, `#`, `(...)` bodies, deeper braces, an unknown
 # macro, anything pybtex would report) sends the whole file to pybtex's own scanner.
 _NAME = rf"[{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS + digits)}]*"
-_BRACED = r"(?:[^{}]|\{[^{}]*\})*"
+# Text with braces one level deep, and quoted text likewise, each written as a loop unrolled
+# (the same text as `(?:[^{}]|\{[^{}]*\})*`, matched without a step per character).
+_BRACED = r"[^{}]*(?:\{[^{}]*\}[^{}]*)*"
+_QUOTED = r'[^"{}]*(?:\{[^{}]*\}[^"{}]*)*'
 _PLAIN_HEAD = re.compile(rf"\s*({_NAME})\s*\{{\s*([^\s,}}]+)\s*")
 _PLAIN_FIELD = re.compile(
-    rf'\s*,\s*({_NAME})\s*=\s*(?:\{{({_BRACED})\}}|"((?:[^"{{}}]|\{{[^{{}}]*\}})*)"|([0-9]+)|({_NAME}))'
+    rf'\s*,\s*({_NAME})\s*=\s*(?:\{{({_BRACED})\}}|"({_QUOTED})"|([0-9]+)|({_NAME}))'
 )
 _PLAIN_END = re.compile(r"\s*,?\s*\}")
 _COMMANDS = {"string", "preamble", "comment"}
@@ -376,27 +380,31 @@ def _plain_entries(
     return entries
 
 
-# A plain name: words of no space, comma, brace, backslash or tie, one space apart, in one to
-# three comma-separated parts, none empty.
-_NAME_WORDS = r"[^\s,{}\\~]+(?: [^\s,{}\\~]+)*"
+# A plain name: words that each start with a capital A-Z and hold no space, comma, brace,
+# backslash or tie, one space apart, in one to three comma-separated parts, none empty.
+_NAME_WORDS = r"[A-Z][^\s,{}\\~]*(?: [A-Z][^\s,{}\\~]*)*"
 _PLAIN_NAME = re.compile(rf"{_NAME_WORDS}(?: ?, ?{_NAME_WORDS}){{0,2}}")
 _AND = re.compile(" [Aa][Nn][Dd] ")  # how pybtex's split_name_list separates names
 
 
 def _plain_person(name: str) -> Person | None:
-    """`Person(name)` for a plain name ("Last, First M.", "First M. Last", "Last, Jr, First")
-    whose every word starts with a capital; None for any other name. A pure speed-up: pybtex
-    reads such a name with no von part, and tests/test_fast_references.py compares the two."""
+    """`Person(name)` for a plain name ("Last, First M.", "First M. Last", "Last, Jr, First");
+    None for any other name. A pure speed-up: with every word capitalised pybtex finds no von
+    part, and tests/test_fast_references.py compares the two."""
     if _PLAIN_NAME.fullmatch(name) is None:
         return None
     parts = [part.split() for part in name.split(",")]
-    if not all(word[0].isupper() for words in parts for word in words):
-        return None
     if len(parts) == 1:
         last, lineage, first = parts[0][-1:], [], parts[0][:-1]
     else:
         last, lineage, first = parts[0], parts[1] if len(parts) == 3 else [], parts[-1]
-    return _person((first[:1], first[1:], [], last, lineage))
+    person = Person.__new__(Person)  # its state set in the order Person.__init__ sets it
+    person.first_names = first[:1]
+    person.middle_names = first[1:]
+    person.prelast_names = []
+    person.last_names = last
+    person.lineage_names = lineage
+    return person
 
 
 def _names(value: str) -> list[str]:
@@ -404,6 +412,12 @@ def _names(value: str) -> list[str]:
     if "{" in value or "}" in value:
         return split_name_list(value)
     return [name.strip() for name in _AND.split(value)] if value else []
+
+
+def _spaced(value: str) -> str:
+    """pybtex's `normalize_whitespace(value)`: its pattern `\\s+` and `str.split()` know the
+    same spaces (tests/test_fast_references.py tries every character)."""
+    return " ".join(value.split())
 
 
 def _plain_entry(
@@ -416,7 +430,7 @@ def _plain_entry(
         return None
     values, persons = [], []
     for name, value_list in fields:
-        value = normalize_whitespace("".join(value_list))
+        value = _spaced("".join(value_list))
         if name in person_fields:
             people = [_plain_person(n) or Person(n) for n in _names(value)]
             if people:

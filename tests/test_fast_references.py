@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pybtex.database import Entry, Person
 from pybtex.database.input.bibtex import Parser
+from pybtex.textutils import normalize_whitespace
 from pybtex.utils import OrderedCaseInsensitiveDict
 
 from benchmarks.generate import reference as generated_reference
@@ -341,6 +342,17 @@ def test_entries_of_tricky_names_and_fields_read_as_pybtex_reads_them(text: str)
 )
 def test_values_without_markup_skip_the_patterns_unchanged(value: str) -> None:
     assert references.latex_markup_to_text(value) == references._markup_to_text(value)
+
+
+def test_spaces_are_normalised_as_pybtex_normalises_them() -> None:
+    every = [chr(code) for code in range(0x110000)]
+    pattern = re.compile(r"\s")
+    assert [c for c in every if pattern.fullmatch(c)] == [c for c in every if c.isspace()]
+    text = "".join(every)
+    assert references._spaced(text) == normalize_whitespace(text)
+    assert references._spaced(" \t a \u2003\x1c b\n ") == normalize_whitespace(
+        " \t a \u2003\x1c b\n "
+    )
 
 
 _LINE_PIECES = st.sampled_from(
