@@ -204,6 +204,8 @@ _NAME_PIECES = [
     "von",
     "d'Artagnan",
     "others",
+    "Others",
+    "OTHERS",
     "{World Health Organization}",
     "{SPRINT Research Group}",
     '{\\"u}',
@@ -479,9 +481,9 @@ def test_the_example_libraries_skip_pybtex_scanner(rel: str) -> None:
 
 def test_names_as_guidelines_write_them_take_the_fast_path(pybtex_calls: list[str]) -> None:
     names = "Lip, Gregory Y. H. and Brown-Frandsen, Kirstine and O'Toole, Dermot and John Smith"
-    text = f"@article{{a,\n  author = {{{names} and Smith, Jr., John}},\n  title = {{T}},\n}}\n"
+    text = f"@article{{a,\n  author = {{{names} and Smith, Jr., John and others}},\n}}\n"
     parsed = parse_text(text, REL)
-    assert len(parsed.references[0].entry.persons["author"]) == 5
+    assert len(parsed.references[0].entry.persons["author"]) == 6
     assert pybtex_calls == []
 
 
@@ -493,7 +495,7 @@ def test_names_as_guidelines_write_them_take_the_fast_path(pybtex_calls: list[st
         "{World Health Organization}",
         "Jos{\\'e} Smith",
         "Viktorov, Michail~Markovitch",
-        "others",
+        "others,",
         "Smith, J., Jr, John",
         "Smith, ",
         "Smith,  John",
