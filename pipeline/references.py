@@ -3,7 +3,6 @@ normalised, labelled (Guideline, Research, ...) and formatted by the ``medical``
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pybtex.errors
+from pybtex.bibtex.utils import split_name_list
 from pybtex.database import BibliographyData, Entry, Person
 from pybtex.database.input.bibtex import NAME_CHARS, LowLevelParser, Parser
 from pybtex.exceptions import PybtexError
@@ -190,19 +190,38 @@ def _reference(
     """A Reference as `Reference.__reduce__` pickled it: its entry made as `Entry.__init__`
     makes it, from the values it held."""
     people = [(role, [_person(parts) for parts in names]) for role, names in persons]
+    return Reference(key, file, line, _entry(kind, fields, people), field_lines)
+
+
+def _entry(kind: str, fields: list[tuple[str, str]], persons: list[tuple[str, list]]) -> Entry:
+    """`Entry(kind, fields, persons)` for names that differ in more than case, made without
+    `Entry.__init__`'s copies (tests/test_fast_references.py compares the two)."""
     entry = Entry.__new__(Entry)
     entry.__dict__.update(
-        type=kind.lower(), original_type=kind, fields=_ordered(fields), persons=_ordered(people)
+        type=kind.lower(), original_type=kind, fields=_ordered(fields), persons=_ordered(persons)
     )
-    return Reference(key, file, line, entry, field_lines)
+    return entry
 
 
 def _ordered(pairs: list[tuple[str, Any]]) -> OrderedCaseInsensitiveDict:
     """`OrderedCaseInsensitiveDict(pairs)` for pairs whose keys differ in more than case."""
     made = OrderedCaseInsensitiveDict.__new__(OrderedCaseInsensitiveDict)
-    made._dict = {key.lower(): value for key, value in pairs}
-    made._keys = OrderedDict((key.lower(), key) for key, _ in pairs)
+    made._dict = values = {}
+    made._keys = keys = OrderedDict()
+    for key, value in pairs:
+        lower = key.lower()
+        values[lower] = value
+        keys[lower] = key
     return made
+
+
+def _items(made: CaseInsensitiveDict) -> list[tuple[str, Any]]:
+    """`list(made.items())`, read from pybtex's own two dictionaries when `made` is exactly an
+    OrderedCaseInsensitiveDict (its `items()` looks each key up again)."""
+    if type(made) is not OrderedCaseInsensitiveDict:
+        return list(made.items())
+    values = made._dict
+    return [(key, values[lower]) for lower, key in made._keys.items()]
 
 
 @dataclass
@@ -231,6 +250,14 @@ _MARKUP_SWITCHES = re.compile(r"\{\\(?:em|bf|it|sc|tt|rm|sf|sl|small|footnotesiz
 
 def latex_markup_to_text(value: str) -> str:
     """Font commands and math shifts become plain text; accents are left to pybtex's decoder."""
+    # Each pattern needs a backslash or a dollar sign to match; "{" is checked as well, to spare
+    # a proof that the patterns can do nothing without the other two.
+    if "\\" not in value and "$" not in value and "{" not in value:
+        return value
+    return _markup_to_text(value)
+
+
+def _markup_to_text(value: str) -> str:
     value = _MARKUP_COMMANDS.sub("{", value)
     value = _MARKUP_SWITCHES.sub("{", value)
     value = re.sub(r"(?<!\\)\$([^$]*)(?<!\\)\$", lambda m: re.sub(r"[\^_]", "", m.group(1)), value)
@@ -238,7 +265,7 @@ def latex_markup_to_text(value: str) -> str:
 
 
 def _normalize_entry(entry: Entry) -> Entry:
-    fields = {k: latex_markup_to_text(v) for k, v in entry.fields.items()}
+    fields = {k: latex_markup_to_text(v) for k, v in _items(entry.fields)}
     lower = {k.lower(): k for k in fields}
     if "year" not in lower and "date" in lower:
         year = _YEAR.search(fields[lower["date"]])
@@ -262,9 +289,11 @@ def _normalize_entry(entry: Entry) -> Entry:
         fields["institution"] = fields[lower["school"]]
     if "howpublished" not in lower and "url" in lower and entry.type.lower() == "online":
         fields["howpublished"] = fields[lower["url"]]
-    canonical = {k.lower(): v for k, v in fields.items()}
-    persons = {role.lower(): list(people) for role, people in entry.persons.items()}
-    return Entry(entry.type.lower(), fields=canonical, persons=persons)
+    # The names of `fields` differ in more than case: those of `entry.fields`, then only
+    # names absent from them in any case.
+    canonical = [(k.lower(), v) for k, v in fields.items()]
+    persons = [(role.lower(), list(people)) for role, people in _items(entry.persons)]
+    return _entry(entry.type.lower(), canonical, persons)
 
 
 def _syntax_message(error: PybtexError) -> str:
@@ -312,10 +341,13 @@ class _BoundedScanner(LowLevelParser):
 # other text (a @string, @comment or @preamble, `#`, `(...)` bodies, deeper braces, an unknown
 # macro, anything pybtex would report) sends the whole file to pybtex's own scanner.
 _NAME = rf"[{re.escape(NAME_CHARS)}][{re.escape(NAME_CHARS + digits)}]*"
-_BRACED = r"(?:[^{}]|\{[^{}]*\})*"
+# Text with braces one level deep, and quoted text likewise, each written as a loop unrolled
+# (the same text as `(?:[^{}]|\{[^{}]*\})*`, matched without a step per character).
+_BRACED = r"[^{}]*(?:\{[^{}]*\}[^{}]*)*"
+_QUOTED = r'[^"{}]*(?:\{[^{}]*\}[^"{}]*)*'
 _PLAIN_HEAD = re.compile(rf"\s*({_NAME})\s*\{{\s*([^\s,}}]+)\s*")
 _PLAIN_FIELD = re.compile(
-    rf'\s*,\s*({_NAME})\s*=\s*(?:\{{({_BRACED})\}}|"((?:[^"{{}}]|\{{[^{{}}]*\}})*)"|([0-9]+)|({_NAME}))'
+    rf'\s*,\s*({_NAME})\s*=\s*(?:\{{({_BRACED})\}}|"({_QUOTED})"|([0-9]+)|({_NAME}))'
 )
 _PLAIN_END = re.compile(r"\s*,?\s*\}")
 _COMMANDS = {"string", "preamble", "comment"}
@@ -355,8 +387,78 @@ def _plain_entries(
     return entries
 
 
+# A plain name: words that each start with a capital A-Z and hold no space, comma, brace,
+# backslash or tie, one space apart, in one to three comma-separated parts, none empty.
+_NAME_WORDS = r"[A-Z][^\s,{}\\~]*(?: [A-Z][^\s,{}\\~]*)*"
+_PLAIN_NAME = re.compile(rf"{_NAME_WORDS}(?: ?, ?{_NAME_WORDS}){{0,2}}")
+_AND = re.compile(" [Aa][Nn][Dd] ")  # how pybtex's split_name_list separates names
+
+
+def _plain_person(name: str) -> Person | None:
+    """`Person(name)` for a plain name ("Last, First M.", "First M. Last", "Last, Jr, First",
+    "others"); None for any other name. A pure speed-up: with every word capitalised pybtex
+    finds no von part, and tests/test_fast_references.py compares the two."""
+    if name == "others":  # "and others": one von-like word, which pybtex makes the last name
+        parts = [["others"]]
+    elif _PLAIN_NAME.fullmatch(name) is None:
+        return None
+    else:
+        parts = [part.split() for part in name.split(",")]
+    if len(parts) == 1:
+        last, lineage, first = parts[0][-1:], [], parts[0][:-1]
+    else:
+        last, lineage, first = parts[0], parts[1] if len(parts) == 3 else [], parts[-1]
+    person = Person.__new__(Person)  # its state set in the order Person.__init__ sets it
+    person.first_names = first[:1]
+    person.middle_names = first[1:]
+    person.prelast_names = []
+    person.last_names = last
+    person.lineage_names = lineage
+    return person
+
+
+def _names(value: str) -> list[str]:
+    """`split_name_list(value)`: with no brace in `value`, a plain split."""
+    if "{" in value or "}" in value:
+        return split_name_list(value)
+    return [name.strip() for name in _AND.split(value)] if value else []
+
+
+def _spaced(value: str) -> str:
+    """pybtex's `normalize_whitespace(value)`: its pattern `\\s+` and `str.split()` know the
+    same spaces (tests/test_fast_references.py tries every character)."""
+    return " ".join(value.split())
+
+
+def _plain_entry(
+    kind: str, fields: list[tuple[str, list[str]]], person_fields: object
+) -> Entry | None:
+    """The entry `Parser.process_entry` makes of these fields when no name repeats (in any
+    case); None otherwise (pybtex reports the repeat). Names go through `_plain_person`."""
+    lower = [name.lower() for name, _ in fields]
+    if len(set(lower)) != len(lower):
+        return None
+    values, persons = [], []
+    for name, value_list in fields:
+        value = _spaced("".join(value_list))
+        if name in person_fields:
+            people = [_plain_person(n) or Person(n) for n in _names(value)]
+            if people:
+                persons.append((name, people))
+        else:
+            values.append((name, value))
+    return _entry(kind, values, persons)
+
+
 class _BoundedParser(Parser):
     """pybtex's parser with macro expansion bounded by MAX_MACRO_EXPANSION."""
+
+    def process_entry(self, entry_type: str, key: str | None, fields: list) -> None:
+        entry = _plain_entry(entry_type, fields, self.person_fields) if key is not None else None
+        if entry is None:
+            super().process_entry(entry_type, key, fields)
+        else:
+            self.data.add_entry(key, entry)
 
     def parse_string(self, text: str) -> BibliographyData:
         self.unnamed_entry_counter = 1
@@ -457,21 +559,23 @@ def parse_text(text: str, rel: str) -> ParsedFile:
 def _field_lines(text: str, starts: list[tuple[str, int]]) -> dict[str, dict[str, int]]:
     """Entry key -> field name -> line, from the lines `name =` between one entry's start and
     the next (the first entry of a key wins, as in pybtex's reading)."""
-    entry_lines = [line for _, line in starts]
-    owner: dict[str, int] = {}
-    for index, (key, _) in enumerate(starts):
-        owner.setdefault(key.lower(), index)
     found: dict[str, dict[str, int]] = {}
+    # Of each entry, in file order: its key's fields, or None for a key already seen.
+    targets = [
+        None if key.lower() in found else found.setdefault(key.lower(), {}) for key, _ in starts
+    ]
+    entry_lines = [line for _, line in starts]
+    index, last = -1, len(starts) - 1
     line, pos = 1, 0
     for match in _FIELD_START.finditer(text):
         line += text.count("\n", pos, match.start())
         pos = match.start()
-        index = bisect.bisect_right(entry_lines, line) - 1
-        if index < 0 or owner[starts[index][0].lower()] != index:
-            continue
-        fields = found.setdefault(starts[index][0].lower(), {})
-        fields.setdefault(match.group(1).lower(), line)
-    return found
+        while index < last and entry_lines[index + 1] <= line:  # the last entry begun by `line`
+            index += 1
+        target = targets[index] if index >= 0 else None
+        if target is not None:
+            target.setdefault(match.group(1).lower(), line)
+    return {key: fields for key, fields in found.items() if fields}
 
 
 def bib_files(root: Path) -> list[str]:
