@@ -4,6 +4,7 @@ nothing here raises on bad content."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import os
 import re
@@ -305,6 +306,14 @@ def _plain_tag(value: str) -> str:
     return _STR_TAG
 
 
+@functools.lru_cache(maxsize=1024)
+def _text_key(key: str) -> bool:
+    return _plain_tag(key) == _STR_TAG
+
+
+_VALUES = _Loader("")  # the constructors of plain values read no parser state
+
+
 class _PlainReader:
     """One front matter's rows (line number, indent, text) read into data and, per container,
     its key and item lines and its child containers, for lines in `_node_lines`' order."""
@@ -312,7 +321,6 @@ class _PlainReader:
     def __init__(self, rows: list[tuple[int, int, str]], first_line: int) -> None:
         self.rows = rows
         self.first_line = first_line
-        self.loader: Any = None  # for the constructors of values that are not text
 
     def scalar(self, value: str) -> Any:
         tag = _plain_tag(value)
@@ -320,10 +328,8 @@ class _PlainReader:
             return value
         if tag not in _PLAIN_TAGS:
             raise _NotPlain
-        if self.loader is None:
-            self.loader = _Loader("")
         try:
-            return _Loader.yaml_constructors[tag](self.loader, yaml.ScalarNode(tag, value))
+            return _Loader.yaml_constructors[tag](_VALUES, yaml.ScalarNode(tag, value))
         except Exception:  # the slow path says what is wrong, and where
             raise _NotPlain from None
 
@@ -384,15 +390,16 @@ class _PlainReader:
             if match is None:
                 raise _NotPlain
             key = match.group(1)
-            if key in data or _plain_tag(key) != _STR_TAG:
+            if key in data or not _text_key(key):
                 raise _NotPlain  # a second `key:` (the slow path names both lines), or not text
-            entries.append(((*path, key), self.first_line + number))
+            here = (*path, key)
+            entries.append((here, self.first_line + number))
             rest = text[match.end() :]
             if rest:
-                data[key] = self.inline(rest, number, (*path, key), mine)
+                data[key] = self.inline(rest, number, here, mine)
                 i += 1
             else:
-                data[key], i = self.block(i + 1, indent, (*path, key), mine)
+                data[key], i = self.block(i + 1, indent, here, mine)
         return data, i
 
     def sequence(self, i: int, indent: int, path: tuple, kids: list) -> tuple[list, int]:
@@ -428,11 +435,13 @@ def plain_yaml(text: str, first_line: int) -> YamlDoc | None:
     """The YamlDoc `parse_yaml` gives, for front matter in a plain subset of YAML (block
     mappings of simple keys, block lists, one-line lists, plain or simply quoted one-line
     values); None for anything else."""
+    if "#" in text or " \n" in text or text.endswith(" "):
+        return None  # a comment, or spaces at the end of a line
     rows = []
     for number, line in enumerate(text.split("\n")):
         if not line:
             continue
-        if not line.isprintable() or line[-1] == " " or "#" in line:
+        if not line.isprintable():
             return None
         stripped = line.lstrip(" ")
         rows.append((number, len(line) - len(stripped), stripped))
@@ -440,15 +449,11 @@ def plain_yaml(text: str, first_line: int) -> YamlDoc | None:
         return YamlDoc(data=None, lines={(): first_line}, text=text)
     if rows[0][1] != 0:
         return None
-    reader = _PlainReader(rows, first_line)
     top: list = []
     try:
-        data, end = reader.mapping(0, 0, (), top)
+        data, end = _PlainReader(rows, first_line).mapping(0, 0, (), top)
     except _NotPlain:
         return None
-    finally:
-        if reader.loader is not None:
-            reader.loader.dispose()
     if end != len(rows):
         return None
     lines: dict[tuple[Any, ...], int] = {(): first_line + rows[0][0]}
