@@ -392,6 +392,11 @@ _SCALARS = [
     "it's",
     'a"b',
     "a\\b",
+    "\\n",
+    "\\x41",
+    "\\u00e9",
+    "\\\\",
+    "a\\",
     "-",
     "- x",
     "-x",
@@ -538,6 +543,43 @@ def test_fast_path_agrees_with_libyaml() -> None:
     agree()
     assert sum(taken) >= 0.1 * len(taken), f"fast path on {sum(taken)} of {len(taken)}"
     assert sum(taken) <= 0.9 * len(taken), f"fast path on {sum(taken)} of {len(taken)}"
+
+
+_PLACES = [
+    "k: {}",
+    "k:  {}\nj: y",
+    "k: [{}]",
+    "k: [a, {}]",
+    "k: [ {} , b ]",
+    "k:\n  - {}",
+    "k:\n- {}\nj: y",
+    "{}: x",
+    "k:\n  {}: x",
+    "k:\n  - {}: x",
+    "k:\n  - a: {}\n    b: c",
+    "k: '{}'",
+    'k: "{}"',
+    "k: x\n{}",
+    "k: x{}",
+    "k: x {}",
+    "k:\n  - x\n  {}",
+]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(_PLACES),
+    st.sampled_from(_SCALARS),
+    st.sampled_from(["", " ", "  ", "x", "x ", " x"]),
+    st.sampled_from(["", "", " ", "x", "1"]),
+    st.integers(1, 40),
+)
+def test_one_tricky_value_in_every_place(
+    place: str, value: str, after: str, before: str, first_line: int
+) -> None:
+    """A single value outside or at the edge of the subset, where a key, an item or a value
+    goes: the fast path must read it as libyaml does or decline."""
+    _assert_same(place.format(before + value + after), first_line)
 
 
 @settings(max_examples=1000, deadline=None)
