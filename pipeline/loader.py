@@ -4,6 +4,7 @@ nothing here raises on bad content."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import os
 import re
@@ -268,9 +269,199 @@ def construct_yaml(node: yaml.Node, first_line: int, loader_class: type = _Loade
 
 def parse_yaml(text: str, first_line: int, loader_class: type = _Loader) -> YamlDoc:
     """Raises yaml.YAMLError (with a mark) on bad YAML or YAML beyond the limits."""
+    if loader_class is _Loader:
+        doc = plain_yaml(text, first_line)
+        if doc is not None:
+            return doc
     node = compose_yaml(text)
     data = construct_yaml(node, first_line, loader_class) if node is not None else None
     lines = _node_lines(node, first_line) if node is not None else {(): first_line}
+    return YamlDoc(data=data, lines=lines, text=text)
+
+
+# --- plain front matter without libyaml ---------------------------------------------------------
+# Front matter as editors write it (block mappings and lists of plain values) is read in Python,
+# to exactly the YamlDoc libyaml and the constructors give; anything else goes to libyaml.
+
+_PLAIN_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,99}):(?: +|$)")
+_NOT_FIRST = set("-?:,[]{}#&*!|>'\"%@` ")  # indicators: a plain scalar never starts with one
+_FLOW_NOT_IN = set(",[]{}:'\"")
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+}
+_STR_TAG = "tag:yaml.org,2002:str"
+_PLAIN_DEPTH = 8  # containers; far below MAX_YAML_DEPTH, so no limit applies
+
+
+class _NotPlain(Exception):
+    """The front matter is outside the plain subset: libyaml reads it."""
+
+
+def _plain_tag(value: str) -> str:
+    """The tag the resolver gives a plain scalar (`BaseResolver.resolve`, without paths)."""
+    resolvers = _Loader.yaml_implicit_resolvers
+    for tag, regexp in resolvers.get(value[0] if value else "", []) + resolvers.get(None, []):
+        if regexp.match(value):
+            return tag
+    return _STR_TAG
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_key(key: str) -> bool:
+    return _plain_tag(key) == _STR_TAG
+
+
+_VALUES = _Loader("")  # the constructors of plain values read no parser state
+
+
+class _PlainReader:
+    """One front matter's rows (line number, indent, text) read into data and, per container,
+    its key and item lines and its child containers, for lines in `_node_lines`' order."""
+
+    def __init__(self, rows: list[tuple[int, int, str]], first_line: int) -> None:
+        self.rows = rows
+        self.first_line = first_line
+
+    def scalar(self, value: str) -> Any:
+        tag = _plain_tag(value)
+        if tag == _STR_TAG:
+            return value
+        if tag not in _PLAIN_TAGS:
+            raise _NotPlain
+        try:
+            return _Loader.yaml_constructors[tag](_VALUES, yaml.ScalarNode(tag, value))
+        except Exception:  # the slow path says what is wrong, and where
+            raise _NotPlain from None
+
+    def inline(self, text: str, number: int, path: tuple, kids: list) -> Any:
+        first = text[0]
+        if first == "[":
+            if text[-1] != "]" or len(path) >= _PLAIN_DEPTH:
+                raise _NotPlain
+            inner = text[1:-1].strip(" ")
+            if not inner:
+                return []
+            items = []
+            entries = []
+            for index, part in enumerate(inner.split(",")):
+                item = part.strip(" ")
+                if not item or item[0] in _NOT_FIRST or not _FLOW_NOT_IN.isdisjoint(item):
+                    raise _NotPlain
+                items.append(self.scalar(item))
+                entries.append(((*path, index), self.first_line + number))
+            kids.append((entries, []))
+            return items
+        if first == '"' or first == "'":
+            inner = text[1:-1]
+            if len(text) < 2 or text[-1] != first or first in inner or "\\" in inner:
+                raise _NotPlain
+            return inner
+        if first in _NOT_FIRST or ": " in text or text[-1] == ":":
+            raise _NotPlain
+        return self.scalar(text)
+
+    def block(self, i: int, indent: int, path: tuple, kids: list) -> tuple[Any, int]:
+        """The value of a key written on the lines after it (`indent`: the key's)."""
+        if i == len(self.rows) or self.rows[i][1] < indent:
+            return self.scalar(""), i
+        _, col, text = self.rows[i]
+        dash = text.startswith("- ")
+        if col == indent and not dash:
+            return self.scalar(""), i
+        if dash:
+            return self.sequence(i, col, path, kids)
+        if _PLAIN_KEY.match(text):
+            return self.mapping(i, col, path, kids)
+        raise _NotPlain
+
+    def mapping(self, i: int, indent: int, path: tuple, kids: list) -> tuple[dict, int]:
+        if len(path) >= _PLAIN_DEPTH:
+            raise _NotPlain
+        data: dict[str, Any] = {}
+        entries: list = []
+        mine: list = []
+        kids.append((entries, mine))
+        rows = self.rows
+        while i < len(rows):
+            number, col, text = rows[i]
+            if col < indent:
+                break
+            match = _PLAIN_KEY.match(text) if col == indent else None
+            if match is None:
+                raise _NotPlain
+            key = match.group(1)
+            if key in data or not _text_key(key):
+                raise _NotPlain  # a second `key:` (the slow path names both lines), or not text
+            here = (*path, key)
+            entries.append((here, self.first_line + number))
+            rest = text[match.end() :]
+            if rest:
+                data[key] = self.inline(rest, number, here, mine)
+                i += 1
+            else:
+                data[key], i = self.block(i + 1, indent, here, mine)
+        return data, i
+
+    def sequence(self, i: int, indent: int, path: tuple, kids: list) -> tuple[list, int]:
+        if len(path) >= _PLAIN_DEPTH:
+            raise _NotPlain
+        data: list[Any] = []
+        entries: list = []
+        mine: list = []
+        kids.append((entries, mine))
+        rows = self.rows
+        while i < len(rows):
+            number, col, text = rows[i]
+            if col < indent or (col == indent and not text.startswith("- ")):
+                break  # the end of the list (a key after a list written at its key's indent)
+            if col > indent:
+                raise _NotPlain
+            item = text[2:]
+            here = (*path, len(data))
+            entries.append((here, self.first_line + number))
+            if item[0] == " " or item[0] == "-":
+                raise _NotPlain
+            if _PLAIN_KEY.match(item):
+                rows[i] = (number, indent + 2, item)
+                value, i = self.mapping(i, indent + 2, here, mine)
+            else:
+                value = self.inline(item, number, here, mine)
+                i += 1
+            data.append(value)
+        return data, i
+
+
+def plain_yaml(text: str, first_line: int) -> YamlDoc | None:
+    """The YamlDoc `parse_yaml` gives, for front matter in a plain subset of YAML (block
+    mappings of simple keys, block lists, one-line lists, plain or simply quoted one-line
+    values); None for anything else."""
+    if "#" in text or " \n" in text or text.endswith(" "):
+        return None  # a comment, or spaces at the end of a line
+    rows = []
+    for number, line in enumerate(text.split("\n")):
+        if not line:
+            continue
+        if not line.isprintable():
+            return None
+        stripped = line.lstrip(" ")
+        rows.append((number, len(line) - len(stripped), stripped))
+    if not rows:
+        return YamlDoc(data=None, lines={(): first_line}, text=text)
+    if rows[0][1] != 0:
+        return None
+    top: list = []
+    try:
+        data, end = _PlainReader(rows, first_line).mapping(0, 0, (), top)
+    except _NotPlain:
+        return None
+    if end != len(rows):
+        return None
+    lines: dict[tuple[Any, ...], int] = {(): first_line + rows[0][0]}
+    stack = top
+    while stack:  # `_node_lines`' order: a container's lines, then its last child's first
+        entries, kids = stack.pop()
+        lines.update(entries)
+        stack.extend(kids)
     return YamlDoc(data=data, lines=lines, text=text)
 
 
