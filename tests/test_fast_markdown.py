@@ -57,6 +57,7 @@ def _assert_same(text: str, first_line: int = 1) -> bool:
     for f in fields(BodyFacts):
         if f.compare:
             assert getattr(fast, f.name) == getattr(slow, f.name), (f.name, text)
+    assert fast.html == slow.html, text  # a page's HTML, rendered later from what was kept
     tokens = plain_tokens(text)
     if tokens is not None:
         assert _projected(tokens) == _projected(PARSER.parse(text)), text
@@ -463,3 +464,150 @@ def test_a_generated_benchmark_publication_takes_the_fast_path(tmp_path: Path) -
     assert len(bodies) > 40
     for name, body, line in bodies:
         assert _assert_same(body, line), name
+
+
+# --- what the fast reader decides itself ------------------------------------------------------
+
+_LONG = " ".join(["word"] * 60)  # past the 200 characters looked at before a bare `@key`
+_AIMED = [
+    # Brackets that hold no citation.
+    "Text [x] and [y z] here.\n",
+    "A [ and a ] apart.\n\n- [x]\n- [ ]\n- a]\n",
+    "[]\n\n[[x]]\n\n[x] [@a]\n",
+    # Near misses of the citation syntax.
+    "Dose [@ key].\n",
+    "Dose [ @key].\n",
+    "Dose [ @key ] and [@key ].\n",
+    "Dose @key.\n\n- see @key\n- cf. @a, @b\n- e.g., @a\n- (@a)\n- as in @a\n",
+    "Dose [@a, @b] and [@a @b] and [see @a] and [@a; b].\n",
+    "Dose [@a; @b] and [@a;@b] and [@a ;@b] and [@a,@b].\n",
+    "Dose [@key and more\n\n## Evidence\n- [@key\n- [\n  @key] split\n",
+    "Mail user@example.org, a@b.c, @, [@], [@]] and @@a.\n",
+    "Dose [@a]] and [[@a] and [@a] [@b and [@a][@b].\n",
+    f"{_LONG} see @key and {_LONG} @key\n",
+    f"{_LONG} [@a] {_LONG}\n{_LONG} cf. @b\n",
+    "Many " + " ".join(f"[@k{i}, @j{i}]" for i in range(120)) + "\n",
+    "Many " + " ".join(f"see @k{i}" for i in range(120)) + " [@z]\n",
+    # Citations, with locators, over lines, next to marks that are emphasis elsewhere.
+    "Dose [@a, p. 5] and [@b, ch. 2; @c] and [@a_b] and [@a:b.c] and [@a, see *x*].\n",
+    "Dose [@a;\n@b] and [@c;\n   @d]\nnext [@e]\n  and [@f]\n",
+    "Dose [@A] and [@a] and [@B; @b].\n",
+    "Dose [@a]_x and [@a]*\n",
+    "Dose a_b [@a].\n",
+    "Dose [@a] and *x*.\n",
+    # Nested lists and the sections their bullets are in.
+    "## Evidence\n- a\n  - b [@x]\n    - c\n- d\n  - e\n    - f [@y]\n- g\n",
+    "## Evidence\n1. a\n   1. b\n      - c [@x]\n2. d\n\n   more of d [@y]\n- e\n",
+    "## Evidence\n- a\n\n  more a [@x]\n- b\n\n\n- c\n",
+    "## evidence\n- a\n## EVIDENCE \n- b\n## Evidence [@x]\n- c\n## Other\n- d\n",
+    "## Recommendations\n- a\n### Diagnostic evaluation\n- b\n#### Other\n- c\n# Other\n- d\n",
+    "- a\n## Evidence\n- b\n\n## Evidence\n\n- c\n",
+    # Headings of each level, with citations, near misses and the same name twice.
+    "# One\n## Two\n### Three\n#### Four\n##### Five\n###### Six\n",
+    "## Evidence\n## Evidence\n### Evidence\n## Other [@a]\n## see @a\n##\n## [@a]\n",
+    "## Évidence — ≥ 2\n### 1. Start\n## Dose [@a, p. 5] here\n#\n",
+    # Line ends: trailing spaces (hard breaks), CRLF, unicode.
+    "A line  \nwith a hard break [@a]  \nand another \nsoft.   \n\n- item  \n  more  \n",
+    "Text [@a]  \n[@b]   \n  [@c] see @d  \n",
+    "## Evidence\r\n- a [@x]\r\n- b\r\n",
+    "Text\r\n\r\nmore [@a]\r\n",
+    "Dosis für Kinder [@a]. 用量 [@b]. Доза @c. naïve ≥ 65 — \ufffd.\n",
+    "## Évaluation\n- Dose élevée [@clé]\n- sans citation\n",
+    "Dose [@a]] and [[@a] and [@a] [@b and [@a] [@b].\n",
+]
+# Of those, what the fast reader leaves to markdown-it: `][` (a link), emphasis marks outside
+# citations, CRLF.
+_AIMED_NOT_PLAIN = [
+    "Dose [@a]] and [[@a] and [@a] [@b and [@a][@b].\n",
+    "Dose [@a]_x and [@a]*\n",
+    "Dose a_b [@a].\n",
+    "Dose [@a] and *x*.\n",
+    "## Evidence\r\n- a [@x]\r\n- b\r\n",
+    "Text\r\n\r\nmore [@a]\r\n",
+]
+
+
+@pytest.mark.parametrize("text", _AIMED)
+def test_cases_aimed_at_the_fast_reader(text: str) -> None:
+    for first_line in (1, 9):
+        _assert_same(text, first_line)
+        _assert_same(text.rstrip("\n"), first_line)
+        _assert_same("Intro [@z].\n\n" + text, first_line)
+        _assert_same("## Evidence\n- " + text, first_line)
+
+
+def test_the_aimed_cases_take_the_fast_path() -> None:
+    assert [t for t in _AIMED if not _assert_same(t)] == _AIMED_NOT_PLAIN
+
+
+_PIECES = [
+    *_CITES,
+    *_NEAR_MISSES,
+    "[@ key]",
+    "[ @key]",
+    "[@a; @b]",
+    "[@a;@b]",
+    "[@a,@b]",
+    "@key",
+    "see",
+    "cf.",
+    "(",
+    ")",
+    ",",
+    "a_b",
+    "*",
+    "[x",
+    "y]",
+    "Dose",
+    "naïve",
+    "≥",
+    "用量",
+    _LONG,
+]
+_HOSTILE_PIECES = [p for p, _ in BODY_PAYLOADS.values()] + list(FIELD_MARKUP.values()) + INERT_TEXT
+
+
+@st.composite
+def _paragraph(draw: st.DrawFn) -> str:
+    """Inline text of citations, near misses and brackets (and now and then a hostile
+    payload), over lines with leading and trailing spaces."""
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        pool = _PIECES * 4 + _HOSTILE_PIECES  # now and then a hostile one, at any place
+        pieces = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=8))
+        gaps = draw(st.lists(st.sampled_from(["", " ", " ", "  "]), min_size=len(pieces)))
+        line = "".join(p + g for p, g in zip(pieces, gaps, strict=False))
+        lines.append(draw(st.sampled_from(["", "", " ", "  "])) + line)
+    return "\n".join(lines)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "## Evidence\n", "### Other\n", "- ", "  - "]), _paragraph()
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(1, 40),
+)
+def test_paragraphs_of_citations_and_near_misses_agree(
+    blocks: list[tuple[str, str]], first_line: int
+) -> None:
+    text = "\n\n".join(start + paragraph for start, paragraph in blocks) + "\n"
+    _assert_same(text, first_line)
+
+
+def test_analyse_reads_plain_bodies_without_markdown_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's load of generated bodies never asks markdown-it: the speed-up is kept."""
+    from benchmarks.generate import generate
+
+    root = generate(tmp_path / "pub", articles=40, references=80, approved_share=0)
+    bodies = _bodies(root)
+    expected = [analyse(body, line, EVIDENCE) for _name, body, line in bodies]
+    monkeypatch.setattr(citations.PARSER, "parse", lambda *a, **k: pytest.fail("markdown-it"))
+    assert [analyse(body, line, EVIDENCE) for _name, body, line in bodies] == expected
+    assert sum(len(f.citations) for f in expected) > len(bodies)
