@@ -1,4 +1,4 @@
-"""The plain-Markdown fast path of a check's load: `citations.plain_tokens` reads bodies in a
+"""The plain-Markdown fast path of a check's load: `citations.plain_facts` reads bodies in a
 plain subset of Markdown without markdown-it, and `analyse` gives exactly the facts markdown-it
 gives; anything outside the subset goes to markdown-it."""
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import citations
-from pipeline.citations import AUDIENCE, PARSER, BodyFacts, analyse, plain_tokens
+from pipeline.citations import AUDIENCE, BodyFacts, analyse, plain_facts
 from pipeline.loader import split_front_matter
 from tests.hostile_payloads import (
     BODY_PAYLOADS,
@@ -25,23 +25,12 @@ from tests.hostile_payloads import (
 
 REPO = Path(__file__).resolve().parent.parent
 EVIDENCE = ["Recommendations", "Evidence", "diagnostic evaluation"]
-
-# What `analyse` reads of a token, and of its children.
-_READ = ("heading_open", "heading_close", "list_item_open", "list_item_close", "inline")
+REQUIRED = {s.strip().lower() for s in EVIDENCE}
 
 
-def _projected(tokens: list) -> list[tuple]:
-    """The tokens `analyse` reads, as plain values (of a list item's `map`, its first line)."""
-    out = []
-    for tok in tokens:
-        if tok.type not in _READ and tok.type != "html_block":
-            continue
-        children = [
-            (c.type, c.content, c.meta or {}, dict(c.attrs)) for c in tok.children or []
-        ] or None
-        lines = tok.map[:1] if tok.type == "list_item_open" else tok.map
-        out.append((tok.type, tok.tag, lines, tok.content, tok.meta, children))
-    return out
+def _plain(text: str, first_line: int = 1) -> BodyFacts | None:
+    """The fast path's facts, or None when the body goes to markdown-it."""
+    return plain_facts(text, first_line, REQUIRED)
 
 
 def _markdown_it_facts(text: str, first_line: int) -> BodyFacts:
@@ -50,18 +39,17 @@ def _markdown_it_facts(text: str, first_line: int) -> BodyFacts:
 
 
 def _assert_same(text: str, first_line: int = 1) -> bool:
-    """Fast path and markdown-it agree on every fact and on every token `analyse` reads; True
-    if the fast path ran."""
+    """Fast path and markdown-it agree on every fact and on a page's HTML; True if the fast
+    path ran."""
     fast = analyse(text, first_line, EVIDENCE)
     slow = _markdown_it_facts(text, first_line)
     for f in fields(BodyFacts):
         if f.compare:
             assert getattr(fast, f.name) == getattr(slow, f.name), (f.name, text)
     assert fast.html == slow.html, text  # a page's HTML, rendered later from what was kept
-    tokens = plain_tokens(text)
-    if tokens is not None:
-        assert _projected(tokens) == _projected(PARSER.parse(text)), text
-    return tokens is not None
+    plain = _plain(text, first_line)
+    assert plain is None or plain == fast, text
+    return plain is not None
 
 
 # --- the alphabet of bodies --------------------------------------------------------------------
@@ -353,7 +341,7 @@ def test_fast_path_agrees_on_bodies_as_editors_write_them() -> None:
 )
 def test_hostile_bodies_go_to_markdown_it(text: str) -> None:
     for body in (text, f"## Evidence\n- {text} [@a]\n", f"Intro [@a].\n\n{text}\n"):
-        assert plain_tokens(body) is None, body
+        assert _plain(body) is None, body
         _assert_same(body)
 
 
@@ -392,7 +380,7 @@ def test_text_that_looks_like_markup_is_read_alike(text: str) -> None:
     ],
 )
 def test_constructs_outside_the_subset_go_to_markdown_it(text: str) -> None:
-    assert plain_tokens(text) is None
+    assert _plain(text) is None
     _assert_same(text, 3)
 
 
@@ -408,8 +396,8 @@ def test_unusual_spaces_go_to_markdown_it(space: str) -> None:
         f"Text [@k]{space}\nmore\n",
         f"- a{space}b\n",
     ):
-        assert plain_tokens(text) is None
-        assert plain_tokens(text.replace(space, " ")) is not None
+        assert _plain(text) is None
+        assert _plain(text.replace(space, " ")) is not None
         _assert_same(text)
 
 
@@ -419,7 +407,7 @@ def test_plain_bodies_take_the_fast_path() -> None:
         "- Three, uncited, [@a, @b]\n\n1. First\n2. Second [@c\n\n### Notes\n"
         "A paragraph  \nwith a hard break and user@example.org.\n"
     )
-    assert plain_tokens(body) is not None
+    assert _plain(body) is not None
     assert _assert_same(body, 7)
     facts = analyse(body, 7, EVIDENCE)
     assert [(c.key, c.line) for c in facts.citations] == [
@@ -437,7 +425,7 @@ def test_plain_bodies_take_the_fast_path() -> None:
 
 
 def test_pages_are_always_read_by_markdown_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(citations, "plain_tokens", lambda text: pytest.fail("fast path"))
+    monkeypatch.setattr(citations, "plain_facts", lambda *args: pytest.fail("fast path"))
     assert "gp-cite" in analyse("Text [@a].\n", 1, html=True).html
 
 
