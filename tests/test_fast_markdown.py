@@ -470,6 +470,8 @@ _AIMED = [
     "Dose [@a, @b] and [@a @b] and [see @a] and [@a; b].\n",
     "Dose [@a; @b] and [@a;@b] and [@a ;@b] and [@a,@b].\n",
     "Dose [@key and more\n\n## Evidence\n- [@key\n- [\n  @key] split\n",
+    "Dose [\n   @key and more [  \n @a, @b and [ \n    @c]\n",
+    "- Dose [\n     @key and [@a,\n     @b]\n",
     "Mail user@example.org, a@b.c, @, [@], [@]] and @@a.\n",
     "Dose [@a]] and [[@a] and [@a] [@b and [@a][@b].\n",
     f"{_LONG} see @key and {_LONG} @key\n",
