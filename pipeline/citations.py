@@ -341,25 +341,28 @@ def _plain_inline(src: str) -> tuple[list[tuple[int, list[str]]], str] | None:
             return [], ""
         return [], _BREAK.sub("\n", src) if "\n" in src else src
     citations: list[tuple[int, list[str]]] = []
-    scan: list[str] = []
-    at = lines = 0
+    texts = []  # between citations: what markdown-it reads into text and line break tokens
+    marks = []  # what stands for each citation in the text near misses are looked for in
+    at = 0
+    breaks = "\n" in src
     for match in _CITATION.finditer(src):
         start = match.start()
-        text = src[at:start]
-        if "*" in text or "_" in text:
-            return None
-        lines += src.count("\n", at, start)
-        # Every `@` in a citation starts a key: a locator holds none.
-        citations.append((lines, _KEY.findall(match.group(1))))
+        texts.append(src[at:start])
         written = match.group(0)
-        scan += (_BREAK.sub("\n", text), _SEP + "\n" * written.count("\n"))
-        lines += written.count("\n")
+        # Every `@` in a citation starts a key: a locator holds none.
+        citations.append((src.count("\n", 0, start) if breaks else 0, _KEY.findall(match.group(1))))
+        marks.append(_SEP + "\n" * written.count("\n") if breaks else _SEP)
         at = match.end()
-    text = src[at:]
-    if "*" in text or "_" in text:
+    texts.append(src[at:])
+    outside = "".join(texts)
+    if "*" in outside or "_" in outside:
         return None
-    scan.append(_BREAK.sub("\n", text))
-    return citations, "".join(scan)
+    if "@" not in outside:
+        return citations, ""
+    if breaks:
+        texts = [_BREAK.sub("\n", text) for text in texts]
+    marks.append("")
+    return citations, "".join(text + mark for text, mark in zip(texts, marks, strict=True))
 
 
 def plain_facts(
@@ -450,7 +453,7 @@ def plain_facts(
             if (
                 not content
                 or spaces > 4
-                or _LIST_MARKER.match(content)
+                or (content[0] in _MARKER_START and _LIST_MARKER.match(content))
                 or content[0] == "#"
                 or (content[0] in _RULE_START and _RULE_LINE.fullmatch(content))
                 or (definitions and content[0] == "[")
