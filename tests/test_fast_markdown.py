@@ -544,8 +544,6 @@ _PIECES = [
     "(",
     ")",
     ",",
-    "a_b",
-    "*",
     "[x",
     "y]",
     "Dose",
@@ -554,39 +552,52 @@ _PIECES = [
     "用量",
     _LONG,
 ]
-_HOSTILE_PIECES = [p for p, _ in BODY_PAYLOADS.values()] + list(FIELD_MARKUP.values()) + INERT_TEXT
+# Emphasis marks outside citations and hostile payloads: each sends a body to markdown-it.
+_HOSTILE_PIECES = (
+    ["*", "a_b", "[@a]_", "*[@a]"]
+    + [p for p, _ in BODY_PAYLOADS.values()]
+    + list(FIELD_MARKUP.values())
+    + INERT_TEXT
+)
 
 
 @st.composite
-def _paragraph(draw: st.DrawFn) -> str:
-    """Inline text of citations, near misses and brackets (and now and then a hostile
-    payload), over lines with leading and trailing spaces."""
+def _paragraph(draw: st.DrawFn, hostile: bool, column: int) -> str:
+    """Inline text of citations, near misses and brackets (if `hostile`, now and then an
+    emphasis mark or a hostile payload), over lines with leading and trailing spaces; lines
+    after the first start at `column` (where a list item's content starts), or further."""
+    pool = _PIECES * 4 + (_HOSTILE_PIECES if hostile else [])
     lines = []
     for _ in range(draw(st.integers(1, 4))):
-        pool = _PIECES * 4 + _HOSTILE_PIECES  # now and then a hostile one, at any place
         pieces = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=8))
-        gaps = draw(st.lists(st.sampled_from(["", " ", " ", "  "]), min_size=len(pieces)))
+        gaps = draw(st.lists(st.sampled_from(["", "  "] + [" "] * 6), min_size=len(pieces)))
         line = "".join(p + g for p, g in zip(pieces, gaps, strict=False))
-        lines.append(draw(st.sampled_from(["", "", " ", "  "])) + line)
-    return "\n".join(lines)
+        lines.append(" " * column + draw(st.sampled_from(["", "", " ", "  "])) + line)
+    return "\n".join(lines)[column:]
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["", "## Evidence\n", "### Other\n", "- ", "  - "]), _paragraph()
-        ),
-        min_size=1,
-        max_size=4,
-    ),
-    st.integers(1, 40),
-)
-def test_paragraphs_of_citations_and_near_misses_agree(
-    blocks: list[tuple[str, str]], first_line: int
-) -> None:
-    text = "\n\n".join(start + paragraph for start, paragraph in blocks) + "\n"
-    _assert_same(text, first_line)
+@st.composite
+def _paragraphs(draw: st.DrawFn) -> str:
+    hostile = draw(st.integers(0, 3)) == 0
+    starts = ["", "## Evidence\n", "### Other\n", "- ", "1. ", "- a\n  - "]
+    blocks = []
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.sampled_from(starts))
+        column = len(start.rpartition("\n")[2])
+        blocks.append(start + draw(_paragraph(hostile, column)))
+    return "\n\n".join(blocks) + "\n"
+
+
+def test_paragraphs_of_citations_and_near_misses_agree() -> None:
+    taken: list[bool] = []
+
+    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_paragraphs(), st.integers(1, 40))
+    def agree(text: str, first_line: int) -> None:
+        taken.append(_assert_same(text, first_line))
+
+    agree()
+    assert sum(taken) >= 0.25 * len(taken), f"fast path on {sum(taken)} of {len(taken)}"
 
 
 def test_analyse_reads_plain_bodies_without_markdown_it(
