@@ -4,7 +4,7 @@ what the checks need from a body (citations with lines, uncited bullets, raw HTM
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -19,7 +19,8 @@ CITE_KEY = r"[A-Za-z0-9_][A-Za-z0-9_:.#$%&\-+?<>~/]*"
 # numbers and punctuation only: never another key, a bracket or markup.
 _LOCATOR = r"[^;\[\]@<>`\n]{1,60}"
 _CITE_ITEM = rf"@{CITE_KEY}(?:\s*,\s*{_LOCATOR}?)?"
-_CITE_GROUP = re.compile(rf"\s*\[(\s*{_CITE_ITEM}(?:\s*;\s*{_CITE_ITEM})*\s*)\]")
+_CITE_ITEMS = rf"(\s*{_CITE_ITEM}(?:\s*;\s*{_CITE_ITEM})*\s*)"
+_CITE_GROUP = re.compile(rf"\s*\[{_CITE_ITEMS}\]")
 _ITEM = re.compile(rf"@({CITE_KEY})(?:\s*,\s*({_LOCATOR}))?")
 _KEY = re.compile(rf"@({CITE_KEY})")
 # Text a browser would read as a tag if it reached a page unescaped (`<img src=x onerror=...>`
@@ -271,24 +272,31 @@ def _name_headings(tokens: list[Token]) -> list[tuple[str, str, int]]:
     used: set[str] = set()
     for index, tok in enumerate(tokens):
         if tok.type == "heading_open":
-            text = _CITE_GROUP.sub("", tokens[index + 1].content).strip()
-            heading_id = f"{AUDIENCE}-{slugify(text)}"
-            while heading_id in used:
-                heading_id += "-x"
-            used.add(heading_id)
+            heading_id, text = _heading_id(tokens[index + 1].content, used)
             tok.attrSet("id", heading_id)
             if tok.tag in ("h2", "h3"):
                 toc.append((heading_id, text, int(tok.tag[1])))
     return toc
 
 
+def _heading_id(content: str, used: set[str]) -> tuple[str, str]:
+    """A heading's id, made unlike the `used` ones (and added to them), and its text without
+    citations, from its inline text."""
+    text = _CITE_GROUP.sub("", content).strip() if "[" in content else content.strip()
+    heading_id = f"{AUDIENCE}-{slugify(text)}"
+    while heading_id in used:
+        heading_id += "-x"
+    used.add(heading_id)
+    return heading_id, text
+
+
 # --- plain bodies, read without markdown-it ---------------------------------------------------
 # A check needs a body's facts, never its HTML, and most bodies are written in a small part of
-# Markdown: ATX headings, paragraphs, lists, citations. `plain_tokens` reads those itself, in
-# about a third of markdown-it's time, and gives the tokens `analyse` reads exactly as
-# markdown-it gives them; a body with anything it does not model goes to markdown-it. It models
-# no link, image or HTML, so a body that could hold one is never plain
-# (tests/test_fast_markdown.py compares both readings on generated, hostile and real bodies).
+# Markdown: ATX headings, paragraphs, lists, citations. `plain_facts` reads those itself, with
+# no token made, and gives the facts `analyse` gives from markdown-it's tokens, in a fraction of
+# its time; a body with anything it does not model goes to markdown-it. It models no link, image
+# or HTML, so a body that could hold one is never plain (tests/test_fast_markdown.py compares
+# both readings on generated, hostile and real bodies).
 
 # What can start markup the fast path does not model: `!` (images), `&` (entities), `<` `>`
 # (HTML, autolinks, block quotes), `\\` (escapes), backticks (code), `|` (tables), `~` (fences),
@@ -298,9 +306,14 @@ _LINKS = ("](", "][")
 # A line of only these is a thematic break, a setext underline, a table's delimiter row or an
 # empty list item.
 _RULE_LINE = re.compile(r"[-=_*+: ]+")
+_RULE_START = "-=_*+:"  # what such a line, less its indent, starts with
 _HEADING = re.compile(r"#{1,6}(?= |$)")
 _LIST_MARKER = re.compile(r"(?:[-*+]|([0-9]{1,9})[.)])(?= |$)")
-_BREAK_OR_CITATION = re.compile(r"\n|\[@")
+_MARKER_START = "-*+0123456789"
+# A citation where the citation rule reads one: at a `[@`, looking on from the last one's end.
+_CITATION = re.compile(rf"\[(?=@){_CITE_ITEMS}\]")
+# A line break in inline text, with the spaces before and after it that markdown-it drops.
+_BREAK = re.compile(r" *\n *")
 # Lists nested deeper than this go to markdown-it, which stops reading past its nesting limit.
 _MAX_LIST_DEPTH = 6
 
@@ -317,116 +330,120 @@ def _plain_characters(text: str) -> bool:
     )
 
 
-def _plain_inline(src: str) -> list[Token] | None:
-    """An inline text's children as markdown-it makes them (text, soft and hard breaks,
-    citations), or None if it may hold emphasis."""
-    children: list[Token] = []
-    texts: list[str] = []
-    pending = ""  # text since the last token, as markdown-it's inline state keeps it
-    pos = lines = counted = 0
-    while (stop := _BREAK_OR_CITATION.search(src, pos)) is not None:
-        at = stop.start()
-        if src[at] == "\n":
-            # Spaces before a line break are dropped, two or more make it a hard break; the
-            # next line's leading spaces are skipped.
-            pending += src[pos:at]
-            kind = "hardbreak" if pending.endswith("  ") else "softbreak"
-            pending = pending.rstrip(" ")
-            pos = at + 1
-            while src.startswith(" ", pos):
-                pos += 1
-            token = Token(kind, "br", 0)
-        elif match := _CITE_GROUP.match(src, at):
-            pending += src[pos:at]
-            lines += src.count("\n", counted, at)
-            counted = at
-            token = Token("citation", "", 0, content=match.group(0))
-            token.meta = _citation_meta(match, lines)
-            pos = match.end()
-        else:
-            pending += src[pos : at + 1]  # `[@` that starts no citation is text
-            pos = at + 1
-            continue
-        if pending:
-            texts.append(pending)
-            children.append(Token("text", "", 0, content=pending))
-            pending = ""
-        children.append(token)
-    pending += src[pos:]
-    if pending:
-        texts.append(pending)
-        children.append(Token("text", "", 0, content=pending))
-    emphasis = "".join(texts)
-    return None if "*" in emphasis or "_" in emphasis else children
-
-
-def _plain_inline_token(content: str, start: int, end: int) -> Token | None:
-    children = _plain_inline(content)
-    if children is None:
+def _plain_inline(src: str) -> tuple[list[tuple[int, list[str]]], str] | None:
+    """An inline text's citations, each as (lines before it, keys), and the text its near
+    misses are looked for in (as `_mark_inline_near_misses` makes it of markdown-it's tokens;
+    empty when it has no `@`); None if it may hold emphasis."""
+    if "[@" not in src:
+        if "*" in src or "_" in src:
+            return None
+        if "@" not in src:
+            return [], ""
+        return [], _BREAK.sub("\n", src) if "\n" in src else src
+    citations: list[tuple[int, list[str]]] = []
+    texts = []  # between citations: what markdown-it reads into text and line break tokens
+    marks = []  # what stands for each citation in the text near misses are looked for in
+    at = 0
+    breaks = "\n" in src
+    for match in _CITATION.finditer(src):
+        start = match.start()
+        texts.append(src[at:start])
+        written = match.group(0)
+        # Every `@` in a citation starts a key: a locator holds none.
+        citations.append((src.count("\n", 0, start) if breaks else 0, _KEY.findall(match.group(1))))
+        marks.append(_SEP + "\n" * written.count("\n") if breaks else _SEP)
+        at = match.end()
+    texts.append(src[at:])
+    outside = "".join(texts)
+    if "*" in outside or "_" in outside:
         return None
-    token = Token("inline", "", 0, map=[start, end], content=content, children=children)
-    _mark_inline_near_misses(token)
-    return token
+    if "@" not in outside:
+        return citations, ""
+    if breaks:
+        texts = [_BREAK.sub("\n", text) for text in texts]
+    marks.append("")
+    return citations, "".join(text + mark for text, mark in zip(texts, marks, strict=True))
 
 
-def plain_tokens(text: str) -> list[Token] | None:
-    """The tokens `analyse` reads (headings, list items, inline text and citations), as
-    markdown-it gives them, of a body in plain Markdown; None for any other body. Plain: ATX
+def plain_facts(
+    text: str, first_line: int, required: Collection[str] = frozenset()
+) -> BodyFacts | None:
+    """The facts `analyse` gives of a body in plain Markdown (`required`: the evidence sections,
+    stripped and in lower case), read without markdown-it; None for any other body. Plain: ATX
     headings at the margin, paragraphs, and lists whose items start where their parent's
-    content starts, with content on the marker's line; no lazy continuation lines. Of a list
-    item's `map`, only the first line is set as markdown-it sets it."""
+    content starts, with content on the marker's line; no lazy continuation lines."""
     if not _plain_characters(text):
         return None
+    facts = BodyFacts(source=text)
     lines = text.split("\n")
     # A link reference definition (`[r]: url`) starts a paragraph, or a list item's content.
     definitions = "]:" in text
-    tokens: list[Token] = []
-    items: list[int] = []  # the content column of each open list item, outermost first
+    items: list[list] = []  # each open list item: [content column, line, cited?], outermost first
     paragraph: list[str] = []  # the open paragraph's lines, less their container's indent
     start = 0  # the open paragraph's first line
+    section = ""  # the text of the last h2 or h3 heading
+    used: set[str] = set()  # heading ids
 
-    def end_paragraph(end: int) -> bool:
+    def read_inline(content: str, line: int) -> bool:
+        """An inline text's citations and near misses go to the facts (`line`: its first, in
+        the body); False if it may hold emphasis."""
+        read = _plain_inline(content)
+        if read is None:
+            return False
+        citations, scan = read
+        line += first_line
+        for offset, keys in citations:
+            facts.citations.extend(Citation(key, line + offset) for key in keys)
+        if citations and items:
+            items[-1][2] = True
+        if "@" in scan:  # every near miss has an `@`
+            bullet = items[-1][1] if items else None
+            facts.near_misses.extend(
+                NearMiss(line + offset, *found, bullet) for offset, *found in _near_misses(scan)
+            )
+        return True
+
+    def end_paragraph() -> bool:
         if paragraph:
-            inline = _plain_inline_token("\n".join(paragraph).strip(" "), start, end)
-            if inline is None:
+            if not read_inline("\n".join(paragraph).strip(" "), start):
                 return False
-            tokens.append(inline)
             paragraph.clear()
         return True
 
     def close_items(column: int) -> None:
-        while items and items[-1] > column:
-            items.pop()
-            tokens.append(Token("list_item_close", "li", -1))
+        while items and items[-1][0] > column:
+            _column, line, cited = items.pop()
+            if cited and items:
+                items[-1][2] = True  # a cite anywhere below an item counts for it
+            if not cited and section.lower() in required:
+                facts.uncited_bullets.append((line, section))
 
     for index, line in enumerate(lines):
         stripped = line.lstrip(" ")
         if not stripped:
-            if not end_paragraph(index):
+            if not end_paragraph():
                 return None
             continue
         indent = len(line) - len(stripped)
-        if _RULE_LINE.fullmatch(stripped):
+        if stripped[0] in _RULE_START and _RULE_LINE.fullmatch(stripped):
             return None
         if stripped[0] == "#":
             heading = _HEADING.match(line)  # None when indented, or not a heading (`#5`)
             if heading is None:
                 return None
             content = line[heading.end() :].strip(" ")
-            if content.endswith("#") or not end_paragraph(index):
+            if content.endswith("#") or not end_paragraph():
                 return None  # `## a ##`: a closing sequence
             close_items(-1)
-            level = f"h{heading.end()}"
-            inline = _plain_inline_token(content, index, index + 1)
-            if inline is None:
+            if not read_inline(content, index):
                 return None
-            tokens += [
-                Token("heading_open", level, 1, map=[index, index + 1]),
-                inline,
-                Token("heading_close", level, -1),
-            ]
+            heading_id, title = _heading_id(content, used)
+            if heading.end() in (2, 3):
+                facts.toc.append((heading_id, title, heading.end()))
+                if content:
+                    section = content.strip()
             continue
-        marker = _LIST_MARKER.match(stripped)
+        marker = _LIST_MARKER.match(stripped) if stripped[0] in _MARKER_START else None
         if marker:
             rest = stripped[marker.end() :]
             content = rest.lstrip(" ")
@@ -436,43 +453,43 @@ def plain_tokens(text: str) -> list[Token] | None:
             if (
                 not content
                 or spaces > 4
-                or _LIST_MARKER.match(content)
+                or (content[0] in _MARKER_START and _LIST_MARKER.match(content))
                 or content[0] == "#"
-                or _RULE_LINE.fullmatch(content)
+                or (content[0] in _RULE_START and _RULE_LINE.fullmatch(content))
                 or (definitions and content[0] == "[")
             ):
                 return None
             # An item in the open paragraph's container interrupts it: an ordered one only
             # when it counts from 1 (else the line is more of the paragraph).
-            interrupts = bool(paragraph) and not (items and items[-1] > indent)
+            interrupts = bool(paragraph) and not (items and items[-1][0] > indent)
             if interrupts and marker.group(1) is not None and int(marker.group(1)) != 1:
                 return None
-            if not end_paragraph(index):
+            if not end_paragraph():
                 return None
             close_items(indent)
-            if indent != (items[-1] if items else 0) or len(items) >= _MAX_LIST_DEPTH:
+            if indent != (items[-1][0] if items else 0) or len(items) >= _MAX_LIST_DEPTH:
                 return None
-            tokens.append(Token("list_item_open", "li", 1, map=[index, index + 1]))
-            items.append(indent + marker.end() + spaces)
+            items.append([indent + marker.end() + spaces, first_line + index, False])
             paragraph.append(content)
             start = index
             continue
-        column = items[-1] if items else 0
+        column = items[-1][0] if items else 0
         if paragraph:
             if indent < column:
                 return None  # a lazy continuation line
             paragraph.append(line[column:])
             continue
         close_items(indent)
-        column = items[-1] if items else 0
+        column = items[-1][0] if items else 0
         if indent - column > 3 or (definitions and stripped[0] == "["):
             return None  # indented code, or perhaps a link reference definition
         paragraph.append(line[column:])
         start = index
-    if not end_paragraph(len(lines)):
+    if not end_paragraph():
         return None
     close_items(-1)
-    return tokens
+    facts.numbers = number_citations(c.key for c in facts.citations)
+    return facts
 
 
 def analyse(
@@ -482,11 +499,11 @@ def analyse(
     first line in its file). Its HTML is rendered from the same tokens when `html` is true (a
     load for pages), else left to `BodyFacts.html`, for a page to ask (a check never does)."""
     required = {s.strip().lower() for s in evidence_sections}
-    facts = BodyFacts(source=text)
     # A page's HTML is rendered from markdown-it's tokens; a check reads plain bodies itself.
-    tokens = None if html else plain_tokens(text)
-    if tokens is None:
-        tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
+    if not html and (plain := plain_facts(text, first_line, required)) is not None:
+        return plain
+    facts = BodyFacts(source=text)
+    tokens = PARSER.parse(text.replace(AUDIENCE, "\ufffd"))
     facts.toc = _name_headings(tokens)
     section = ""
     in_heading = False
@@ -549,8 +566,11 @@ def analyse(
     return facts
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+    return _NOT_SLUG.sub("-", text.lower()).strip("-") or "section"
 
 
 def number_citations(keys_in_order: Iterable[str]) -> dict[str, int]:

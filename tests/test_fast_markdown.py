@@ -1,4 +1,4 @@
-"""The plain-Markdown fast path of a check's load: `citations.plain_tokens` reads bodies in a
+"""The plain-Markdown fast path of a check's load: `citations.plain_facts` reads bodies in a
 plain subset of Markdown without markdown-it, and `analyse` gives exactly the facts markdown-it
 gives; anything outside the subset goes to markdown-it."""
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import citations
-from pipeline.citations import AUDIENCE, PARSER, BodyFacts, analyse, plain_tokens
+from pipeline.citations import AUDIENCE, BodyFacts, analyse, plain_facts
 from pipeline.loader import split_front_matter
 from tests.hostile_payloads import (
     BODY_PAYLOADS,
@@ -25,23 +25,12 @@ from tests.hostile_payloads import (
 
 REPO = Path(__file__).resolve().parent.parent
 EVIDENCE = ["Recommendations", "Evidence", "diagnostic evaluation"]
-
-# What `analyse` reads of a token, and of its children.
-_READ = ("heading_open", "heading_close", "list_item_open", "list_item_close", "inline")
+REQUIRED = {s.strip().lower() for s in EVIDENCE}
 
 
-def _projected(tokens: list) -> list[tuple]:
-    """The tokens `analyse` reads, as plain values (of a list item's `map`, its first line)."""
-    out = []
-    for tok in tokens:
-        if tok.type not in _READ and tok.type != "html_block":
-            continue
-        children = [
-            (c.type, c.content, c.meta or {}, dict(c.attrs)) for c in tok.children or []
-        ] or None
-        lines = tok.map[:1] if tok.type == "list_item_open" else tok.map
-        out.append((tok.type, tok.tag, lines, tok.content, tok.meta, children))
-    return out
+def _plain(text: str, first_line: int = 1) -> BodyFacts | None:
+    """The fast path's facts, or None when the body goes to markdown-it."""
+    return plain_facts(text, first_line, REQUIRED)
 
 
 def _markdown_it_facts(text: str, first_line: int) -> BodyFacts:
@@ -50,17 +39,17 @@ def _markdown_it_facts(text: str, first_line: int) -> BodyFacts:
 
 
 def _assert_same(text: str, first_line: int = 1) -> bool:
-    """Fast path and markdown-it agree on every fact and on every token `analyse` reads; True
-    if the fast path ran."""
+    """Fast path and markdown-it agree on every fact and on a page's HTML; True if the fast
+    path ran."""
     fast = analyse(text, first_line, EVIDENCE)
     slow = _markdown_it_facts(text, first_line)
     for f in fields(BodyFacts):
         if f.compare:
             assert getattr(fast, f.name) == getattr(slow, f.name), (f.name, text)
-    tokens = plain_tokens(text)
-    if tokens is not None:
-        assert _projected(tokens) == _projected(PARSER.parse(text)), text
-    return tokens is not None
+    assert fast.html == slow.html, text  # a page's HTML, rendered later from what was kept
+    plain = _plain(text, first_line)
+    assert plain is None or plain == fast, text
+    return plain is not None
 
 
 # --- the alphabet of bodies --------------------------------------------------------------------
@@ -352,7 +341,7 @@ def test_fast_path_agrees_on_bodies_as_editors_write_them() -> None:
 )
 def test_hostile_bodies_go_to_markdown_it(text: str) -> None:
     for body in (text, f"## Evidence\n- {text} [@a]\n", f"Intro [@a].\n\n{text}\n"):
-        assert plain_tokens(body) is None, body
+        assert _plain(body) is None, body
         _assert_same(body)
 
 
@@ -391,7 +380,7 @@ def test_text_that_looks_like_markup_is_read_alike(text: str) -> None:
     ],
 )
 def test_constructs_outside_the_subset_go_to_markdown_it(text: str) -> None:
-    assert plain_tokens(text) is None
+    assert _plain(text) is None
     _assert_same(text, 3)
 
 
@@ -407,8 +396,8 @@ def test_unusual_spaces_go_to_markdown_it(space: str) -> None:
         f"Text [@k]{space}\nmore\n",
         f"- a{space}b\n",
     ):
-        assert plain_tokens(text) is None
-        assert plain_tokens(text.replace(space, " ")) is not None
+        assert _plain(text) is None
+        assert _plain(text.replace(space, " ")) is not None
         _assert_same(text)
 
 
@@ -418,7 +407,7 @@ def test_plain_bodies_take_the_fast_path() -> None:
         "- Three, uncited, [@a, @b]\n\n1. First\n2. Second [@c\n\n### Notes\n"
         "A paragraph  \nwith a hard break and user@example.org.\n"
     )
-    assert plain_tokens(body) is not None
+    assert _plain(body) is not None
     assert _assert_same(body, 7)
     facts = analyse(body, 7, EVIDENCE)
     assert [(c.key, c.line) for c in facts.citations] == [
@@ -436,7 +425,7 @@ def test_plain_bodies_take_the_fast_path() -> None:
 
 
 def test_pages_are_always_read_by_markdown_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(citations, "plain_tokens", lambda text: pytest.fail("fast path"))
+    monkeypatch.setattr(citations, "plain_facts", lambda *args: pytest.fail("fast path"))
     assert "gp-cite" in analyse("Text [@a].\n", 1, html=True).html
 
 
@@ -463,3 +452,163 @@ def test_a_generated_benchmark_publication_takes_the_fast_path(tmp_path: Path) -
     assert len(bodies) > 40
     for name, body, line in bodies:
         assert _assert_same(body, line), name
+
+
+# --- what the fast reader decides itself ------------------------------------------------------
+
+_LONG = " ".join(["word"] * 60)  # past the 200 characters looked at before a bare `@key`
+_AIMED = [
+    # Brackets that hold no citation.
+    "Text [x] and [y z] here.\n",
+    "A [ and a ] apart.\n\n- [x]\n- [ ]\n- a]\n",
+    "[]\n\n[[x]]\n\n[x] [@a]\n",
+    # Near misses of the citation syntax.
+    "Dose [@ key].\n",
+    "Dose [ @key].\n",
+    "Dose [ @key ] and [@key ].\n",
+    "Dose @key.\n\n- see @key\n- cf. @a, @b\n- e.g., @a\n- (@a)\n- as in @a\n",
+    "Dose [@a, @b] and [@a @b] and [see @a] and [@a; b].\n",
+    "Dose [@a; @b] and [@a;@b] and [@a ;@b] and [@a,@b].\n",
+    "Dose [@key and more\n\n## Evidence\n- [@key\n- [\n  @key] split\n",
+    "Dose [\n   @key and more [  \n @a, @b and [ \n    @c]\n",
+    "- Dose [\n     @key and [@a,\n     @b]\n",
+    "Mail user@example.org, a@b.c, @, [@], [@]] and @@a.\n",
+    "Dose [@a]] and [[@a] and [@a] [@b and [@a][@b].\n",
+    f"{_LONG} see @key and {_LONG} @key\n",
+    f"{_LONG} [@a] {_LONG}\n{_LONG} cf. @b\n",
+    "Many " + " ".join(f"[@k{i}, @j{i}]" for i in range(120)) + "\n",
+    "Many " + " ".join(f"see @k{i}" for i in range(120)) + " [@z]\n",
+    # Citations, with locators, over lines, next to marks that are emphasis elsewhere.
+    "Dose [@a, p. 5] and [@b, ch. 2; @c] and [@a_b] and [@a:b.c] and [@a, see *x*].\n",
+    "Dose [@a;\n@b] and [@c;\n   @d]\nnext [@e]\n  and [@f]\n",
+    "Dose [@A] and [@a] and [@B; @b].\n",
+    "Dose [@a]_x and [@a]*\n",
+    "Dose a_b [@a].\n",
+    "Dose [@a] and *x*.\n",
+    # Nested lists and the sections their bullets are in.
+    "## Evidence\n- a\n  - b [@x]\n    - c\n- d\n  - e\n    - f [@y]\n- g\n",
+    "## Evidence\n1. a\n   1. b\n      - c [@x]\n2. d\n\n   more of d [@y]\n- e\n",
+    "## Evidence\n- a\n\n  more a [@x]\n- b\n\n\n- c\n",
+    "## evidence\n- a\n## EVIDENCE \n- b\n## Evidence [@x]\n- c\n## Other\n- d\n",
+    "## Recommendations\n- a\n### Diagnostic evaluation\n- b\n#### Other\n- c\n# Other\n- d\n",
+    "- a\n## Evidence\n- b\n\n## Evidence\n\n- c\n",
+    # Headings of each level, with citations, near misses and the same name twice.
+    "# One\n## Two\n### Three\n#### Four\n##### Five\n###### Six\n",
+    "## Evidence\n## Evidence\n### Evidence\n## Other [@a]\n## see @a\n##\n## [@a]\n",
+    "## Évidence — ≥ 2\n### 1. Start\n## Dose [@a, p. 5] here\n#\n",
+    # Line ends: trailing spaces (hard breaks), CRLF, unicode.
+    "A line  \nwith a hard break [@a]  \nand another \nsoft.   \n\n- item  \n  more  \n",
+    "Text [@a]  \n[@b]   \n  [@c] see @d  \n",
+    "## Evidence\r\n- a [@x]\r\n- b\r\n",
+    "Text\r\n\r\nmore [@a]\r\n",
+    "Dosis für Kinder [@a]. 用量 [@b]. Доза @c. naïve ≥ 65 — \ufffd.\n",
+    "## Évaluation\n- Dose élevée [@clé]\n- sans citation\n",
+    "Dose [@a]] and [[@a] and [@a] [@b and [@a] [@b].\n",
+]
+# Of those, what the fast reader leaves to markdown-it: `][` (a link), emphasis marks outside
+# citations, CRLF.
+_AIMED_NOT_PLAIN = [
+    "Dose [@a]] and [[@a] and [@a] [@b and [@a][@b].\n",
+    "Dose [@a]_x and [@a]*\n",
+    "Dose a_b [@a].\n",
+    "Dose [@a] and *x*.\n",
+    "## Evidence\r\n- a [@x]\r\n- b\r\n",
+    "Text\r\n\r\nmore [@a]\r\n",
+]
+
+
+@pytest.mark.parametrize("text", _AIMED)
+def test_cases_aimed_at_the_fast_reader(text: str) -> None:
+    for first_line in (1, 9):
+        _assert_same(text, first_line)
+        _assert_same(text.rstrip("\n"), first_line)
+        _assert_same("Intro [@z].\n\n" + text, first_line)
+        _assert_same("## Evidence\n- " + text, first_line)
+
+
+def test_the_aimed_cases_take_the_fast_path() -> None:
+    assert [t for t in _AIMED if not _assert_same(t)] == _AIMED_NOT_PLAIN
+
+
+_PIECES = [
+    *_CITES,
+    *_NEAR_MISSES,
+    "[@ key]",
+    "[ @key]",
+    "[@a; @b]",
+    "[@a;@b]",
+    "[@a,@b]",
+    "@key",
+    "see",
+    "cf.",
+    "(",
+    ")",
+    ",",
+    "[x",
+    "y]",
+    "Dose",
+    "naïve",
+    "≥",
+    "用量",
+    _LONG,
+]
+# Emphasis marks outside citations and hostile payloads: each sends a body to markdown-it.
+_HOSTILE_PIECES = (
+    ["*", "a_b", "[@a]_", "*[@a]"]
+    + [p for p, _ in BODY_PAYLOADS.values()]
+    + list(FIELD_MARKUP.values())
+    + INERT_TEXT
+)
+
+
+@st.composite
+def _paragraph(draw: st.DrawFn, hostile: bool, column: int) -> str:
+    """Inline text of citations, near misses and brackets (if `hostile`, now and then an
+    emphasis mark or a hostile payload), over lines with leading and trailing spaces; lines
+    after the first start at `column` (where a list item's content starts), or further."""
+    pool = _PIECES * 4 + (_HOSTILE_PIECES if hostile else [])
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        pieces = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=8))
+        gaps = draw(st.lists(st.sampled_from(["", "  "] + [" "] * 6), min_size=len(pieces)))
+        line = "".join(p + g for p, g in zip(pieces, gaps, strict=False))
+        lines.append(" " * column + draw(st.sampled_from(["", "", " ", "  "])) + line)
+    return "\n".join(lines)[column:]
+
+
+@st.composite
+def _paragraphs(draw: st.DrawFn) -> str:
+    hostile = draw(st.integers(0, 3)) == 0
+    starts = ["", "## Evidence\n", "### Other\n", "- ", "1. ", "- a\n  - "]
+    blocks = []
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.sampled_from(starts))
+        column = len(start.rpartition("\n")[2])
+        blocks.append(start + draw(_paragraph(hostile, column)))
+    return "\n\n".join(blocks) + "\n"
+
+
+def test_paragraphs_of_citations_and_near_misses_agree() -> None:
+    taken: list[bool] = []
+
+    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_paragraphs(), st.integers(1, 40))
+    def agree(text: str, first_line: int) -> None:
+        taken.append(_assert_same(text, first_line))
+
+    agree()
+    assert sum(taken) >= 0.25 * len(taken), f"fast path on {sum(taken)} of {len(taken)}"
+
+
+def test_analyse_reads_plain_bodies_without_markdown_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's load of generated bodies never asks markdown-it: the speed-up is kept."""
+    from benchmarks.generate import generate
+
+    root = generate(tmp_path / "pub", articles=40, references=80, approved_share=0)
+    bodies = _bodies(root)
+    expected = [analyse(body, line, EVIDENCE) for _name, body, line in bodies]
+    monkeypatch.setattr(citations.PARSER, "parse", lambda *a, **k: pytest.fail("markdown-it"))
+    assert [analyse(body, line, EVIDENCE) for _name, body, line in bodies] == expected
+    assert sum(len(f.citations) for f in expected) > len(bodies)
