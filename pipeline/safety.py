@@ -62,16 +62,20 @@ _DATA_URL = re.compile(r"(?<![a-z0-9])data:[ \t]*(?:[a-z]+/[a-z0-9.+\-]+)?[ \t]*
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]*)")
 
 
-_SUSPECT = re.compile(
-    r"[<&%{\\!\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
-    r"|(?:script|data)\s*:",
+_SUSPECT_CHARS = re.compile(
+    r"[<&%{\\!\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]",
     re.IGNORECASE,
 )
+_SUSPECT_SCHEME = re.compile(r"(?:script|data)\s*:", re.IGNORECASE)
 
 
 def looks_suspicious(value: str) -> bool:
-    """A quick test: False means `value` is plain text without looking further."""
-    return _SUSPECT.search(value) is not None
+    """A quick test: False means `value` is plain text without looking further. (The two
+    patterns are one alternation taken apart: the second needs a colon, and a scan for a
+    character class alone is several times faster.)"""
+    if _SUSPECT_CHARS.search(value) is not None:
+        return True
+    return ":" in value and _SUSPECT_SCHEME.search(value) is not None
 
 
 def markup_in_text(value: str) -> str | None:

@@ -3,11 +3,13 @@ answer is known. Whatever a filter skips, the findings are those of the full loo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import checks
+from pipeline import checks, safety
 from pipeline.references import parse_text
 from pipeline.template import _INSTRUCTIONS, ARTICLE_TEMPLATE, may_hold_placeholder, placeholder
 from tests.hostile_payloads import BIB_PAYLOADS, FIELD_EXTERNAL, FIELD_MARKUP, INERT_TEXT
@@ -98,3 +100,24 @@ def test_the_markup_filter_skips_plain_references() -> None:
         *values,
         ("note", "<b>x</b>"),
     ]
+
+
+# The quick test as one pattern, as it was first written: `looks_suspicious` takes it apart.
+_ONE_PATTERN = re.compile(
+    r"[<&%{\\!\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+    r"|(?:script|data)\s*:",
+    re.IGNORECASE,
+)
+_SUSPECT_PIECES = ["script", "SCRIPT", "ſcript", "data", "DATA", "dat", ":", " ", "\t", "\n"]
+_SUSPECT_PIECES += ["<", "&", "%", "{", "\\", "!", "\x7f", "\u00ad", "\u200b", "\ufeff", "a", "é"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_SUSPECT_PIECES), max_size=10).map("".join) | st.text(max_size=30))
+def test_the_quick_markup_test_is_the_one_pattern(value: str) -> None:
+    assert safety.looks_suspicious(value) == (_ONE_PATTERN.search(value) is not None), value
+
+
+def test_the_quick_markup_test_still_flags_a_script_link() -> None:
+    assert safety.looks_suspicious("java script :x") and safety.looks_suspicious("DATA:x")
+    assert not safety.looks_suspicious("A plain title: with a colon")
