@@ -500,15 +500,19 @@ def related_links(links: list[Links], library: LibraryFacts) -> Iterator[Diagnos
             yield diag("link.unknown-article", article.file, line, message)
 
 
-def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*loc, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*loc, index))
+def _strings(value: Any, loc: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Every text in YAML data, with its place, in the order written (depth first)."""
+    found = []
+    stack = [(loc, value)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            found.append((loc, value))
+        elif isinstance(value, dict):
+            stack.extend(((*loc, key), item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*loc, index), value[index]) for index in reversed(range(len(value))))
+    return found
 
 
 def _field_problems(file: str, line: int | None, name: str, value: str) -> Iterator[Diagnostic]:

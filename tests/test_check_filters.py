@@ -121,3 +121,29 @@ def test_the_quick_markup_test_is_the_one_pattern(value: str) -> None:
 def test_the_quick_markup_test_still_flags_a_script_link() -> None:
     assert safety.looks_suspicious("java script :x") and safety.looks_suspicious("DATA:x")
     assert not safety.looks_suspicious("A plain title: with a colon")
+
+
+def _strings_as_written(value: object, loc: tuple = ()) -> list[tuple[tuple, str]]:
+    """Every text of YAML data, depth first, spelled out recursively."""
+    if isinstance(value, str):
+        return [(loc, value)]
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in _strings_as_written(v, (*loc, k))]
+    if isinstance(value, list):
+        return [found for i, v in enumerate(value) for found in _strings_as_written(v, (*loc, i))]
+    return []
+
+
+_YAML_DATA = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=2), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_YAML_DATA)
+def test_the_texts_of_yaml_data_come_in_the_order_written(data: object) -> None:
+    assert checks._strings(data) == _strings_as_written(data)
