@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import digits
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pybtex.errors
 from pybtex.bibtex.utils import split_name_list
@@ -710,6 +709,14 @@ class MedicalStyle(BaseStyle):
 
 _PROTECTED = re.compile(r'<span class="bibtex-protected">((?:(?!<span).)*?)</span>', re.DOTALL)
 _TERMINATORS = (".", "?", "!")
+
+
+def escape(text: str) -> str:
+    """`xml.sax.saxutils.escape`, as pybtex's HTML backend escapes text (that module imports
+    urllib's HTTP client and ssl, which a check never needs)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
 _FORMATTED_FIELDS = ("title", "year", "volume", "number", "pages", "doi", "pmid", *SOURCE_FIELDS)
 
 

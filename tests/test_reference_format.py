@@ -99,3 +99,12 @@ def test_random_entries_are_formatted_the_same(
     text = f"@{kind}{{k,\n{fields}}}\n"
     for _, fast, rich in _both(text):
         assert fast == rich, text
+
+
+@given(st.text(alphabet=st.sampled_from(list("&<>;a #\"'")), max_size=20))
+def test_text_is_escaped_as_pybtexs_html_backend_escapes_it(text: str) -> None:
+    from xml.sax.saxutils import escape as backend_escape
+
+    from pipeline.references import escape
+
+    assert escape(text) == backend_escape(text)
