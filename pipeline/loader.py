@@ -374,13 +374,20 @@ class _PlainReader:
             return self.mapping(i, col, path, kids)
         raise _NotPlain
 
-    def mapping(self, i: int, indent: int, path: tuple, kids: list) -> tuple[dict, int]:
+    @staticmethod
+    def _opened(path: tuple, kids: list) -> tuple[list, list]:
+        """A new container's key or item lines and its child containers, listed in its
+        parent's; a container deeper than the subset allows is not plain."""
         if len(path) >= _PLAIN_DEPTH:
             raise _NotPlain
-        data: dict[str, Any] = {}
         entries: list = []
         mine: list = []
         kids.append((entries, mine))
+        return entries, mine
+
+    def mapping(self, i: int, indent: int, path: tuple, kids: list) -> tuple[dict, int]:
+        entries, mine = self._opened(path, kids)
+        data: dict[str, Any] = {}
         rows = self.rows
         while i < len(rows):
             number, col, text = rows[i]
@@ -403,12 +410,8 @@ class _PlainReader:
         return data, i
 
     def sequence(self, i: int, indent: int, path: tuple, kids: list) -> tuple[list, int]:
-        if len(path) >= _PLAIN_DEPTH:
-            raise _NotPlain
+        entries, mine = self._opened(path, kids)
         data: list[Any] = []
-        entries: list = []
-        mine: list = []
-        kids.append((entries, mine))
         rows = self.rows
         while i < len(rows):
             number, col, text = rows[i]
