@@ -81,13 +81,13 @@ class Reference:
         # cache): pybtex's dictionaries and persons are made again, not unpickled one by one.
         # What is worked out from them (`shown`) is left out.
         entry = self.entry
-        persons = [
-            (role, [_person_parts(p) for p in people]) for role, people in entry.persons.items()
-        ]
         plain = type(entry.fields) is type(entry.persons) is OrderedCaseInsensitiveDict
         if not plain or set(entry.__dict__) != _ENTRY_STATE:
             return (Reference, (self.key, self.file, self.line, entry, self.field_lines))
-        fields = list(entry.fields.items())
+        persons = [
+            (role, [_person_parts(p) for p in people]) for role, people in _items(entry.persons)
+        ]
+        fields = _items(entry.fields)
         state = (self.key, self.file, self.line, entry.original_type, fields, persons)
         return (_reference, (*state, self.field_lines))
 
@@ -549,7 +549,7 @@ def parse_text(text: str, rel: str) -> ParsedFile:
             entry=_normalize_entry(entry),
             field_lines=field_lines.get(key.lower(), {}),
         )
-        for key, entry in data.entries.items()
+        for key, entry in _items(data.entries)
         if key.lower() not in broken
     ]
     return ParsedFile(rel, references, starts, diagnostics)
