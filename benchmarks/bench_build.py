@@ -28,7 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.generate import generate  # noqa: E402
+from benchmarks.generate import generate_apart  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 # Python writes its compiled modules, as on an editor's machine: without them, every run of
@@ -71,7 +71,7 @@ timed = run
 def publication(articles: int, kind: str = "build", topics: int | None = None) -> Path:
     root = OUT / f"{kind}-{articles}" if topics is None else OUT / f"{kind}-{articles}-t{topics}"
     if not (root / "content").is_dir():
-        generate(root, articles, articles * 2, approved_share=1.0, topics=topics)
+        generate_apart(root, articles, articles * 2, approved_share=1.0, topics=topics)
     return root
 
 

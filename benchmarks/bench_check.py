@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_build import ENV  # noqa: E402
-from benchmarks.generate import generate  # noqa: E402
+from benchmarks.generate import generate_apart  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -40,7 +40,7 @@ def publication(out: Path, articles: int, references: int) -> Path:
     wanted = {"articles": articles, "references": references, "approved_share": 0.5}
     if marker.is_file() and json.loads(marker.read_text()) == wanted:
         return root
-    generate(root, articles, references)
+    generate_apart(root, articles, references)
     marker.write_text(json.dumps(wanted))
     return root
 
