@@ -431,32 +431,7 @@ def write_if_changed(path: Path, data: str) -> bool:
     try:
         if path.read_bytes() == encoded:
             return False
-    except FileNotFoundError:
-        if _write_new(path, encoded):
-            return True
     except OSError:
         pass
     atomic_write_bytes(path, encoded, durable=False)
-    return True
-
-
-def _write_new(path: Path, data: bytes) -> bool:
-    """A generated file that does not exist yet, written in place: there is no old file for a
-    reader to see instead, and one a crash left short is made again, as `write_if_changed`
-    says (a cold build writes thousands: a temporary file, its mode and its rename each cost
-    the kernel as much as the write). False, with nothing written, when the name exists after
-    all (a dangling link, say: the temporary file then replaces it) or cannot be made here."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags, 0o666)  # less the umask, as the temporary file's mode
-    except FileNotFoundError:
-        return False  # no folder yet: the atomic write makes it
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return True

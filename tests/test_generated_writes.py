@@ -1,5 +1,5 @@
-"""How generated files are written (`paths.write_if_changed`): a new one in place, a changed one
-atomically through a temporary file, an unchanged one not at all; never through a link."""
+"""How generated files are written (`paths.write_if_changed`): whole, through a temporary file
+renamed into place, with the usual mode; an unchanged one not at all; never through a link."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def temporary_files(monkeypatch) -> list[str]:
     return made
 
 
-def test_a_new_file_is_written_in_place_with_the_usual_mode(
+def test_a_new_file_is_written_whole_with_the_usual_mode(
     tmp_path: Path, temporary_files: list[str]
 ) -> None:
     page = tmp_path / "topic" / "page.md"
     page.parent.mkdir()
     assert paths.write_if_changed(page, "# Page\n")
     assert page.read_text() == "# Page\n"
-    assert temporary_files == []
+    assert len(temporary_files) == 1 and not Path(temporary_files[0]).exists()
     assert stat.S_IMODE(page.stat().st_mode) == 0o666 & ~paths.UMASK
     assert sorted(p.name for p in page.parent.iterdir()) == ["page.md"]
 
