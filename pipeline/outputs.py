@@ -208,8 +208,7 @@ class Writer:
                 self.stat_seen.add(rel)  # the file's stat now: the manifest need not ask again
                 return old
         try:
-            with open(path, "rb") as handle:
-                intact = page_digest(handle.read()) == old.digest
+            intact = page_digest(paths.read_unlinked(path)) == old.digest
         except OSError:
             return None
         return old if intact else None

@@ -40,7 +40,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, DictLoader
 from mkdocs.structure.pages import Page
 
-from pipeline import cache
+from pipeline import cache, paths
 from pipeline.outputs import page_digest as _sha
 
 REUSED_TEMPLATE = "pipeline-reused-page.html"  # renders nothing; the previous HTML replaces it
@@ -229,7 +229,7 @@ class SiteStore:
         if self._intact(dest_uri, old.get("stat")):
             return Previous(cache.load(old["entries"]), file=path)  # sealed by this machine
         try:
-            data = path.read_bytes()
+            data = paths.read_unlinked(path)  # a link is not the file this machine wrote
         except OSError:
             return None
         if _sha(data) != old.get("html"):

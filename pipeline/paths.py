@@ -429,9 +429,18 @@ def write_if_changed(path: Path, data: str) -> bool:
     wait for thousands of syncs)."""
     encoded = data.encode("utf-8")
     try:
-        if path.read_bytes() == encoded:
+        if read_unlinked(path) == encoded:
             return False
     except OSError:
         pass
     atomic_write_bytes(path, encoded, durable=False)
     return True
+
+
+def read_unlinked(path: str | Path) -> bytes:
+    """The bytes of the file at `path`, never read through a symbolic link (OSError for one):
+    output the pipeline wrote is a file, and the same text behind a link is not that file (its
+    target could change later, unseen by the link's own stat)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        return handle.read()

@@ -85,6 +85,21 @@ def test_a_dangling_link_in_the_way_is_replaced_not_followed(tmp_path: Path) -> 
     assert page.read_text() == "generated text"
 
 
+def test_a_link_to_a_file_with_the_same_text_is_replaced_by_a_file(tmp_path: Path) -> None:
+    """The same text behind a link is not the file the writer made: whoever can change the
+    link's target could change the page later, unseen by its stat."""
+    outside = tmp_path / "outside" / "target.md"
+    outside.parent.mkdir()
+    outside.write_text("generated text")
+    generated = tmp_path / "generated"
+    generated.mkdir()
+    page = generated / "page.md"
+    page.symlink_to(outside)
+    assert paths.write_if_changed(page, "generated text")
+    assert not page.is_symlink() and page.read_text() == "generated text"
+    assert outside.read_text() == "generated text"
+
+
 def test_a_link_to_a_folder_in_the_way_is_replaced_not_written_through(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()

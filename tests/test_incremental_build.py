@@ -527,6 +527,33 @@ def test_a_site_file_altered_with_its_old_times_is_not_linked(
     assert _inode(site / rel) != info.st_ino
 
 
+@pytest.mark.parametrize("where", ["site", "build/preview"])
+def test_a_file_made_a_link_to_the_same_text_is_never_reused(
+    publication: Path, tmp_path: Path, monkeypatch, where: str
+) -> None:
+    """A link put where a page of the site (or a generated page) was, to a file outside that
+    holds the very same text. Kept, it would publish whatever that file says next: a link's
+    own stat does not move when its target changes. The next build writes a file again."""
+    monkeypatch.setattr(stamp, "RACY_NS", 0)
+    assert run_cli(publication, "build", "--preview").exit_code == 0
+    _rebuild_with(publication, "now")
+    rel = "oncology/net-imaging/index.html" if where == "site" else "oncology/net-imaging.md"
+    target = publication / where / rel
+    outside = tmp_path / "outside" / target.name
+    outside.parent.mkdir()
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(outside)
+    _rebuild_with(publication, "daily")
+    page = publication / "site/oncology/net-imaging/index.html"
+    generated = publication / "build/preview/oncology/net-imaging.md"
+    assert not page.is_symlink() and not generated.is_symlink()
+    outside.write_text("<script>alert('forged')</script>")
+    _rebuild_with(publication, "always")
+    assert b"forged" not in page.read_bytes()
+    assert not page.is_symlink() and not generated.is_symlink()
+
+
 def test_a_changed_theme_file_is_copied_again(
     publication: Path, tmp_path: Path, monkeypatch
 ) -> None:
