@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 from pipeline import cache, paths
 
 if TYPE_CHECKING:
-    from pipeline import checks, loader
+    from pipeline import checks, judging, loader
     from pipeline.diagnostics import Diagnostic
+    from pipeline.references import Library
 
 _LAYOUT = "check-result-1"  # the layout of a stored result
 _PARTS = "check-parts-1"  # the layout of a kept judgement or library facts
@@ -431,6 +432,7 @@ class _Parts:
         self.surveyed = surveyed
         self.today = today
         self.where = surveyed.where
+        self.keys = keys
         self.library_key, self.article_keys = part_keys(root, config, evidence, surveyed, keys)
 
     def check(self) -> list[Diagnostic]:
@@ -441,7 +443,6 @@ class _Parts:
             return self._check()
 
     def _check(self) -> list[Diagnostic]:
-        from pipeline import checks
 
         assert self.where is not None
         library_pack = cache.Pack(self.where, "library")
@@ -450,7 +451,7 @@ class _Parts:
         judged: dict[str, checks.Judgement] = {}
         if self.article_keys:
             mains = self.surveyed.mains
-            judged = _judgements(checks, articles_pack, self.article_keys, mains, self.today)
+            judged = _judgements(articles_pack, self.article_keys, mains, self.today)
         alone = [main.article_id for main in self.surveyed.mains if main.article_id not in judged]
         found = None
         if self.article_keys and kept is not None and len(alone) <= MOST_JUDGED_ALONE:
@@ -497,9 +498,14 @@ class _Parts:
 
     def _judge_all(self, library_pack: cache.Pack, articles_pack: cache.Pack) -> list[Diagnostic]:
         """Everything loaded and judged (from the parse cache where files are unchanged), and
-        every article's judgement and the library's facts kept."""
-        from pipeline import checks, loader
+        every article's judgement and the library's facts kept: on every core, each article
+        judged where it was parsed, when there are many (pipeline/judging.py)."""
+        from pipeline import checks, judging, loader
 
+        if self.article_keys and judging.can_judge_on_cores(self.surveyed):
+            made = judging.judge_on_cores(self.surveyed, self.keys)
+            if made is not None:
+                return self._keep_judged(made, library_pack, articles_pack)
         project = loader.load(
             self.surveyed.root, use_cache=True, surveyed=self.surveyed, html=False
         )
@@ -511,9 +517,23 @@ class _Parts:
         ordered = list(judged.values())
         found = checks.assemble(project.diagnostics, ordered, settings_found, facts, self.today)
         if self.library_key is not None:
-            _keep_library(library_pack, self.library_key, facts, project)
+            _keep_library(library_pack, self.library_key, facts, kept_references(project.library))
         _keep_judgements(articles_pack, self.article_keys, judged)
         return found
+
+    def _keep_judged(
+        self, made: judging.Judged, library_pack: cache.Pack, articles_pack: cache.Pack
+    ) -> list[Diagnostic]:
+        """The check made of judgements made on every core, each kept as it was handed back
+        and read back here as a later check reads it."""
+        files = {main.article_id or "": main.path for main in self.surveyed.mains}
+        judged = {}
+        for article_id, blob in made.kept.items():
+            articles_pack.put(self.article_keys[article_id], blob)
+            judged[article_id] = _unkept(article_id, files[article_id], blob)
+        if self.library_key is not None:
+            _keep_library(library_pack, self.library_key, made.facts, made.references)
+        return self._assemble(judged, made.settings_found, made.facts)
 
     def _assemble(
         self,
@@ -562,7 +582,7 @@ def check_loaded(project: loader.Project, config: list[bytes | None]) -> list[Di
         found, new, facts = made
         _keep_judgements(articles_pack, article_keys, new)
         if facts is not None:
-            _keep_library(library_pack, library_key, facts, project)
+            _keep_library(library_pack, library_key, facts, kept_references(project.library))
     library_pack.save()
     articles_pack.save()
     return found
@@ -581,11 +601,11 @@ def _judged_loaded(
     from pipeline import checks
 
     today = project.today
-    judged = _judgements(checks, articles_pack, article_keys, surveyed.mains, today)
+    judged = _judgements(articles_pack, article_keys, surveyed.mains, today)
     alone = {article_id for article_id in project.articles if article_id not in judged}
     facts = kept_facts[0] if kept_facts is not None else None  # type: ignore[index]
     if len(alone) > MOST_JUDGED_ALONE or facts is None:
-        made = checks.judge_here(project)
+        made = checks.judge(project)
         alone = set(project.articles)
     else:
         with checks.caches(project):  # fingerprints for the pages, findings of unchanged files
@@ -593,7 +613,7 @@ def _judged_loaded(
             # links, say) must not stand for the whole publication's.
             these = {article_id: project.articles[article_id] for article_id in alone}
             subset = replace(project, articles=these, memo=dict(project.memo))
-            made = checks.judge_here(subset, whole_library=False)
+            made = checks.judge(subset, whole_library=False)
     if made is None:
         return None
     new, settings_found = made
@@ -614,19 +634,23 @@ def _keep_judgements(
     pack: cache.Pack, keys: dict[str, bytes], judged: dict[str, checks.Judgement]
 ) -> None:
     for article_id, judgement in judged.items():
-        pack.put(keys[article_id], _kept(judgement))
+        pack.put(keys[article_id], kept_judgement(judgement))
 
 
 def _keep_library(
-    pack: cache.Pack, key: bytes, facts: checks.LibraryFacts, project: loader.Project
+    pack: cache.Pack, key: bytes, facts: checks.LibraryFacts, references: dict[str, bytes]
 ) -> None:
-    """The library's facts, with each reference pickled on its own (a check judging a few
-    articles alone unpickles only the references they look up)."""
-    blobs = {name: cache.dump(ref) for name, ref in project.library.references.items()}
-    pack.put(key, cache.dump((facts, blobs)))
+    """The library's facts, with its references as `kept_references` made them."""
+    pack.put(key, cache.dump((facts, references)))
 
 
-def _kept(judgement: checks.Judgement) -> bytes:
+def kept_references(library: Library) -> dict[str, bytes]:
+    """Each reference pickled on its own, by key (a check judging a few articles alone
+    unpickles only the references they look up)."""
+    return {name: cache.dump(reference) for name, reference in library.references.items()}
+
+
+def kept_judgement(judgement: checks.Judgement) -> bytes:
     """A judgement as kept: plain values, empty parts left out, the article's id and file
     left to the scan (10,000 of them are read back in every check after an edit)."""
     links = judgement.links
@@ -637,13 +661,12 @@ def _kept(judgement: checks.Judgement) -> bytes:
 
 
 def _judgements(
-    checks: Any,
     pack: cache.Pack,
     keys: dict[str, bytes],
     mains: list[paths.SourceFile],
     today: dt.date,
 ) -> dict[str, checks.Judgement]:
-    """The kept judgement of each article that has one for `today`, as `_kept` wrote it."""
+    """The kept judgement of each article that has one for `today`, as `kept_judgement` wrote it."""
     judged = {}
     day = today.toordinal()
     for main in mains:
@@ -652,16 +675,23 @@ def _judgements(
         if blob is None:
             continue
         try:
-            readable, cited, related, parsed, found, ranks, since = cache.load(blob)  # type: ignore[misc]
+            kept = _unkept(article_id, main.path, blob)
         except Exception:  # noqa: BLE001 - an entry this code cannot read: judged again
             continue
-        if since > day:
+        if kept.since.toordinal() > day:
             continue  # made for later days: what it left out may be reported today
-        links = checks.Links(article_id, main.path, readable, cited, related)
-        made = dt.date.fromordinal(since)
-        kept = checks.Judgement(links, parsed or {}, found or {}, ranks or {}, made)
         judged[article_id] = kept
     return judged
+
+
+def _unkept(article_id: str, file: str, blob: bytes) -> checks.Judgement:
+    """A judgement as `kept_judgement` wrote it, of the article with this id and main file."""
+    from pipeline import checks
+
+    readable, cited, related, parsed, found, ranks, since = cache.load(blob)  # type: ignore[misc]
+    links = checks.Links(article_id, file, readable, cited, related)
+    made = dt.date.fromordinal(since)
+    return checks.Judgement(links, parsed or {}, found or {}, ranks or {}, made)
 
 
 @contextmanager

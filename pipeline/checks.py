@@ -13,10 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pickle
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -788,62 +787,31 @@ class Judgement:
 
 
 Judged = tuple[dict[str, Judgement], dict[int, list[Diagnostic]]]
-# From this many articles on, half of them are judged in a forked process meanwhile.
-PARALLEL_JUDGE = 1_000
 
 
 def judge(project: Project, whole_library: bool = True) -> Judged | None:
     """Each article's judgement (in article order), and what the rules of scope "settings"
     found, by their place in RULES; the join rules are left to `assemble` (their
-    `library_facts` are worked out here, with the caches, when the project has its
+    `library_facts` are worked out here, with the per-file caches, when the project has its
     `whole_library`). None when a rule reported on a file of no article (such findings
-    cannot be kept by article). Many articles are judged in two processes (`_judge_halves`)."""
+    cannot be kept by article). A whole check of many articles is judged on every core
+    instead (pipeline/judging.py), with `judge_part` and `judge_library`."""
     assert not project.config_failed
-    if whole_library and len(project.articles) >= PARALLEL_JUDGE and _can_fork():
-        return _judge_halves(project)
     return _judge(project, whole_library, whole_library)
 
 
-def _can_fork() -> bool:
-    return sys.platform == "linux" and (os.cpu_count() or 1) >= 2
+def judge_part(project: Project) -> Judged | None:
+    """`judge` of some of a publication's articles, with the per-file caches and the whole
+    library, leaving the library's facts to `judge_library` (worked out once, elsewhere)."""
+    assert not project.config_failed
+    return _judge(project, True, False)
 
 
-def _judge_halves(project: Project) -> Judged | None:
-    """`judge` of a whole project in two processes: the rules of scope "article" judge each
-    article alone, so some of the articles are judged in a forked copy of this process while
-    this one judges the others and works out the library's facts. The packs both save are
-    written once, with what both kept; the judgements are put back in article order. If the
-    fork fails in any way, its half is judged here."""
-    ids = list(project.articles)
-    # Fewer here: this process works out the library's facts too, and unpickles what the copy
-    # judged (measured at 10,000 articles: 45 in 100 finish together).
-    cut = len(ids) * 9 // 20
-    mine, theirs = (
-        replace(project, articles={i: project.articles[i] for i in part}, memo=dict(project.memo))
-        for part in (ids[:cut], ids[cut:])
-    )
-    with cache.collecting() as saves:
-        child = Forked(lambda: _judge(theirs, True, False))
-        try:
-            made = _judge(mine, True, False)
-            with _findings_pack(project):
-                library_facts(project)
-        finally:
-            other = child.result()  # waited for in any case: no process is left behind
-        if other is None:  # the fork failed: its half is judged here
-            with cache.collecting() as again:
-                other = (_judge(theirs, True, False), again)
-    their_made, their_saves = other  # type: ignore[misc]
-    cache.write_collected(saves, their_saves)
-    if made is None or their_made is None:
-        return None
-    judged = {**made[0], **their_made[0]}
-    ordered = {article_id: judged[article_id] for article_id in ids}
-    if any(check.by_audience for check in RULES):  # places among the audiences of all articles
-        ranks = audience_ranks(project)
-        for judgement in ordered.values():
-            judgement.ranks = {file: ranks.get(file, 0) for file in judgement.ranks}
-    return ordered, made[1]
+def judge_library(project: Project) -> LibraryFacts:
+    """The library's facts, with the per-file findings cache, for a check whose articles are
+    judged by `judge_part`."""
+    with _findings_pack(project):
+        return library_facts(project)
 
 
 class Forked:
@@ -885,12 +853,6 @@ class Forked:
             return pickle.loads(data)  # made by this process' own copy
         except Exception:  # noqa: BLE001 - anything unreadable: the caller works it out
             return None
-
-
-def judge_here(project: Project, whole_library: bool = True) -> Judged | None:
-    """`judge` in this process alone; with the per-file caches and the library's facts when
-    the project has its `whole_library`."""
-    return _judge(project, whole_library, whole_library)
 
 
 def _judge(project: Project, use_caches: bool, library: bool) -> Judged | None:

@@ -841,8 +841,10 @@ def _policy_facts(settings: Publication | None, doc: YamlDoc | None) -> BodyFact
     return analyse(settings.editorial_policy, line + 1 if block else line)
 
 
-# Below this many files to parse, parsing in one process is faster than starting workers.
+# Below this many files to parse, parsing in one process is faster than starting workers,
+# unless they hold this many bytes of references (a reference file is parsed by one worker).
 PARALLEL_THRESHOLD = 400
+PARALLEL_REFERENCE_BYTES = 512 * 1024
 _CHUNK = 250
 
 
@@ -924,14 +926,18 @@ def _parse_all(
     keys: dict[str, bytes] | None = None,
     read: dict[str, tuple[bytes | None, list[Diagnostic], bytes | None]] | None = None,
     html: bool = True,
+    pack: cache.Pack | None = None,
 ) -> list:
     """What each source file stands for, in order: from the parse cache in `where` when its
     bytes (and the code, and the evidence sections) are unchanged, else parsed, on every core
     for many. `read` holds files a caller read already, with their parse keys (pipeline check,
     pipeline/checkcache.py), taken from it as they are used. `html`: whether bodies' HTML is
     made while parsing (for pages; a check needs none). A cached entry is used either way: it
-    holds the HTML or not, and `BodyFacts.html` makes what it lacks."""
-    pack = cache.Pack(where, "sources") if where is not None else None
+    holds the HTML or not, and `BodyFacts.html` makes what it lacks. `pack`: the parse
+    cache's pack of a caller that saves it itself, used instead of the one in `where`."""
+    own = pack is None
+    if own and where is not None:
+        pack = cache.Pack(where, "sources")
     results: list[Any] = [None] * len(sources)
     workers = min(os.cpu_count() or 1, 8)
     # With nothing to look up, workers start on the first files while the rest are read.
@@ -969,7 +975,11 @@ def _parse_all(
             pool.add(job)
             job = _Job(source, b"", key)  # the workers have the bytes: keep no second copy
         misses.append((index, job))
-    if pool is None and workers >= 2 and len(misses) >= PARALLEL_THRESHOLD:
+    references = sum(len(job.data) for _, job in misses if job.source.kind == "references")
+    many = len(misses) >= PARALLEL_THRESHOLD or (
+        len(misses) >= 2 and references >= PARALLEL_REFERENCE_BYTES
+    )
+    if pool is None and workers >= 2 and many:
         pool = _Workers(workers, evidence, settings, board, html)
         for _, job in misses:
             pool.add(job)
@@ -986,7 +996,7 @@ def _parse_all(
             results[index] = result
             if pack is not None:
                 pack.put(job.key, cache.dump(result))
-    if pack is not None:
+    if pack is not None and own:
         pack.save()
     return results
 
@@ -1065,11 +1075,16 @@ def _recall_verdicts(where: Path | None) -> cache.Pack | None:
     return pack
 
 
-def _keep_verdicts(pack: cache.Pack | None) -> None:
-    """Keep the verdicts this load asked for (and no others) for the next run."""
+def _keep_verdicts(
+    pack: cache.Pack | None, verdicts: dict[bytes, signing.Verdict] | None = None
+) -> None:
+    """Keep the verdicts this load asked for (or `verdicts`, those its workers asked for),
+    and no others, for the next run."""
     if pack is None:
         return
-    for key, verdict in signing.known_verdicts(used_only=True).items():
+    if verdicts is None:
+        verdicts = signing.known_verdicts(used_only=True)
+    for key, verdict in verdicts.items():
         if pack.entries.get(key) == verdict.value.encode("ascii"):
             pack.get(key)
         else:

@@ -618,15 +618,24 @@ def test_an_unchanged_check_imports_neither_the_loader_nor_the_rules(publication
 
 def _packs(root: Path) -> dict[str, set[bytes]]:
     where = cache.folder(root)
-    names = ("findings", "fingerprints", "readability", "articles")
-    return {name: set(cache.Pack(where, name).entries) for name in names}
+    names = ("sources", "findings", "fingerprints", "readability", "articles", "library")
+    return {name: set(cache.Pack(where, name).entries) for name in (*names, "verdicts")}
 
 
-def test_a_check_judged_in_two_processes_says_what_one_says(
+def _on_cores(monkeypatch: pytest.MonkeyPatch, cores: int) -> tuple[list, list]:
+    """Every whole check judged on `cores` cores: the shares judged in this process (their
+    sizes; the forked copies' calls are not seen here) and the processes forked."""
+    from pipeline import checks, judging
+
+    monkeypatch.setattr(judging, "PARALLEL_JUDGE", 2)
+    monkeypatch.setattr(judging.os, "cpu_count", lambda: cores)
+    shares = spy(monkeypatch, judging, "_judge_share", lambda context, share: len(share))
+    return shares, spy(monkeypatch, checks.os, "fork", lambda: None)
+
+
+def test_a_check_judged_on_every_core_says_what_one_process_says(
     publication: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import checks
-
     _with_problems(publication)
     with monkeypatch.context() as patch:
         patch.setenv(cache.DISABLE, "1")
@@ -636,28 +645,61 @@ def test_a_check_judged_in_two_processes_says_what_one_says(
     kept = _packs(publication)
     assert all(kept.values())
     shutil.rmtree(publication / cache.FOLDER)
-    monkeypatch.setattr(checks, "PARALLEL_JUDGE", 2)
-    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
-    halves = spy(monkeypatch, checks, "_judge_halves", lambda project: len(project.articles))
-    children = spy(monkeypatch, checks.os, "fork", lambda: None)
-    assert check_publication(publication).diagnostics == expected  # cold, in two processes
-    assert halves == [9] and len(children) == 1
-    assert _packs(publication) == kept  # both halves' entries, written once
-    # A changed reference file judges every article again, from the packs both halves kept.
+    shares, forks = _on_cores(monkeypatch, 3)
+    assert check_publication(publication).diagnostics == expected  # cold, in three processes
+    assert shares == [3] and len(forks) == 2  # 3 of the 9 articles here, the rest forked
+    assert _packs(publication) == kept  # every share's entries, written once
+    assert check_publication(publication).diagnostics == expected  # warm: the result kept
+    # A changed reference file judges every article again, from the packs the shares kept.
     replace_in(publication, "references/cardiology.bib", "{esc-htn-2024,", "{esc-htn-2023,")
     with monkeypatch.context() as patch:
         patch.setenv(cache.DISABLE, "1")
         changed = check_publication(publication).diagnostics
     assert changed != expected
+    parsed = spy(monkeypatch, loader, "_parse", lambda source, *rest: source.kind)
     assert check_publication(publication).diagnostics == changed
-    assert len(children) == 2
+    assert parsed == ["references"]  # the articles came from the parse cache, in the shares
+    assert shares == [3, 3] and len(forks) == 4
+
+
+def test_a_share_whose_process_fails_is_judged_here(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import checks
+
+    _with_problems(publication)
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        expected = check_publication(publication).diagnostics
+    check_publication(publication)
+    kept = _packs(publication)
+    shutil.rmtree(publication / cache.FOLDER)
+    shares, _ = _on_cores(monkeypatch, 2)
 
     def no_fork() -> int:
         raise OSError("no more processes")
 
-    monkeypatch.setattr(checks.os, "fork", no_fork)  # the half is judged here instead
-    shutil.rmtree(publication / cache.FOLDER)
-    assert check_publication(publication).diagnostics == changed
+    monkeypatch.setattr(checks.os, "fork", no_fork)
+    assert check_publication(publication).diagnostics == expected
+    assert shares == [4, 5]  # the copy's share, judged here instead
+    assert _packs(publication) == kept
+
+
+def test_a_rule_on_a_file_of_no_article_in_a_share_judges_the_whole_load(
+    publication: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Such findings cannot be kept by article: the check is made as a whole load's is.
+    from pipeline import checks
+
+    _with_problems(publication)
+    with monkeypatch.context() as patch:
+        patch.setenv(cache.DISABLE, "1")
+        expected = check_publication(publication).diagnostics
+    shares, _ = _on_cores(monkeypatch, 2)
+    monkeypatch.setattr(checks, "judge_part", lambda project: None)
+    whole = spy(monkeypatch, loader, "load", lambda *args, **kwargs: 1)
+    assert check_publication(publication).diagnostics == expected
+    assert shares == [4] and whole == [1]
 
 
 def test_a_parsed_article_is_kept_without_its_model_and_unpickles_to_the_same(
@@ -706,19 +748,19 @@ def test_a_check_makes_no_html_and_a_load_for_pages_makes_it_once(
     assert len(sanitised) == 2 * bodies
 
 
-def test_a_failure_in_this_half_still_waits_for_the_forked_one(
+def test_a_failure_in_this_process_still_waits_for_the_forked_one(
     publication: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipeline import checks
 
-    monkeypatch.setattr(checks, "PARALLEL_JUDGE", 2)
-    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    _on_cores(monkeypatch, 2)
     waited = spy(monkeypatch, checks.Forked, "result", lambda self: self.pid)
 
     def broken(project: object) -> None:
         raise RuntimeError("a rule failed")
 
-    monkeypatch.setattr(checks, "library_facts", broken)
+    monkeypatch.setattr(checks, "judge_library", broken)
     with pytest.raises(RuntimeError, match="a rule failed"):
         check_publication(publication)
     assert len(waited) == 1 and waited[0] > 0  # the copy is waited for, not left behind
+
