@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from pipeline import cache, checkcache, checks, loader, paths, signing
+from pipeline import cache, checkcache, checks, loader, paths, readability, signing
 from pipeline.references import Library, combine
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ def judge_on_cores(surveyed: loader.Survey, keys: dict[str, bytes]) -> Judged | 
     policy = loader._policy_facts(settings, surveyed.settings_yaml.get(paths.PUBLICATION_FILE))
     context = _Context(surveyed, keys, library, policy)
     shares = _shares(files, os.cpu_count() or 1)
+    if any(file[4] is None for these in files for file in these):
+        readability.prepare()  # new texts to measure, in every share
     with cache.collecting() as saves:
         copies = [checks.Forked(partial(_judge_share, context, share)) for share in shares[1:]]
         try:

@@ -908,11 +908,16 @@ def _parse_chunk(
     board: Board | None,
     html: bool = True,
 ) -> tuple[list[bytes], dict[bytes, signing.Verdict]]:
-    """In a worker: each file parsed and pickled (for the parent and the cache alike), and the
-    verdicts on the signatures of the articles among them."""
+    """In a worker: each file parsed and pickled (for the parent and the cache alike, each
+    reference with what fingerprints read of it), and the verdicts on the signatures of the
+    articles among them."""
     signing.forget_use()
     results = [_parse(source, data, evidence, html) for source, data in jobs]
     _verify_reviews(settings, board, [r[0] for r in results if isinstance(r, tuple)])
+    for result in results:
+        if isinstance(result, ParsedFile):  # what fingerprints read of each, made once here
+            for reference in result.references:
+                reference.shown_json()
     return [cache.dump(result) for result in results], signing.known_verdicts(used_only=True)
 
 

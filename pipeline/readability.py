@@ -98,6 +98,12 @@ def _textstat():  # noqa: ANN202 - the textstat module
     return textstat
 
 
+def prepare() -> None:
+    """Load textstat now: before forking processes that will measure new texts, so that it
+    is loaded once (its hyphenation dictionary takes a tenth of a second)."""
+    _textstat()
+
+
 def measure(text: str, first_line: int = 1) -> Readability | None:
     """The grade of a body, or None when it has no prose to measure."""
     sentences = visible_sentences(text, first_line)

@@ -79,7 +79,8 @@ class Reference:
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled as plain values (20,000 of them cross from the workers and are kept in the
         # cache): pybtex's dictionaries and persons are made again, not unpickled one by one.
-        # What is worked out from them (`shown`) is left out.
+        # Of what is worked out from them, only `shown_json` is kept, when it was made (a
+        # worker makes it: every process that fingerprints articles would otherwise make it).
         entry = self.entry
         plain = type(entry.fields) is type(entry.persons) is OrderedCaseInsensitiveDict
         if not plain or set(entry.__dict__) != _ENTRY_STATE:
@@ -89,7 +90,7 @@ class Reference:
         ]
         fields = _items(entry.fields)
         state = (self.key, self.file, self.line, entry.original_type, fields, persons)
-        return (_reference, (*state, self.field_lines))
+        return (_reference, (*state, self.field_lines, self.__dict__.get("_shown_json")))
 
     @property
     def type_label(self) -> str:
@@ -185,11 +186,15 @@ def _reference(
     fields: list[tuple[str, str]],
     persons: list[tuple[str, list]],
     field_lines: dict[str, int],
+    shown_json: str | None = None,
 ) -> Reference:
     """A Reference as `Reference.__reduce__` pickled it: its entry made as `Entry.__init__`
     makes it, from the values it held."""
     people = [(role, [_person(parts) for parts in names]) for role, names in persons]
-    return Reference(key, file, line, _entry(kind, fields, people), field_lines)
+    made = Reference(key, file, line, _entry(kind, fields, people), field_lines)
+    if shown_json is not None:
+        made.__dict__["_shown_json"] = shown_json
+    return made
 
 
 def _entry(kind: str, fields: list[tuple[str, str]], persons: list[tuple[str, list]]) -> Entry:

@@ -504,3 +504,26 @@ def test_names_as_guidelines_write_them_take_the_fast_path(pybtex_calls: list[st
 )
 def test_names_outside_the_plain_forms_go_to_pybtex(name: str) -> None:
     assert references._plain_person(name) is None
+
+
+def test_a_worker_hands_each_reference_over_with_what_fingerprints_read_of_it() -> None:
+    # Every process that fingerprints articles reads `shown_json` of the references they cite:
+    # the worker that parsed them makes it once and it crosses in the pickle, equal to what
+    # the entry gives; a reference whose `shown_json` was never made is pickled without it.
+    from pipeline import cache, loader
+    from pipeline.fingerprint import canonical_json
+    from pipeline.paths import SourceFile
+
+    text = (REPO / "references/cardiology.bib").read_text(encoding="utf-8")
+    text += "".join(generated_reference(i) for i in range(20))
+    bare = parse_text(text, REL).references[0]
+    assert "_shown_json" not in pickle.loads(pickle.dumps(bare)).__dict__
+    source = SourceFile(REL, "references")
+    blobs, _ = loader._parse_chunk([(source, text.encode())], [], None, None, False)
+    handed = cache.load(blobs[0])
+    assert isinstance(handed, ParsedFile) and len(handed.references) > 20
+    for reference in handed.references:
+        carried = reference.__dict__["_shown_json"]
+        assert carried == canonical_json(reference._shown())
+        again = pickle.loads(pickle.dumps(reference))
+        assert again.__dict__["_shown_json"] == carried and again == reference
