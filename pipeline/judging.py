@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 PARALLEL_JUDGE = 1_000
 # The share of this process, against a forked copy's: it also works out the library's facts
 # and reads what the copies hand back (measured at 10,000 articles on 2 cores).
-_OWN_SHARE = 0.9
+_OWN_SHARE = 0.83
 
 # One source file to make something of: its source, its bytes (None: unreadable, with the
 # problems of reading it), its parse key and its parse cache entry, if there is one.
